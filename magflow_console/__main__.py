@@ -1,0 +1,3 @@
+from magflow_console.cli import main
+
+raise SystemExit(main())
