@@ -1,0 +1,337 @@
+"""Frozen snapshots and results shared by the sources, the diagnosis rules, the
+headless CLI and the TUI.
+
+Rules:
+- never import Textual here (the headless path must start without it);
+- every snapshot carries ``state`` (``ok`` | ``error`` | ``stale``), ``error`` (one
+  human sentence or ``None``), ``fetched_at`` (aware UTC) and ``duration_ms``;
+- everything is immutable (frozen dataclasses, tuples, mappings built once);
+- ``to_jsonable`` turns any of them into plain JSON types.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+
+T = TypeVar("T")
+
+SourceState = Literal["ok", "error", "stale"]
+Severity = Literal["critical", "warning", "info"]
+
+
+class Verdict(enum.IntEnum):
+    """Monitoring-plugin convention; the value is the process exit code."""
+
+    OK = 0
+    WARNING = 1
+    CRITICAL = 2
+    UNKNOWN = 3
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @staticmethod
+    def worst(*verdicts: Verdict) -> Verdict:
+        """CRITICAL > WARNING > UNKNOWN > OK (unknown must not hide a real fault)."""
+        order = [Verdict.CRITICAL, Verdict.WARNING, Verdict.UNKNOWN, Verdict.OK]
+        for v in order:
+            if v in verdicts:
+                return v
+        return Verdict.OK
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem worth showing: a migration problem, a sync anomaly, a container fault."""
+
+    code: str
+    severity: Severity
+    message: str
+    revisions: tuple[str, ...] = ()
+    account: str | None = None
+    subject: str | None = None
+
+
+# --------------------------------------------------------------------------- containers
+
+
+@dataclass(frozen=True, slots=True)
+class HealthProbe:
+    start: dt.datetime | None
+    end: dt.datetime | None
+    exit_code: int | None
+    output: str
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerInfo:
+    id: str
+    name: str
+    service: str | None  # compose service label, or the configured map key
+    project: str | None
+    state: str  # created | running | restarting | exited | paused | dead | removing
+    health: str | None  # healthy | unhealthy | starting | None (no healthcheck)
+    restart_count: int
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    exit_code: int | None
+    image: str
+    ports: tuple[str, ...] = ()  # "8000->8000/tcp" (host:container)
+    health_log: tuple[HealthProbe, ...] = ()
+    health_failing_streak: int = 0
+    status_text: str = ""  # docker's "Up 5 minutes (healthy)"
+    restart_policy: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContainersSnapshot:
+    state: SourceState
+    error: str | None
+    fetched_at: dt.datetime
+    duration_ms: float
+    items: tuple[ContainerInfo, ...] = ()
+    docker_host: str = ""
+    engine_version: str | None = None
+    stack_variant: str | None = None  # "main" | "simple" | None (unknown)
+    missing: tuple[str, ...] = ()  # configured services with no container
+
+
+# --------------------------------------------------------------------------- database
+
+
+@dataclass(frozen=True, slots=True)
+class LockHolder:
+    """A backend in pg_locks for the migration advisory lock (id 123456789)."""
+
+    pid: int
+    granted: bool
+    application_name: str
+    client_addr: str | None
+    state: str | None
+    waiting_seconds: float | None  # since xact/query start (how long)
+    query: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LongTransaction:
+    pid: int
+    application_name: str
+    client_addr: str | None
+    state: str | None
+    xact_age_seconds: float
+    query: str | None
+    touches_sync_tables: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseSnapshot:
+    state: SourceState
+    error: str | None
+    fetched_at: dt.datetime
+    duration_ms: float
+    server_version: str | None = None
+    latency_ms: float | None = None
+    schema: str = "app"
+    tables: tuple[str, ...] = ()
+    enums: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    version_tables: tuple[str, ...] = ()  # e.g. ("app.alembic_version",)
+    current_revisions: tuple[str, ...] = ()  # rows of the version table(s), app first
+    version_rows: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    lock_holders: tuple[LockHolder, ...] = ()
+    long_transactions: tuple[LongTransaction, ...] = ()
+    schema_empty: bool | None = None  # no tables besides the version table
+
+
+# --------------------------------------------------------------------------- sync
+
+
+@dataclass(frozen=True, slots=True)
+class SyncRun:
+    id: str
+    sync_type: str
+    account_type: str
+    operation: str
+    status: str
+    started_at: dt.datetime | None
+    completed_at: dt.datetime | None
+    duration_seconds: float | None
+    total_items: int
+    processed_items: int
+    created_items: int
+    updated_items: int
+    failed_items: int
+    error_count: int
+    errors: Any = None  # the raw jsonb (list of {"error", "timestamp"}), only in detail fetches
+    sync_params: Any = None
+    triggered_by: str | None = None
+    sync_version: str | None = None
+    outcome: str = ""  # success | partial | empty | failed | running | stale_running
+
+
+@dataclass(frozen=True, slots=True)
+class AccountStats:
+    account: str
+    products_total: int = 0
+    products_active: int = 0
+    products_inactive: int = 0
+    offers: int = 0
+    last_synced_at: dt.datetime | None = None
+    last_run: dt.datetime | None = None
+    last_run_status: str | None = None
+    last_success: dt.datetime | None = None
+    success_rate_24h: float | None = None  # 0..1, None when no runs in the window
+    success_rate_7d: float | None = None
+    runs_24h: int = 0
+    runs_7d: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SyncSnapshot:
+    state: SourceState
+    error: str | None
+    fetched_at: dt.datetime
+    duration_ms: float
+    accounts: Mapping[str, AccountStats] = field(default_factory=dict)
+    recent: tuple[SyncRun, ...] = ()
+    anomalies: tuple[Finding, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AdminUser:
+    id: int
+    email: str
+    full_name: str | None
+    is_active: bool
+    is_superuser: bool
+    has_admin_role: bool
+    email_verified: bool
+    last_login: dt.datetime | None
+    failed_login_attempts: int
+    created_at: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class AdminsSnapshot:
+    state: SourceState
+    error: str | None
+    fetched_at: dt.datetime
+    duration_ms: float
+    items: tuple[AdminUser, ...] = ()
+
+
+# --------------------------------------------------------------------------- alembic
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    revision: str
+    down_revisions: tuple[str, ...]  # () for a root
+    path: str  # file the revision was parsed from (relative to the versions folder)
+    branch_labels: tuple[str, ...] = ()
+    depends_on: tuple[str, ...] = ()
+    message: str | None = None  # first docstring line
+    doc_revision_id: str | None = None  # "Revision ID:" line of the docstring
+    doc_revises: str | None = None  # "Revises:" line of the docstring
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationsSnapshot:
+    """The script graph, set against the database's current revision(s)."""
+
+    state: SourceState
+    error: str | None
+    fetched_at: dt.datetime
+    duration_ms: float
+    scripts_location: str | None = None  # folder or "container:path"
+    revisions: tuple[Revision, ...] = ()
+    heads: tuple[str, ...] = ()
+    roots: tuple[str, ...] = ()
+    merges: tuple[str, ...] = ()
+    current: tuple[str, ...] = ()
+    version_tables: tuple[str, ...] = ()
+    pending: tuple[str, ...] = ()  # apply order of `alembic upgrade heads`
+    problems: tuple[Finding, ...] = ()
+    db_checked: bool = True  # False with --no-db
+    lock_holders: tuple[LockHolder, ...] = ()
+
+
+# --------------------------------------------------------------------------- api
+
+
+@dataclass(frozen=True, slots=True)
+class ApiCheck:
+    path: str
+    status_code: int | None
+    healthy: bool
+    latency_ms: float | None
+    status: str | None = None  # the body's "status" value
+    detail: str | None = None  # one sentence: why unhealthy / what was read
+    critical: bool = True  # a real check (db, redis, migrations) vs static liveness
+
+
+@dataclass(frozen=True, slots=True)
+class ApiSnapshot:
+    state: SourceState
+    error: str | None
+    fetched_at: dt.datetime
+    duration_ms: float
+    base_url: str | None = None
+    checks: tuple[ApiCheck, ...] = ()
+
+
+# --------------------------------------------------------------------------- whole status
+
+
+@dataclass(frozen=True, slots=True)
+class StatusReport:
+    profile: str
+    verdict: Verdict
+    generated_at: dt.datetime
+    containers: ContainersSnapshot
+    database: DatabaseSnapshot
+    migrations: MigrationsSnapshot
+    sync: SyncSnapshot
+    api: ApiSnapshot
+    findings: tuple[Finding, ...] = ()
+
+
+def error_snapshot(cls: type[T], message: str, started: float | None = None, **kw: Any) -> T:
+    """Build a snapshot of ``cls`` in the error state (``started`` from time.perf_counter)."""
+    import time
+
+    duration = (time.perf_counter() - started) * 1000 if started is not None else 0.0
+    return cls(state="error", error=message, fetched_at=utcnow(), duration_ms=duration, **kw)  # type: ignore[call-arg]
+
+
+def mark_stale(snapshot: T, error: str) -> T:
+    """A previous good snapshot kept on screen after a failed refresh."""
+    return dataclasses.replace(snapshot, state="stale", error=error)  # type: ignore[type-var]
+
+
+def to_jsonable(value: Any) -> Any:
+    """Plain JSON types for any snapshot (datetimes as ISO 8601, enums by label)."""
+    if isinstance(value, Verdict):
+        return value.label
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, float):
+        return round(value, 3)
+    return value

@@ -1,0 +1,7 @@
+"""Shared test set-up. Each backend's fixtures live in their own plugin module."""
+
+pytest_plugins = [
+    "tests.support.postgres",
+    "tests.support.docker_engine",
+    "tests.support.fake_api",
+]
