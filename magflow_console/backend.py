@@ -1,0 +1,286 @@
+"""One profile's view of the stack: the sources wired from config.
+
+The headless CLI and the TUI both talk to the stack only through a ``Backend``.
+Every method returns a snapshot and never raises (the sources guarantee it; this
+layer adds a last guard). Sources are created lazily so that a command that needs
+only the database never imports the docker SDK. No Textual here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from magflow_console import config as cfg
+from magflow_console.diagnose import rules
+from magflow_console.models import (
+    AdminsSnapshot,
+    ApiSnapshot,
+    ContainerInfo,
+    ContainersSnapshot,
+    DatabaseSnapshot,
+    Finding,
+    MigrationsSnapshot,
+    StatusReport,
+    SyncRun,
+    SyncSnapshot,
+    error_snapshot,
+    utcnow,
+)
+
+if TYPE_CHECKING:
+    from magflow_console.sources.alembic_graph import ScriptGraph
+    from magflow_console.sources.api import ApiSource
+    from magflow_console.sources.database import DatabaseSource
+    from magflow_console.sources.docker import DockerSource, LogLine, StackEvent
+
+#: how long a graph read out of the app container is reused
+CONTAINER_GRAPH_TTL = 60.0
+
+
+class Backend:
+    def __init__(self, loaded: cfg.LoadedConfig) -> None:
+        self.loaded = loaded
+        self.profile = loaded.profile
+        self.profile_name = loaded.profile_name
+        self._lock = threading.Lock()
+        self._docker: DockerSource | None = None
+        self._db: DatabaseSource | None = None
+        self._api: ApiSource | None = None
+        self._graph: ScriptGraph | None = None
+        self._graph_key: object = None
+        self._db_error: str | None = None
+        try:
+            self.db_url: str | None = cfg.database_url(self.profile)
+        except cfg.ConfigError as exc:
+            self.db_url, self._db_error = None, str(exc)
+
+    # ------------------------------------------------------------------ sources
+
+    @property
+    def docker(self) -> DockerSource:
+        with self._lock:
+            if self._docker is None:
+                from magflow_console.sources.docker import DockerSource
+
+                d = self.profile.docker
+                self._docker = DockerSource(
+                    cfg.docker_host(self.profile),
+                    project=d.project,
+                    prefix=d.prefix,
+                    service_map=d.services,
+                    timeout=d.timeout,
+                )
+            return self._docker
+
+    @property
+    def db(self) -> DatabaseSource | None:
+        with self._lock:
+            if self._db is None and self.db_url:
+                from magflow_console.sources.database import DatabaseSource
+
+                p = self.profile
+                self._db = DatabaseSource(
+                    self.db_url,
+                    schema=p.database.db_schema,
+                    connect_timeout=p.database.connect_timeout,
+                    statement_timeout_ms=p.database.statement_timeout_ms,
+                    running_timeout_minutes=p.sync.running_timeout_minutes,
+                    no_success_hours=p.sync.no_success_hours,
+                    recent_limit=p.sync.recent_limit,
+                )
+            return self._db
+
+    @property
+    def api_source(self) -> ApiSource:
+        with self._lock:
+            if self._api is None:
+                from magflow_console.sources.api import ApiSource
+
+                self._api = ApiSource(self.profile.api.url, timeout=self.profile.api.timeout)
+            return self._api
+
+    def _no_db(self, cls: type[Any]) -> Any:
+        return error_snapshot(cls, self._db_error or "No database URL configured for this profile.")
+
+    # ------------------------------------------------------------------ snapshots
+
+    def containers(self) -> ContainersSnapshot:
+        started = time.perf_counter()
+        try:
+            return self.docker.fetch()
+        except Exception as exc:  # a bug, not an outage: keep the console alive
+            return error_snapshot(ContainersSnapshot, f"Docker source failed: {exc}", started)
+
+    def database(self) -> DatabaseSnapshot:
+        src = self.db
+        if src is None:
+            return self._no_db(DatabaseSnapshot)  # type: ignore[no-any-return]
+        started = time.perf_counter()
+        try:
+            return src.fetch_database()
+        except Exception as exc:
+            return error_snapshot(DatabaseSnapshot, f"Database source failed: {exc}", started)
+
+    def sync(
+        self, *, account: str | None = None, status: str | None = None, limit: int | None = None
+    ) -> SyncSnapshot:
+        src = self.db
+        if src is None:
+            return self._no_db(SyncSnapshot)  # type: ignore[no-any-return]
+        started = time.perf_counter()
+        try:
+            return src.fetch_sync(account=account, status=status, limit=limit)
+        except Exception as exc:
+            return error_snapshot(SyncSnapshot, f"Sync source failed: {exc}", started)
+
+    def admins(self) -> AdminsSnapshot:
+        src = self.db
+        if src is None:
+            return self._no_db(AdminsSnapshot)  # type: ignore[no-any-return]
+        started = time.perf_counter()
+        try:
+            return src.fetch_admins()
+        except Exception as exc:
+            return error_snapshot(AdminsSnapshot, f"Admin query failed: {exc}", started)
+
+    def sync_run(self, run_id: str) -> SyncRun | None:
+        src = self.db
+        if src is None:
+            return None
+        try:
+            return src.sync_run(run_id)
+        except Exception:
+            return None
+
+    def api(self) -> ApiSnapshot:
+        started = time.perf_counter()
+        try:
+            return self.api_source.fetch()
+        except Exception as exc:
+            return error_snapshot(ApiSnapshot, f"API source failed: {exc}", started)
+
+    def scripts_location(self) -> str:
+        a = self.profile.alembic
+        if a.scripts:
+            return str(a.scripts)
+        name = self.profile.docker.services.get(
+            a.container_service, f"magflow_{a.container_service}"
+        )
+        return f"container:{name}:{a.container_path}"
+
+    def script_graph(self) -> ScriptGraph:
+        from magflow_console.sources import alembic_graph as ag
+
+        a = self.profile.alembic
+        if a.scripts:
+            folder = Path(a.scripts).expanduser()
+            key: object = ("local", _tree_signature(folder))
+            if self._graph is None or self._graph_key != key:
+                self._graph, self._graph_key = ag.parse_scripts(folder), key
+            return self._graph
+        bucket = int(time.monotonic() // CONTAINER_GRAPH_TTL)
+        key = ("container", bucket)
+        if self._graph is None or self._graph_key != key:
+            name = self.profile.docker.services.get(
+                a.container_service, f"magflow_{a.container_service}"
+            )
+            self._graph = ag.read_scripts_from_container(self.docker.client, name, a.container_path)
+            self._graph_key = key
+        return self._graph
+
+    def migrations(
+        self, db: DatabaseSnapshot | None = None, *, check_db: bool = True
+    ) -> MigrationsSnapshot:
+        from magflow_console.sources import alembic_graph as ag
+
+        started = time.perf_counter()
+        try:
+            if check_db and db is None:
+                db = self.database()
+            graph = self.script_graph()
+            return ag.build_snapshot(graph, db if check_db else None, started=started)
+        except Exception as exc:
+            return error_snapshot(MigrationsSnapshot, f"Migration analysis failed: {exc}", started)
+
+    def container_detail(self, name: str) -> ContainerInfo | None:
+        try:
+            return self.docker.inspect(name)
+        except Exception:
+            return None
+
+    def logs(self, name: str, **kw: Any) -> list[LogLine]:
+        return self.docker.logs(name, **kw)
+
+    def follow(self, name: str, stop: threading.Event, **kw: Any) -> Iterator[LogLine]:
+        return self.docker.follow(name, stop, **kw)
+
+    def events(self, stop: threading.Event) -> Iterator[StackEvent]:
+        return self.docker.events(stop)
+
+    # ------------------------------------------------------------------ whole status
+
+    def status(self) -> StatusReport:
+        """Everything at once: docker and API in parallel with the database work."""
+        with ThreadPoolExecutor(max_workers=3, thread_name_prefix="status") as pool:
+            f_containers = pool.submit(self.containers)
+            f_api = pool.submit(self.api)
+            database = self.database()
+            sync = self.sync()
+            migrations = self.migrations(database)
+            containers = f_containers.result()
+            api = f_api.result()
+        return build_report(self.profile_name, containers, database, migrations, sync, api)
+
+    def close(self) -> None:
+        for src in (self._docker, self._db, self._api):
+            if src is not None:
+                with contextlib.suppress(Exception):
+                    src.close()
+
+
+def build_report(
+    profile: str,
+    containers: ContainersSnapshot,
+    database: DatabaseSnapshot,
+    migrations: MigrationsSnapshot,
+    sync: SyncSnapshot,
+    api: ApiSnapshot,
+) -> StatusReport:
+    findings: list[Finding] = []
+    findings += rules.database_findings(database)
+    findings += rules.container_findings(containers)
+    findings += rules.migration_findings(migrations)
+    findings += rules.sync_findings(sync)
+    findings += rules.api_findings(api, containers)
+    # a section that could not be read makes the verdict "unknown", unless the outage
+    # is itself a critical finding (database or API unreachable)
+    states = [containers.state, migrations.state]
+    if database.state != "error":
+        states += [database.state, sync.state]
+    if not (api.state == "error" and api.base_url is not None):
+        states.append(api.state)
+    return StatusReport(
+        profile=profile,
+        verdict=rules.verdict(findings, states),
+        generated_at=utcnow(),
+        containers=containers,
+        database=database,
+        migrations=migrations,
+        sync=sync,
+        api=api,
+        findings=tuple(findings),
+    )
+
+
+def _tree_signature(folder: Path) -> tuple[tuple[str, float], ...]:
+    try:
+        versions = folder / "versions" if (folder / "versions").is_dir() else folder
+        return tuple(sorted((p.name, p.stat().st_mtime) for p in versions.glob("*.py")))
+    except OSError:
+        return ()

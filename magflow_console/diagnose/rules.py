@@ -1,0 +1,173 @@
+"""Findings over snapshots, and the overall verdict.
+
+Pure functions: no I/O, no Textual. Each finding has a stable code so scripts and
+alerting can match on it. Severity maps to the verdict: critical -> CRITICAL,
+warning -> WARNING; a section that could not be read gives UNKNOWN unless not
+being able to read it is itself the fault (database unreachable is critical).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from magflow_console.models import (
+    ApiSnapshot,
+    ContainersSnapshot,
+    DatabaseSnapshot,
+    Finding,
+    MigrationsSnapshot,
+    SyncSnapshot,
+    Verdict,
+)
+
+#: services whose absence means the stack cannot work
+ESSENTIAL_SERVICES = ("app", "db", "redis", "worker")
+#: restarts at or above this with a non-running state are a crash loop
+CRASH_LOOP_RESTARTS = 3
+
+
+def container_findings(snap: ContainersSnapshot) -> list[Finding]:
+    out: list[Finding] = []
+    if snap.state == "error":
+        return out
+    for svc in snap.missing:
+        sev = "critical" if svc in ESSENTIAL_SERVICES else "warning"
+        out.append(
+            Finding("container_missing", sev, f"No container for service '{svc}'.", subject=svc)
+        )
+    by_service = {c.service: c for c in snap.items if c.service}
+    for c in snap.items:
+        if c.state == "restarting" or (
+            c.restart_count >= CRASH_LOOP_RESTARTS and c.state != "running"
+        ):
+            out.append(
+                Finding(
+                    "container_crash_loop",
+                    "critical",
+                    f"{c.name} is crash-looping ({c.restart_count} restarts, state {c.state}).",
+                    subject=c.name,
+                )
+            )
+        elif c.state in ("exited", "dead", "created"):
+            code = f", exit code {c.exit_code}" if c.exit_code is not None else ""
+            out.append(
+                Finding(
+                    "container_down", "critical", f"{c.name} is {c.state}{code}.", subject=c.name
+                )
+            )
+        elif c.state == "paused":
+            out.append(
+                Finding("container_paused", "warning", f"{c.name} is paused.", subject=c.name)
+            )
+        if c.state == "running" and c.health == "unhealthy":
+            msg = f"{c.name} is unhealthy"
+            last = c.health_log[-1].output.strip().splitlines() if c.health_log else []
+            if last:
+                msg += f": {last[-1][:120]}"
+            out.append(Finding("container_unhealthy", "critical", msg + ".", subject=c.name))
+        elif c.state == "running" and c.restart_count > 0:
+            out.append(
+                Finding(
+                    "container_restarted",
+                    "info",
+                    f"{c.name} has restarted {c.restart_count} times.",
+                    subject=c.name,
+                )
+            )
+    worker = by_service.get("worker")
+    beat = by_service.get("beat")
+    if (
+        worker is not None
+        and worker.health in ("unhealthy", "starting")
+        and (beat is None or beat.state != "running")
+    ):
+        out.append(
+            Finding(
+                "beat_gated_by_worker",
+                "critical",
+                "beat waits for a healthy worker: no scheduled sync will run until the worker is healthy.",
+                subject="beat",
+            )
+        )
+    return out
+
+
+def database_findings(snap: DatabaseSnapshot) -> list[Finding]:
+    if snap.state == "error":
+        return [Finding("database_unreachable", "critical", snap.error or "Database unreachable.")]
+    out: list[Finding] = []
+    if not snap.tables and snap.schema_empty is not False:
+        out.append(
+            Finding(
+                "schema_empty",
+                "critical",
+                f"Schema '{snap.schema}' has no tables: the database was never initialised "
+                "(a fresh `alembic upgrade head` cannot succeed on MagFlow).",
+            )
+        )
+    return out
+
+
+def migration_findings(snap: MigrationsSnapshot) -> list[Finding]:
+    if snap.state == "error" and not snap.revisions:
+        return []
+    out = list(snap.problems)
+    for holder in snap.lock_holders:
+        if holder.granted:
+            out.append(
+                Finding(
+                    "migration_in_progress",
+                    "info",
+                    f"Migration in progress: pid {holder.pid} ({holder.application_name or 'unknown client'}"
+                    f"{' at ' + holder.client_addr if holder.client_addr else ''}) holds the migration lock.",
+                )
+            )
+    return out
+
+
+def api_findings(snap: ApiSnapshot, containers: ContainersSnapshot | None = None) -> list[Finding]:
+    if snap.state == "error":
+        if snap.base_url is None:
+            return []
+        return [Finding("api_unreachable", "critical", snap.error or "API unreachable.")]
+    out: list[Finding] = []
+    for check in snap.checks:
+        if not check.healthy:
+            sev = "critical" if check.critical else "warning"
+            out.append(
+                Finding(
+                    "api_check_unhealthy",
+                    sev,
+                    f"{check.path}: {check.detail or check.status or 'unhealthy'}",
+                    subject=check.path,
+                )
+            )
+    real_bad = any(not c.healthy and c.critical for c in snap.checks)
+    if real_bad and containers is not None:
+        app = next((c for c in containers.items if c.service == "app"), None)
+        if app is not None and app.health == "healthy":
+            out.append(
+                Finding(
+                    "app_blind_healthcheck",
+                    "warning",
+                    "magflow_app reports healthy, but its healthcheck is static: the real checks fail.",
+                    subject=app.name,
+                )
+            )
+    return out
+
+
+def sync_findings(snap: SyncSnapshot) -> list[Finding]:
+    return list(snap.anomalies) if snap.state != "error" else []
+
+
+def verdict(findings: Iterable[Finding], section_states: Iterable[str]) -> Verdict:
+    levels = [Verdict.OK]
+    for f in findings:
+        if f.severity == "critical":
+            levels.append(Verdict.CRITICAL)
+        elif f.severity == "warning":
+            levels.append(Verdict.WARNING)
+    if any(s == "error" for s in section_states):
+        levels.append(Verdict.UNKNOWN)
+    return Verdict.worst(*levels)

@@ -1,0 +1,321 @@
+"""Headless rendering: compact rich tables for people, one JSON document for scripts.
+
+Text that comes from the stack (names, errors, log lines) is always wrapped in
+``rich.text.Text`` (never interpreted as markup) and stripped of control characters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import sys
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from magflow_console import config as cfg
+from magflow_console.models import (
+    ApiSnapshot,
+    ContainersSnapshot,
+    DatabaseSnapshot,
+    Finding,
+    MigrationsSnapshot,
+    StatusReport,
+    SyncSnapshot,
+    Verdict,
+    to_jsonable,
+    utcnow,
+)
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]|\x1b\[[0-9;?]*[ -/]*[@-~]")
+SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
+VERDICT_STYLE = {
+    Verdict.OK: "bold green",
+    Verdict.WARNING: "bold yellow",
+    Verdict.CRITICAL: "bold red",
+    Verdict.UNKNOWN: "bold magenta",
+}
+
+
+def clean(value: object) -> str:
+    """Literal text from the stack: no escape sequences, no control characters."""
+    return _CONTROL.sub("", "" if value is None else str(value))
+
+
+def lit(value: object, style: str = "") -> Text:
+    return Text(clean(value), style=style)
+
+
+def _console() -> Console:
+    return Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 120)
+
+
+def ago(when: dt.datetime | None, now: dt.datetime | None = None) -> str:
+    if when is None:
+        return "never"
+    seconds = ((now or utcnow()) - when).total_seconds()
+    if seconds < 0:
+        return "in the future"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit} ago"
+    return f"{int(seconds)}s ago"
+
+
+def pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.0f}%"
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def print_json(doc: Any) -> None:
+    sys.stdout.write(json.dumps(doc, indent=2, sort_keys=False, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def status_json(report: StatusReport) -> dict[str, Any]:
+    doc: dict[str, Any] = to_jsonable(report)
+    doc["verdict"] = report.verdict.label
+    doc["exit_code"] = int(report.verdict)
+    return doc
+
+
+def section_json(snapshot: Any, *, verdict: Verdict) -> dict[str, Any]:
+    doc: dict[str, Any] = to_jsonable(snapshot)
+    doc["verdict"] = verdict.label
+    doc["generated_at"] = utcnow().isoformat()
+    return doc
+
+
+# --------------------------------------------------------------------------- info
+
+
+def print_info(loaded: cfg.LoadedConfig) -> None:
+    con = _console()
+    con.print(Text("Config files searched:", style="bold"))
+    for how, path, exists in loaded.searched:
+        con.print(Text(f"  {path}  ({how}, {'found' if exists else 'not found'})"))
+    con.print(Text.assemble(("Active profile: ", "bold"), loaded.profile_name))
+    profiles = ", ".join(sorted(loaded.settings.profiles)) or "(none defined: built-in defaults)"
+    con.print(Text.assemble(("Profiles: ", "bold"), profiles))
+    con.print(Text.assemble(("Audit log: ", "bold"), str(loaded.audit_log)))
+    table = Table(title="Effective settings", title_justify="left", expand=False)
+    table.add_column("setting")
+    table.add_column("value", overflow="fold")
+    table.add_column("source")
+    for key, value, source in cfg.effective_items(loaded):
+        table.add_row(key, lit(value), source)
+    con.print(table)
+
+
+# --------------------------------------------------------------------------- sections
+
+
+def _section_error(con: Console, title: str, snap: Any) -> bool:
+    if snap.state == "error":
+        con.print(Text.assemble((f"{title}: ", "bold"), ("ERROR ", "bold red"), lit(snap.error)))
+        return True
+    if snap.state == "stale":
+        con.print(Text.assemble((f"{title}: ", "bold"), ("STALE ", "yellow"), lit(snap.error)))
+    return False
+
+
+def print_containers(snap: ContainersSnapshot, con: Console | None = None) -> None:
+    con = con or _console()
+    if _section_error(con, "Containers", snap):
+        return
+    table = Table(title=f"Containers ({clean(snap.docker_host)})", title_justify="left")
+    for col in ("service", "container", "state", "health", "restarts", "up since", "image"):
+        table.add_column(col)
+    for c in snap.items:
+        health_style = {"healthy": "green", "unhealthy": "red", "starting": "yellow"}.get(
+            c.health or "", "dim"
+        )
+        state_style = "green" if c.state == "running" else "red"
+        table.add_row(
+            lit(c.service or "-"),
+            lit(c.name),
+            lit(c.state, state_style),
+            lit(c.health or "-", health_style),
+            lit(c.restart_count, "red" if c.restart_count else ""),
+            ago(c.started_at) if c.state == "running" else "-",
+            lit(c.image),
+        )
+    for svc in snap.missing:
+        table.add_row(lit(svc), "-", Text("missing", "red"), "-", "-", "-", "-")
+    con.print(table)
+
+
+def print_database(snap: DatabaseSnapshot, con: Console | None = None) -> None:
+    con = con or _console()
+    if _section_error(con, "Database", snap):
+        return
+    con.print(
+        Text.assemble(
+            ("Database: ", "bold"),
+            lit(f"PostgreSQL {snap.server_version}, {snap.latency_ms or 0:.1f} ms, "),
+            lit(f"schema {snap.schema}: {len(snap.tables)} tables, {len(snap.enums)} enum types"),
+        )
+    )
+    for tx in snap.long_transactions:
+        con.print(
+            Text.assemble(
+                ("  long transaction: ", "yellow"),
+                lit(f"pid {tx.pid} {tx.application_name} {tx.client_addr or ''} "),
+                lit(f"open {tx.xact_age_seconds:.0f}s"),
+                (" (sync tables)" if tx.touches_sync_tables else "", "yellow"),
+            )
+        )
+
+
+def print_migrations(
+    snap: MigrationsSnapshot, con: Console | None = None, *, findings: bool = True
+) -> None:
+    con = con or _console()
+    if _section_error(con, "Migrations", snap) and not snap.revisions:
+        return
+    current = ", ".join(snap.current) or ("(not checked)" if not snap.db_checked else "(none)")
+    con.print(
+        Text.assemble(
+            ("Migrations: ", "bold"),
+            lit(f"current {current}; heads {', '.join(snap.heads) or '-'}; "),
+            lit(f"{len(snap.pending)} pending; version table "),
+            lit(", ".join(snap.version_tables) or ("-" if snap.db_checked else "(not checked)")),
+        )
+    )
+    con.print(lit(f"  scripts: {snap.scripts_location} ({len(snap.revisions)} revisions)", "dim"))
+    if snap.pending:
+        con.print(lit("  pending (apply order): " + " -> ".join(snap.pending)))
+    for h in snap.lock_holders:
+        who = f"pid {h.pid} {h.application_name} {h.client_addr or ''}".strip()
+        con.print(lit(f"  migration lock {'held' if h.granted else 'awaited'} by {who}", "yellow"))
+    if findings:
+        _print_findings(con, snap.problems)
+
+
+def print_sync(snap: SyncSnapshot, con: Console | None = None, *, findings: bool = True) -> None:
+    con = con or _console()
+    if _section_error(con, "eMAG sync", snap):
+        return
+    table = Table(title="eMAG accounts", title_justify="left")
+    for col in (
+        "account",
+        "products",
+        "active",
+        "inactive",
+        "offers",
+        "last run",
+        "last success",
+        "24h",
+        "7d",
+    ):
+        table.add_column(col, justify="right" if col not in ("account",) else "left")
+    for acct in snap.accounts.values():
+        table.add_row(
+            lit(acct.account),
+            f"{acct.products_total:,}",
+            f"{acct.products_active:,}",
+            f"{acct.products_inactive:,}",
+            f"{acct.offers:,}",
+            f"{ago(acct.last_run)} {acct.last_run_status or ''}".strip(),
+            ago(acct.last_success),
+            pct(acct.success_rate_24h),
+            pct(acct.success_rate_7d),
+        )
+    con.print(table)
+    runs = Table(title="Recent runs", title_justify="left")
+    for col in (
+        "started",
+        "account",
+        "type",
+        "operation",
+        "status",
+        "items",
+        "created",
+        "updated",
+        "failed",
+        "errors",
+        "secs",
+    ):
+        runs.add_column(col)
+    style = {
+        "success": "green",
+        "partial": "yellow",
+        "empty": "red",
+        "failed": "red",
+        "stale_running": "magenta",
+    }
+    for r in snap.recent:
+        runs.add_row(
+            r.started_at.strftime("%m-%d %H:%M") if r.started_at else "-",
+            lit(r.account_type),
+            lit(r.sync_type),
+            lit(r.operation),
+            lit(
+                f"{r.status}{' (' + r.outcome + ')' if r.outcome and r.outcome not in ('success', r.status) else ''}",
+                style.get(r.outcome, ""),
+            ),
+            str(r.total_items),
+            str(r.created_items),
+            str(r.updated_items),
+            str(r.failed_items),
+            str(r.error_count),
+            f"{r.duration_seconds:.0f}" if r.duration_seconds is not None else "-",
+        )
+    con.print(runs)
+    if findings:
+        _print_findings(con, snap.anomalies)
+
+
+def print_api(snap: ApiSnapshot, con: Console | None = None) -> None:
+    con = con or _console()
+    if _section_error(con, "API", snap):
+        return
+    table = Table(title=f"API ({clean(snap.base_url)})", title_justify="left")
+    for col in ("check", "http", "healthy", "latency", "detail"):
+        table.add_column(col)
+    for c in snap.checks:
+        table.add_row(
+            lit(c.path),
+            str(c.status_code or "-"),
+            Text("yes", "green") if c.healthy else Text("no", "red" if c.critical else "yellow"),
+            f"{c.latency_ms:.0f} ms" if c.latency_ms is not None else "-",
+            lit(c.detail or c.status or ""),
+        )
+    con.print(table)
+
+
+def _print_findings(con: Console, findings: tuple[Finding, ...] | list[Finding]) -> None:
+    for f in findings:
+        con.print(
+            Text.assemble(
+                ("  ", ""),
+                (f"{f.severity.upper():8}", SEVERITY_STYLE.get(f.severity, "")),
+                (f" {f.code}: ", "bold"),
+                lit(f.message),
+            )
+        )
+
+
+def print_status(report: StatusReport) -> None:
+    con = _console()
+    con.print(
+        Text.assemble(
+            ("MagFlow ", "bold"),
+            (f"[{report.profile}] ", "bold"),
+            (report.verdict.label.upper(), VERDICT_STYLE[report.verdict]),
+            (f"  {report.generated_at:%Y-%m-%d %H:%M:%S} UTC", "dim"),
+        )
+    )
+    print_containers(report.containers, con)
+    print_database(report.database, con)
+    print_migrations(report.migrations, con, findings=False)
+    print_sync(report.sync, con, findings=False)
+    print_api(report.api, con)
+    if report.findings:
+        con.print(Text("Findings:", style="bold"))
+        _print_findings(con, report.findings)
