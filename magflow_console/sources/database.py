@@ -1,0 +1,309 @@
+"""Read side of the MagFlow PostgreSQL database: server and schema facts, Alembic
+version tables, the migration lock, long transactions, eMAG sync statistics and
+admin users.
+
+``DatabaseSource`` keeps one read-only connection (see ``pg_conn``) and never raises
+from its ``fetch_*`` methods: failures come back as snapshots with
+``state="error"`` and one human sentence that never contains the password.
+
+No Textual import.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import uuid
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from magflow_console.models import (
+    AdminsSnapshot,
+    AdminUser,
+    DatabaseSnapshot,
+    SyncRun,
+    SyncSnapshot,
+    error_snapshot,
+    utcnow,
+)
+from magflow_console.sources import sync_stats
+from magflow_console.sources.pg_activity import long_transactions, migration_lock_holders
+from magflow_console.sources.pg_conn import ReadOnlyConnection, SourceError
+from magflow_console.sources.sync_stats import aware, qident
+
+VERSION_TABLE = "alembic_version"
+
+
+class DatabaseSource:
+    """Snapshots of the MagFlow database. Safe to call from worker threads (one at a time
+    per source is the expected use; a lock serialises overlapping calls)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        schema: str = "app",
+        connect_timeout: float = 3.0,
+        statement_timeout_ms: int = 5000,
+        running_timeout_minutes: int = 60,
+        no_success_hours: float = 24.0,
+        recent_limit: int = 50,
+        long_transaction_seconds: float = 30.0,
+    ) -> None:
+        self.schema = schema
+        self.running_timeout_minutes = int(running_timeout_minutes)
+        self.no_success_hours = float(no_success_hours)
+        self.recent_limit = int(recent_limit)
+        self.long_transaction_seconds = float(long_transaction_seconds)
+        self.last_error: str | None = None  # set by sync_run(), which returns None on failure
+        self._db = ReadOnlyConnection(
+            url, connect_timeout=connect_timeout, statement_timeout_ms=statement_timeout_ms
+        )
+
+    @property
+    def target(self) -> str:
+        """``host:port/db`` of the database, safe to show (no user, no password)."""
+        return self._db.target
+
+    # ------------------------------------------------------------------ database
+
+    def fetch_database(self) -> DatabaseSnapshot:
+        started = time.perf_counter()
+        try:
+            with self._db.transaction() as conn:
+                return self._database(conn, started)
+        except SourceError as e:
+            return error_snapshot(DatabaseSnapshot, str(e), started, schema=self.schema)
+        except Exception as e:  # a bug must not take the caller down
+            msg = self._db.error_message(e)
+            return error_snapshot(DatabaseSnapshot, msg, started, schema=self.schema)
+
+    def _database(self, conn: Connection, started: float) -> DatabaseSnapshot:
+        s = self.schema
+        t0 = time.perf_counter()
+        conn.execute(text("SELECT 1")).scalar()
+        latency_ms = (time.perf_counter() - t0) * 1000
+
+        info = conn.execute(
+            text(
+                "SELECT current_setting('server_version') AS version, current_database() AS db,"
+                " EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = :s) AS has_schema"
+            ),
+            {"s": s},
+        ).one()
+
+        tables = tuple(
+            r[0]
+            for r in conn.execute(
+                text(
+                    "SELECT c.relname FROM pg_class c"
+                    " JOIN pg_namespace n ON n.oid = c.relnamespace"
+                    " WHERE n.nspname = :s AND c.relkind IN ('r', 'p') ORDER BY c.relname"
+                ),
+                {"s": s},
+            )
+        )
+        enums = {
+            r[0]: tuple(r[1])
+            for r in conn.execute(
+                text(
+                    "SELECT t.typname, array_agg(e.enumlabel ORDER BY e.enumsortorder)"
+                    " FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid"
+                    " JOIN pg_namespace n ON n.oid = t.typnamespace"
+                    " WHERE n.nspname = :s GROUP BY t.typname ORDER BY t.typname"
+                ),
+                {"s": s},
+            )
+        }
+
+        version_rows = self._version_rows(conn)
+        version_tables = tuple(version_rows)
+        app_table = f"{s}.{VERSION_TABLE}"
+        if app_table in version_rows:
+            current = version_rows[app_table]
+        elif version_tables:
+            current = version_rows[version_tables[0]]
+        else:
+            current = ()
+
+        holders = migration_lock_holders(conn)
+        xacts = long_transactions(conn, s, self.long_transaction_seconds)
+
+        error = None
+        if not info.has_schema:
+            error = f'schema "{s}" does not exist in database "{info.db}"'
+        return DatabaseSnapshot(
+            state="ok",
+            error=error,
+            fetched_at=utcnow(),
+            duration_ms=(time.perf_counter() - started) * 1000,
+            server_version=info.version,
+            latency_ms=latency_ms,
+            schema=s,
+            tables=tables,
+            enums=enums,
+            version_tables=version_tables,
+            current_revisions=current,
+            version_rows=version_rows,
+            lock_holders=holders,
+            long_transactions=xacts,
+            schema_empty=not any(t != VERSION_TABLE for t in tables),
+        )
+
+    def _version_rows(self, conn: Connection) -> dict[str, tuple[str, ...]]:
+        """Rows of ``<schema>.alembic_version`` and ``public.alembic_version`` (app first)."""
+        out: dict[str, tuple[str, ...]] = {}
+        for schema in dict.fromkeys((self.schema, "public")):
+            present = conn.execute(
+                text(f"SELECT to_regclass(format('%I.%I', CAST(:s AS text), '{VERSION_TABLE}'))"),
+                {"s": schema},
+            ).scalar()
+            if present is None:
+                continue
+            name = f"{schema}.{VERSION_TABLE}"
+            try:
+                with conn.begin_nested():
+                    rows = conn.execute(
+                        text(
+                            f"SELECT version_num FROM {qident(schema)}.{VERSION_TABLE}"
+                            " ORDER BY version_num"
+                        )
+                    ).all()
+                out[name] = tuple(str(r[0]) for r in rows)
+            except Exception:  # e.g. no privilege: the table exists, its rows are unknown
+                out[name] = ()
+        return out
+
+    # ------------------------------------------------------------------ sync
+
+    def fetch_sync(
+        self, *, account: str | None = None, status: str | None = None, limit: int | None = None
+    ) -> SyncSnapshot:
+        started = time.perf_counter()
+        try:
+            with self._db.transaction() as conn:
+                return self._sync(conn, started, account, status, limit)
+        except SourceError as e:
+            return error_snapshot(SyncSnapshot, str(e), started)
+        except Exception as e:
+            return error_snapshot(SyncSnapshot, self._db.error_message(e), started)
+
+    def _sync(
+        self,
+        conn: Connection,
+        started: float,
+        account: str | None,
+        status: str | None,
+        limit: int | None,
+    ) -> SyncSnapshot:
+        missing = sync_stats.missing_tables(conn, self.schema, sync_stats.SYNC_TABLES_NEEDED)
+        if missing:
+            raise SourceError(
+                f"table{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
+                f"{'do' if len(missing) > 1 else 'does'} not exist in {self.target} "
+                "(is the schema migrated?)"
+            )
+        timeout = self.running_timeout_minutes
+        accounts = sync_stats.account_stats(conn, self.schema, running_timeout=timeout)
+        recent = sync_stats.recent_runs(
+            conn,
+            self.schema,
+            running_timeout=timeout,
+            limit=self.recent_limit if limit is None else limit,
+            account=account,
+            status=status,
+        )
+        xacts = long_transactions(conn, self.schema, self.long_transaction_seconds)
+        found = sync_stats.anomalies(
+            conn,
+            self.schema,
+            accounts,
+            running_timeout=timeout,
+            no_success_hours=self.no_success_hours,
+            long_xacts=xacts,
+        )
+        return SyncSnapshot(
+            state="ok",
+            error=None,
+            fetched_at=utcnow(),
+            duration_ms=(time.perf_counter() - started) * 1000,
+            accounts=accounts,
+            recent=recent,
+            anomalies=found,
+        )
+
+    def sync_run(self, run_id: str) -> SyncRun | None:
+        """One run with its full detail (errors jsonb, sync_params, triggered_by).
+
+        ``None`` when the id is unknown or malformed, or when the database failed;
+        in the last case ``last_error`` holds the reason.
+        """
+        self.last_error = None
+        try:
+            uuid.UUID(str(run_id))
+        except ValueError:
+            return None
+        try:
+            with self._db.transaction() as conn:
+                return sync_stats.one_run(
+                    conn, self.schema, str(run_id), self.running_timeout_minutes
+                )
+        except SourceError as e:
+            self.last_error = str(e)
+        except Exception as e:
+            self.last_error = self._db.error_message(e)
+        return None
+
+    # ------------------------------------------------------------------ admins
+
+    def fetch_admins(self) -> AdminsSnapshot:
+        started = time.perf_counter()
+        try:
+            with self._db.transaction() as conn:
+                items = tuple(_admin(r._mapping) for r in conn.execute(text(self._admins_sql())))
+            return AdminsSnapshot(
+                state="ok",
+                error=None,
+                fetched_at=utcnow(),
+                duration_ms=(time.perf_counter() - started) * 1000,
+                items=items,
+            )
+        except SourceError as e:
+            return error_snapshot(AdminsSnapshot, str(e), started)
+        except Exception as e:
+            return error_snapshot(AdminsSnapshot, self._db.error_message(e), started)
+
+    def _admins_sql(self) -> str:
+        s = qident(self.schema)
+        # never select hashed_password
+        return f"""
+            SELECT u.id, u.email, u.full_name, u.is_active, u.is_superuser, u.email_verified,
+                   u.last_login, u.failed_login_attempts, u.created_at,
+                   EXISTS (SELECT 1 FROM {s}.user_roles ur JOIN {s}.roles r ON r.id = ur.role_id
+                            WHERE ur.user_id = u.id AND r.name = 'admin') AS has_admin_role
+              FROM {s}.users u
+             WHERE u.is_superuser
+                OR EXISTS (SELECT 1 FROM {s}.user_roles ur JOIN {s}.roles r ON r.id = ur.role_id
+                            WHERE ur.user_id = u.id AND r.name = 'admin')
+             ORDER BY u.id"""
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):  # closing must never raise either
+            self._db.close()
+
+
+def _admin(m: Any) -> AdminUser:
+    return AdminUser(
+        id=int(m["id"]),
+        email=m["email"],
+        full_name=m["full_name"],
+        is_active=bool(m["is_active"]),
+        is_superuser=bool(m["is_superuser"]),
+        has_admin_role=bool(m["has_admin_role"]),
+        email_verified=bool(m["email_verified"]),
+        last_login=aware(m["last_login"]),
+        failed_login_attempts=int(m["failed_login_attempts"] or 0),
+        created_at=aware(m["created_at"]),
+    )

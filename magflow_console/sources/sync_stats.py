@@ -1,0 +1,353 @@
+"""eMAG sync statistics and anomalies from ``app.emag_sync_logs`` and the product tables.
+
+Set-based queries only (one GROUP BY per question, indexes on ``started_at`` and
+``status``), so a database with a million products and 100k sync logs stays fast.
+
+Decisions (documented in the report):
+- ``both`` rows (a ``both`` run writes one row, sheet §7) are shown under their own
+  account key ``both``; they are *not* added to ``main``/``fbe`` run counts, but a
+  successful ``both`` run counts as a recent success for ``main`` and ``fbe`` in the
+  ``sync_no_recent_success`` rule (the run covered both accounts).
+- outcome: completed with 0 items -> ``empty`` (even with errors: nothing synced);
+  completed with errors -> ``partial``; completed otherwise -> ``success``; a
+  committed ``running`` row older than the timeout -> ``stale_running``.
+- anomalies about finished runs look at the last 24 h, one finding per
+  (code, account, sync type) with the count and the newest run id as ``subject``.
+
+No Textual import.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, Row
+
+from magflow_console.models import AccountStats, Finding, LongTransaction, SyncRun
+
+KNOWN_ACCOUNTS = ("main", "fbe")
+BOTH = "both"
+
+
+def qident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+# errors is jsonb: a list of {"error", "timestamp"}; be safe with null / non-array values
+ERROR_COUNT_SQL = """(CASE jsonb_typeof(errors)
+        WHEN 'array' THEN jsonb_array_length(errors)
+        WHEN 'object' THEN (errors <> '{}'::jsonb)::int
+        WHEN 'string' THEN (errors <> '""'::jsonb)::int
+        ELSE 0 END)"""
+
+NOW_UTC = "(now() AT TIME ZONE 'utc')"
+
+OUTCOME_SQL = f"""(CASE
+        WHEN status = 'completed' AND greatest(total_items, processed_items) = 0 THEN 'empty'
+        WHEN status = 'completed' AND {ERROR_COUNT_SQL} > 0 THEN 'partial'
+        WHEN status = 'completed' THEN 'success'
+        WHEN status = 'running'
+             AND started_at < {NOW_UTC} - make_interval(mins => CAST(:running_timeout AS int))
+             THEN 'stale_running'
+        ELSE status END)"""
+
+RUN_COLUMNS = f"""id::text AS id, sync_type, account_type, operation, status, started_at,
+        completed_at, duration_seconds, total_items, processed_items, created_items,
+        updated_items, failed_items, {ERROR_COUNT_SQL} AS error_count, {OUTCOME_SQL} AS outcome"""
+
+DETAIL_COLUMNS = f"{RUN_COLUMNS}, errors, sync_params, triggered_by, sync_version"
+
+SYNC_TABLES_NEEDED = ("emag_sync_logs", "emag_products_v2", "emag_product_offers_v2")
+
+
+def aware(value: Any) -> dt.datetime | None:
+    """Naive values are UTC (MagFlow writes naive UTC); aware ones are converted to UTC."""
+    if value is None:
+        return None
+    if not isinstance(value, dt.datetime):
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+def row_to_run(r: Row[Any], detail: bool = False) -> SyncRun:
+    m = r._mapping
+    return SyncRun(
+        id=str(m["id"]),
+        sync_type=m["sync_type"],
+        account_type=m["account_type"],
+        operation=m["operation"],
+        status=m["status"],
+        started_at=aware(m["started_at"]),
+        completed_at=aware(m["completed_at"]),
+        duration_seconds=m["duration_seconds"],
+        total_items=int(m["total_items"] or 0),
+        processed_items=int(m["processed_items"] or 0),
+        created_items=int(m["created_items"] or 0),
+        updated_items=int(m["updated_items"] or 0),
+        failed_items=int(m["failed_items"] or 0),
+        error_count=int(m["error_count"] or 0),
+        errors=m["errors"] if detail else None,
+        sync_params=m["sync_params"] if detail else None,
+        triggered_by=m["triggered_by"] if detail else None,
+        sync_version=m["sync_version"] if detail else None,
+        outcome=m["outcome"],
+    )
+
+
+def missing_tables(conn: Connection, schema: str, tables: tuple[str, ...]) -> list[str]:
+    rows = conn.execute(
+        text(
+            "SELECT t FROM unnest(CAST(:tables AS text[])) AS t "
+            "WHERE to_regclass(format('%I.%I', CAST(:schema AS text), t)) IS NULL"
+        ),
+        {"tables": list(tables), "schema": schema},
+    ).all()
+    return [f"{schema}.{r[0]}" for r in rows]
+
+
+def recent_runs(
+    conn: Connection,
+    schema: str,
+    *,
+    running_timeout: int,
+    limit: int,
+    account: str | None = None,
+    status: str | None = None,
+) -> tuple[SyncRun, ...]:
+    """Newest first; ``status`` matches the status column *or* the outcome class."""
+    where = []
+    params: dict[str, Any] = {"running_timeout": running_timeout, "limit": max(0, int(limit))}
+    if account:
+        where.append("account_type = :account")
+        params["account"] = account
+    if status:
+        where.append(f"(status = :status OR {OUTCOME_SQL} = :status)")
+        params["status"] = status
+    sql = (
+        f"SELECT {RUN_COLUMNS} FROM {qident(schema)}.emag_sync_logs"
+        + (" WHERE " + " AND ".join(where) if where else "")
+        + " ORDER BY started_at DESC, id LIMIT :limit"
+    )
+    return tuple(row_to_run(r) for r in conn.execute(text(sql), params))
+
+
+def one_run(conn: Connection, schema: str, run_id: str, running_timeout: int) -> SyncRun | None:
+    sql = (
+        f"SELECT {DETAIL_COLUMNS} FROM {qident(schema)}.emag_sync_logs WHERE id = CAST(:id AS uuid)"
+    )
+    row = conn.execute(text(sql), {"id": run_id, "running_timeout": running_timeout}).first()
+    return row_to_run(row, detail=True) if row is not None else None
+
+
+def account_stats(
+    conn: Connection, schema: str, *, running_timeout: int
+) -> dict[str, AccountStats]:
+    """Products, offers and products-sync statistics per account (main and fbe always)."""
+    s = qident(schema)
+    data: dict[str, dict[str, Any]] = {a: {} for a in KNOWN_ACCOUNTS}
+
+    for r in conn.execute(
+        text(
+            f"""SELECT account_type, count(*) AS total,
+                       count(*) FILTER (WHERE is_active) AS active,
+                       max(last_synced_at) AS last_synced
+                  FROM {s}.emag_products_v2 GROUP BY account_type"""
+        )
+    ):
+        data.setdefault(r.account_type, {}).update(
+            products_total=int(r.total),
+            products_active=int(r.active),
+            products_inactive=int(r.total) - int(r.active),
+            last_synced_at=aware(r.last_synced),
+        )
+
+    for r in conn.execute(
+        text(
+            f"SELECT account_type, count(*) AS n FROM {s}.emag_product_offers_v2 "
+            "GROUP BY account_type"
+        )
+    ):
+        data.setdefault(r.account_type, {})["offers"] = int(r.n)
+
+    # one pass over the products runs; windows via FILTER; last status via an index probe
+    for r in conn.execute(
+        text(
+            f"""WITH runs AS (
+                    SELECT account_type, started_at, status, {OUTCOME_SQL} AS outcome
+                      FROM {s}.emag_sync_logs WHERE sync_type = 'products'),
+                agg AS (
+                    SELECT account_type,
+                           max(started_at) AS last_run,
+                           max(started_at) FILTER (WHERE outcome = 'success') AS last_success,
+                           count(*) FILTER (WHERE started_at >= {NOW_UTC} - interval '24 hours')
+                               AS runs_24h,
+                           count(*) FILTER (WHERE started_at >= {NOW_UTC} - interval '24 hours'
+                                              AND outcome = 'success') AS ok_24h,
+                           count(*) FILTER (WHERE started_at >= {NOW_UTC} - interval '7 days')
+                               AS runs_7d,
+                           count(*) FILTER (WHERE started_at >= {NOW_UTC} - interval '7 days'
+                                              AND outcome = 'success') AS ok_7d
+                      FROM runs GROUP BY account_type)
+                SELECT agg.*, last.status AS last_status
+                  FROM agg
+                  LEFT JOIN LATERAL (
+                        SELECT status FROM {s}.emag_sync_logs l
+                         WHERE l.sync_type = 'products' AND l.account_type = agg.account_type
+                           AND l.started_at = agg.last_run
+                         ORDER BY l.id LIMIT 1) last ON true"""
+        ),
+        {"running_timeout": running_timeout},
+    ):
+        runs_24h, runs_7d = int(r.runs_24h), int(r.runs_7d)
+        data.setdefault(r.account_type, {}).update(
+            last_run=aware(r.last_run),
+            last_run_status=r.last_status,
+            last_success=aware(r.last_success),
+            runs_24h=runs_24h,
+            runs_7d=runs_7d,
+            success_rate_24h=(int(r.ok_24h) / runs_24h) if runs_24h else None,
+            success_rate_7d=(int(r.ok_7d) / runs_7d) if runs_7d else None,
+        )
+
+    order = [*KNOWN_ACCOUNTS, *sorted(a for a in data if a not in KNOWN_ACCOUNTS)]
+    return {a: AccountStats(account=a, **data[a]) for a in order}
+
+
+_LABELS = {
+    "partial": ("sync_completed_with_errors", "completed with errors"),
+    "empty": ("sync_completed_empty", "completed with 0 items (nothing synced)"),
+    "failed": ("sync_failed", "failed"),
+}
+
+
+def _fmt(ts: dt.datetime | None) -> str:
+    return ts.strftime("%Y-%m-%d %H:%M UTC") if ts else "never"
+
+
+def anomalies(
+    conn: Connection,
+    schema: str,
+    accounts: Mapping[str, AccountStats],
+    *,
+    running_timeout: int,
+    no_success_hours: float,
+    long_xacts: tuple[LongTransaction, ...],
+) -> tuple[Finding, ...]:
+    s = qident(schema)
+    found: list[Finding] = []
+    params = {"running_timeout": running_timeout}
+
+    bad = conn.execute(
+        text(
+            f"""SELECT account_type, sync_type, outcome, count(*) AS n,
+                       max(started_at) AS newest, sum(error_count) AS errors,
+                       (array_agg(id ORDER BY started_at DESC))[1] AS newest_id
+                  FROM (SELECT id::text AS id, account_type, sync_type, started_at,
+                               {ERROR_COUNT_SQL} AS error_count, {OUTCOME_SQL} AS outcome
+                          FROM {s}.emag_sync_logs
+                         WHERE started_at >= {NOW_UTC} - interval '24 hours') r
+                 WHERE outcome IN ('partial', 'empty', 'failed')
+                 GROUP BY account_type, sync_type, outcome
+                 ORDER BY account_type, sync_type, outcome"""
+        ),
+        params,
+    ).all()
+    for r in bad:
+        code, label = _LABELS[r.outcome]
+        acct = accounts.get(r.account_type)
+        latest_is_bad = (
+            r.sync_type == "products"
+            and acct is not None
+            and acct.last_run is not None
+            and aware(r.newest) == acct.last_run
+        )
+        severity: Any = "warning"
+        if r.outcome in ("empty", "failed") and latest_is_bad:
+            severity = "critical"
+        extra = f", {int(r.errors)} errors in total" if r.outcome == "partial" else ""
+        found.append(
+            Finding(
+                code=code,
+                severity=severity,
+                message=(
+                    f"{r.n} {r.sync_type} sync run(s) for {r.account_type} {label} in the "
+                    f"last 24 h (newest {_fmt(aware(r.newest))}{extra})"
+                ),
+                account=r.account_type,
+                subject=r.newest_id,
+            )
+        )
+
+    stale = conn.execute(
+        text(
+            f"""SELECT account_type, count(*) AS n, min(started_at) AS oldest,
+                       (array_agg(id::text ORDER BY started_at))[1] AS oldest_id
+                  FROM {s}.emag_sync_logs
+                 WHERE status = 'running'
+                   AND started_at < {NOW_UTC} - make_interval(mins => CAST(:running_timeout AS int))
+                 GROUP BY account_type ORDER BY account_type"""
+        ),
+        params,
+    ).all()
+    for r in stale:
+        found.append(
+            Finding(
+                code="sync_stale_running",
+                severity="warning",
+                message=(
+                    f"{r.n} sync run(s) for {r.account_type} still marked running for more than "
+                    f"{running_timeout} min (oldest started {_fmt(aware(r.oldest))}); "
+                    "a committed 'running' row is stale and safe to mark failed"
+                ),
+                account=r.account_type,
+                subject=r.oldest_id,
+            )
+        )
+
+    now = dt.datetime.now(dt.UTC)
+    cutoff = now - dt.timedelta(hours=no_success_hours)
+    both = accounts.get(BOTH)
+    for name, st in accounts.items():
+        if name == BOTH:
+            continue
+        candidates = [st.last_success]
+        if both is not None and name in KNOWN_ACCOUNTS:
+            candidates.append(both.last_success)
+        last = max((c for c in candidates if c is not None), default=None)
+        if last is not None and last >= cutoff:
+            continue
+        since = "none in the retained history" if last is None else f"last {_fmt(last)}"
+        found.append(
+            Finding(
+                code="sync_no_recent_success",
+                severity="warning",
+                message=(
+                    f"no successful products sync for {name} in the last "
+                    f"{no_success_hours:g} h ({since})"
+                ),
+                account=name,
+            )
+        )
+
+    for x in long_xacts:
+        if not x.touches_sync_tables:
+            continue
+        who = x.application_name or "unnamed client"
+        found.append(
+            Finding(
+                code="sync_in_progress",
+                severity="info",
+                message=(
+                    f"a transaction touching the sync tables has been open for "
+                    f"{x.xact_age_seconds:.0f} s (pid {x.pid}, {who}"
+                    f"{', ' + x.client_addr if x.client_addr else ''}): probably a running sync"
+                ),
+                subject=str(x.pid),
+            )
+        )
+    return tuple(found)
