@@ -1,0 +1,94 @@
+"""Append-only audit log: one JSON line per action attempt.
+
+Who (OS user and host), when (UTC), profile, action, parameters (never secrets),
+outcome (ok | failed | refused | cancelled | error) and a one-line detail. Lines are
+written with a single ``write`` on a file opened in append mode, so concurrent
+consoles do not interleave within a line.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from magflow_console.models import utcnow
+
+#: parameter names whose values are never written, whatever the caller passes
+SECRET_KEYS = ("password", "token", "secret", "hash", "authorization")
+OUTCOMES = ("ok", "failed", "refused", "cancelled", "error")
+
+
+def _who() -> str:
+    try:
+        user = getpass.getuser()
+    except Exception:
+        user = str(os.getuid())
+    return f"{user}@{socket.gethostname()}"
+
+
+def scrub_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if any(s in key.lower() for s in SECRET_KEYS):
+            out[key] = "***"
+        elif isinstance(value, Mapping):
+            out[key] = scrub_params(value)
+        elif isinstance(value, str | int | float | bool) or value is None:
+            out[key] = value
+        else:
+            out[key] = str(value)
+    return out
+
+
+@dataclass(frozen=True)
+class AuditLog:
+    path: Path
+
+    def record(
+        self,
+        *,
+        profile: str,
+        action: str,
+        params: Mapping[str, Any],
+        outcome: str,
+        detail: str = "",
+    ) -> dict[str, Any]:
+        if outcome not in OUTCOMES:
+            raise ValueError(f"unknown outcome {outcome!r}")
+        entry = {
+            "at": utcnow().isoformat(),
+            "who": _who(),
+            "profile": profile,
+            "action": action,
+            "params": scrub_params(params),
+            "outcome": outcome,
+            "detail": detail,
+        }
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        line = json.dumps(entry, default=str) + "\n"
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, line.encode())
+        finally:
+            os.close(fd)
+        return entry
+
+    def read(self, limit: int = 200) -> list[dict[str, Any]]:
+        """The newest ``limit`` entries, newest last; unreadable lines are skipped."""
+        try:
+            lines = self.path.read_text().splitlines()[-limit:]
+        except FileNotFoundError:
+            return []
+        out = []
+        for line in lines:
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+        return out
