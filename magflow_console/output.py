@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import sys
 from typing import Any
@@ -50,7 +51,11 @@ def lit(value: object, style: str = "") -> Text:
 
 
 def _console() -> Console:
-    return Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 120)
+    """A TTY gets its real width; a pipe gets $COLUMNS or 160 (no wrapping into mush)."""
+    width = None
+    if not sys.stdout.isatty():
+        width = int(os.environ.get("COLUMNS", "0") or 0) or 160
+    return Console(highlight=False, soft_wrap=False, width=width)
 
 
 def ago(when: dt.datetime | None, now: dt.datetime | None = None) -> str:
@@ -104,9 +109,9 @@ def print_info(loaded: cfg.LoadedConfig) -> None:
     con.print(Text.assemble(("Profiles: ", "bold"), profiles))
     con.print(Text.assemble(("Audit log: ", "bold"), str(loaded.audit_log)))
     table = Table(title="Effective settings", title_justify="left", expand=False)
-    table.add_column("setting")
+    table.add_column("setting", no_wrap=True)
     table.add_column("value", overflow="fold")
-    table.add_column("source")
+    table.add_column("source", no_wrap=True)
     for key, value, source in cfg.effective_items(loaded):
         table.add_row(key, lit(value), source)
     con.print(table)
