@@ -233,7 +233,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print the status JSON and exit")
     p.add_argument("--keep", metavar="DIR", help="keep (and reuse) the demo database in DIR")
-    p.add_argument("--products", type=int, default=5000, help="products in all (both accounts)")
     p = add(
         "seed", cmd_seed, "fill the profile's database with reference data (test databases only)"
     )

@@ -25,7 +25,7 @@ def run(args: argparse.Namespace, load: Callable[..., cfg.LoadedConfig]) -> int:
     if not args.json:
         print("Starting the demo PostgreSQL (embedded)...", file=sys.stderr, flush=True)
     with EmbeddedPostgres(keep_dir=keep) as server:
-        prepare_demo_database(server.url, products_per_account=max(1, args.products // 2))
+        prepare_demo_database(server.url)
         extra: dict[str, Any] = {
             "database.url": server.url,
             "database.url_env": None,
