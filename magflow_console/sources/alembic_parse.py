@@ -516,6 +516,14 @@ def read_scripts_from_container(
 
 
 def _why(exc: BaseException) -> str:
+    import requests.exceptions
+
+    if isinstance(exc, requests.exceptions.ConnectionError) or isinstance(
+        exc.__cause__, requests.exceptions.ConnectionError
+    ):
+        return "the Docker engine is not reachable"
+    if isinstance(exc, requests.exceptions.Timeout):
+        return "the Docker engine did not answer in time"
     explanation = getattr(exc, "explanation", None)
     text = explanation if isinstance(explanation, str) and explanation else str(exc)
     return text.strip().rstrip(".") or type(exc).__name__
