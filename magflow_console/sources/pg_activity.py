@@ -29,8 +29,8 @@ _LOCK_SQL = text(
       FROM pg_locks l
       LEFT JOIN pg_stat_activity a ON a.pid = l.pid
      WHERE l.locktype = 'advisory'
-       AND l.classid = (:key >> 32)::oid
-       AND l.objid = (:key & 4294967295)::oid
+       AND l.classid = (CAST(:key AS bigint) >> 32)::oid
+       AND l.objid = (CAST(:key AS bigint) & 4294967295)::oid
        AND l.objsubid = 1
        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
      ORDER BY l.granted DESC, seconds DESC NULLS LAST, l.pid
