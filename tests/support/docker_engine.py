@@ -1,0 +1,515 @@
+"""pytest plugin: a real Docker engine, the offline test image and stack-like containers.
+
+Fixtures
+- ``docker_engine`` (session): a reachable ``DOCKER_HOST`` / default socket when
+  ``/_ping`` answers there; otherwise (root on Linux) a **private** ``dockerd`` with its
+  own data-root, exec-root, pidfile and socket in a fresh temp dir, installing Debian's
+  ``docker.io`` first when ``dockerd`` is missing. Set ``MAGFLOW_TEST_PRIVATE_DOCKERD=1``
+  to always use a private engine. No engine and no way to start one -> the test fails
+  with a message saying what is missing (never a skip).
+- ``docker_test_image`` (session): tag of the offline busybox image (see ``image/``).
+- ``stack_containers`` (session): ``magflow_app`` healthy, ``magflow_worker``
+  unhealthy, ``magflow_beat`` starting, ``magflow_db`` healthy, ``magflow_redis``
+  crash-looping, with the stack's compose labels.
+- ``make_container`` (function): factory for extra containers, removed at teardown.
+- ``put_alembic_tree(container, local_dir, dest="/app/alembic")``: plain helper.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+import pytest
+from docker.models.containers import Container
+
+from tests.support.image import IMAGE, ensure_test_image, put_tree
+
+SERVICES = ("app", "worker", "beat", "db", "redis")
+SECOND_NS = 1_000_000_000
+
+
+@dataclass
+class DockerEngine:
+    base_url: str
+    client: docker.DockerClient
+    private: bool  # True: our own dockerd, nothing else runs on it
+    daemon: PrivateDockerd | None = None
+    startup_seconds: float = 0.0  # engine start (incl. apt install) for a private engine
+    image_seconds: float = 0.0  # test image import (0 when reused)
+
+
+@dataclass
+class StackContainers:
+    project: str
+    names: dict[str, str]  # service -> container name
+    image: str
+    prefix: str  # container-name prefix ("magflow_" on a private engine)
+    containers: dict[str, Container] = field(default_factory=dict)
+
+    @property
+    def service_map(self) -> dict[str, str]:
+        return dict(self.names)
+
+
+def put_alembic_tree(
+    container: Container, local_dir: str | os.PathLike[str], dest: str = "/app/alembic"
+) -> None:
+    """Copy a local alembic folder (``env.py``, ``versions/``...) into ``container``."""
+    put_tree(container, local_dir, dest)
+
+
+# --------------------------------------------------------------------------- engine
+
+
+def engine_answers(base_url: str, timeout: float = 2.0) -> bool:
+    """True when the engine at ``base_url`` answers ``/_ping``."""
+    try:
+        api = docker.APIClient(base_url=base_url, timeout=timeout, version="1.41")
+        try:
+            return bool(api.ping())
+        finally:
+            api.close()
+    except Exception:
+        return False
+
+
+class PrivateDockerd:
+    """A dockerd of our own under ``root`` (socket, data-root, exec-root, pidfile).
+
+    ``--bridge=none``: no docker0 link to create or clean up (test containers use the
+    host network); ``--iptables=false --ip6tables=false``: the host firewall is left
+    alone; an own ``--config-file`` and containerd namespace: nothing is shared with
+    another daemon on the machine. ``stop()`` ends it by the pid we started (SIGTERM,
+    then SIGKILL), unmounts what it left under ``root`` and deletes ``root``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.socket = root / "docker.sock"
+        self.exec_root = root / "exec"
+        self.base_url = f"unix://{self.socket}"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._had_docker0 = Path("/sys/class/net/docker0").exists()
+        self._stopped = False
+
+    def start(self, timeout: float = 60.0) -> str:
+        dockerd = shutil.which("dockerd")
+        if dockerd is None:
+            raise RuntimeError("dockerd is not installed (Debian package docker.io)")
+        (self.root / "daemon.json").write_text(json.dumps({}))
+        ns = f"mfc{self.root.name.rsplit('-', 1)[-1]}"
+        cmd = [
+            dockerd,
+            "--data-root",
+            str(self.root / "data"),
+            "--exec-root",
+            str(self.exec_root),
+            "--pidfile",
+            str(self.root / "dockerd.pid"),
+            "-H",
+            self.base_url,
+            "--config-file",
+            str(self.root / "daemon.json"),
+            "--iptables=false",
+            "--ip6tables=false",
+            "--bridge=none",
+            "--containerd-namespace",
+            ns,
+            "--containerd-plugins-namespace",
+            f"{ns}-plugins",
+            "--log-level",
+            "warn",
+        ]
+        log = (self.root / "dockerd.log").open("wb")
+        self.proc = subprocess.Popen(
+            cmd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(
+                    f"dockerd exited with {self.proc.returncode}: {self._log_tail()}"
+                )
+            if self.socket.exists() and engine_answers(self.base_url, timeout=1.0):
+                return self.base_url
+            time.sleep(0.1)
+        raise RuntimeError(
+            f"dockerd did not answer /_ping within {timeout:.0f} s: {self._log_tail()}"
+        )
+
+    def _log_tail(self) -> str:
+        try:
+            lines = (self.root / "dockerd.log").read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return "no log"
+        return " | ".join(lines[-3:]) or "empty log"
+
+    def _containerd_pid(self) -> int | None:
+        try:
+            return int((self.exec_root / "containerd" / "containerd.pid").read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        containerd_pid = self._containerd_pid()
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        # dockerd stops the containerd it started; if it was killed, end that child too
+        if containerd_pid is not None and _cmdline_mentions(containerd_pid, str(self.root)):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(containerd_pid, signal.SIGKILL)
+        for mountpoint in sorted(_mounts_under(self.root), key=len, reverse=True):
+            subprocess.run(["umount", "-l", mountpoint], capture_output=True, check=False)
+        docker0 = Path("/sys/class/net/docker0")
+        if not self._had_docker0 and docker0.exists() and shutil.which("ip"):
+            subprocess.run(["ip", "link", "delete", "docker0"], capture_output=True, check=False)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _cmdline_mentions(pid: int, text: str) -> bool:
+    try:
+        return text in Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return False
+
+
+def _mounts_under(root: Path) -> list[str]:
+    prefix = str(root) + "/"
+    found = []
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/mountinfo").read_text().splitlines():
+            mountpoint = line.split()[4].replace("\\040", " ")
+            if mountpoint.startswith(prefix):
+                found.append(mountpoint)
+    return found
+
+
+def _external_candidates() -> list[str]:
+    urls = []
+    if os.environ.get("DOCKER_HOST"):
+        urls.append(os.environ["DOCKER_HOST"])
+    if Path("/var/run/docker.sock").exists():
+        urls.append("unix:///var/run/docker.sock")
+    return urls
+
+
+def _install_docker_io() -> None:
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    for cmd in (
+        ["apt-get", "update", "-q"],
+        ["apt-get", "install", "-y", "-q", "--no-install-recommends", "docker.io"],
+    ):
+        res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+        if res.returncode != 0:
+            tail = (res.stderr or res.stdout).strip().splitlines()[-3:]
+            pytest.fail(
+                "No Docker engine is reachable and installing docker.io failed "
+                f"({' '.join(cmd)} exited {res.returncode}: {' | '.join(tail)})",
+                pytrace=False,
+            )
+
+
+def _start_engine() -> DockerEngine:
+    started = time.perf_counter()
+    if os.environ.get("MAGFLOW_TEST_PRIVATE_DOCKERD", "") not in ("1", "true", "yes"):
+        for url in _external_candidates():
+            if engine_answers(url):
+                client = docker.DockerClient(base_url=url, timeout=60)
+                return DockerEngine(url, client, private=False)
+    if not sys.platform.startswith("linux") or os.geteuid() != 0:
+        pytest.fail(
+            "No Docker engine is reachable (DOCKER_HOST / /var/run/docker.sock do not answer "
+            "/_ping) and a private dockerd can only be started as root on Linux: start a "
+            "Docker engine or set DOCKER_HOST",
+            pytrace=False,
+        )
+    if shutil.which("dockerd") is None:
+        if shutil.which("apt-get") is None:
+            pytest.fail(
+                "No Docker engine is reachable, dockerd is not installed and apt-get is "
+                "missing: install Docker (Debian package docker.io)",
+                pytrace=False,
+            )
+        _install_docker_io()
+    daemon = PrivateDockerd(Path(tempfile.mkdtemp(prefix="mfc-dockerd-", dir="/tmp")))
+    atexit.register(daemon.stop)
+    try:
+        base_url = daemon.start()
+    except RuntimeError as exc:
+        daemon.stop()
+        pytest.fail(f"Could not start a private dockerd: {exc}", pytrace=False)
+    client = docker.DockerClient(base_url=base_url, timeout=60)
+    return DockerEngine(
+        base_url,
+        client,
+        private=True,
+        daemon=daemon,
+        startup_seconds=time.perf_counter() - started,
+    )
+
+
+_SESSION: list[DockerEngine] = []
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> Iterator[DockerEngine]:
+    engine = _start_engine()
+    _SESSION.append(engine)
+    try:
+        yield engine
+    finally:
+        with contextlib.suppress(Exception):
+            engine.client.close()
+        if engine.daemon is not None:
+            engine.daemon.stop()
+
+
+@pytest.fixture(scope="session")
+def docker_test_image(docker_engine: DockerEngine) -> str:
+    started = time.perf_counter()
+    try:
+        tag = ensure_test_image(docker_engine.client)
+    except Exception as exc:
+        pytest.fail(f"Could not build the offline test image {IMAGE}: {exc}", pytrace=False)
+    docker_engine.image_seconds = time.perf_counter() - started
+    return tag
+
+
+# --------------------------------------------------------------------------- containers
+
+
+def healthcheck(test: str, *, retries: int = 1, start_period: float = 0.0) -> dict[str, Any]:
+    return {
+        "test": ["CMD-SHELL", test],
+        "interval": SECOND_NS,
+        "timeout": 2 * SECOND_NS,
+        "retries": retries,
+        "start_period": int(start_period * SECOND_NS),
+    }
+
+
+def compose_labels(project: str, service: str) -> dict[str, str]:
+    return {
+        "com.docker.compose.project": project,
+        "com.docker.compose.service": service,
+        "com.docker.compose.container-number": "1",
+        "com.docker.compose.oneoff": "False",
+        "com.docker.compose.config-hash": secrets.token_hex(32),
+        "com.docker.compose.version": "2.29.7",
+    }
+
+
+_REDIS_CRASH = (
+    'echo "1:C $(date "+%d %b %Y %H:%M:%S").000 # oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo"; '
+    'echo "1:M $(date "+%d %b %Y %H:%M:%S").001 # Can\'t handle RDB format version 12"; '
+    "exit 1"
+)
+
+_STACK_SPECS: dict[str, dict[str, Any]] = {
+    "app": {
+        "entrypoint": ["/usr/local/bin/docker-entrypoint.sh"],
+        "command": ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000", "--reload"],
+        "user": "app",
+        "working_dir": "/app",
+        "healthcheck": healthcheck(
+            'echo \'{"status":"alive","service":"magflow-erp"}\'', retries=3
+        ),
+    },
+    "worker": {
+        "entrypoint": ["/usr/local/bin/docker-entrypoint.sh"],
+        "command": [
+            "celery",
+            "-A",
+            "app.worker:celery_app",
+            "worker",
+            "--loglevel=info",
+            "--pool=solo",
+            "--concurrency=1",
+        ],
+        "user": "app",
+        "working_dir": "/app",
+        "environment": {"STANDIN_CELERY_PING_EXIT": "1"},
+        "healthcheck": healthcheck("celery -A app.worker:celery_app inspect ping"),
+    },
+    "beat": {
+        "entrypoint": ["/usr/local/bin/docker-entrypoint.sh"],
+        "command": [
+            "celery",
+            "-A",
+            "app.worker:celery_app",
+            "beat",
+            "--loglevel=info",
+            "--pidfile=",
+            "--schedule=/tmp/celerybeat-schedule",
+        ],
+        "user": "app",
+        "working_dir": "/app",
+        # "[c]" keeps pgrep from matching the probe's own shell; the command line is
+        # "celery -A ... beat", so the probe fails and start_period keeps it "starting".
+        "healthcheck": healthcheck('pgrep -f "[c]elery beat"', retries=3, start_period=3600),
+    },
+    "db": {
+        "command": [
+            "sh",
+            "-c",
+            'echo "LOG:  database system is ready to accept connections"; exec sleep 2147483647',
+        ],
+        "healthcheck": healthcheck(
+            'echo "/var/run/postgresql:5432 - accepting connections"', retries=5
+        ),
+    },
+    "redis": {
+        "command": ["sh", "-c", _REDIS_CRASH],
+        "healthcheck": healthcheck("echo PONG", retries=5),
+    },
+}
+
+
+def _state(container: Container) -> tuple[str, str | None, int, int]:
+    container.reload()
+    attrs = container.attrs
+    health = attrs["State"].get("Health") or {}
+    probes = len(health.get("Log") or ())
+    return attrs["State"]["Status"], health.get("Status"), int(attrs["RestartCount"]), probes
+
+
+def _stack_ready(containers: dict[str, Container]) -> dict[str, str]:
+    """Services not yet in their expected state -> what they show."""
+    expected = {"app": "healthy", "worker": "unhealthy", "db": "healthy"}
+    pending: dict[str, str] = {}
+    for service, container in containers.items():
+        status, health, restarts, probes = _state(container)
+        if service in expected and health != expected[service]:
+            pending[service] = f"{status}/{health}"
+        elif service == "beat" and (health != "starting" or probes < 1):
+            pending[service] = f"{status}/{health} after {probes} probes"
+        elif service == "redis" and restarts < 1:
+            pending[service] = f"{status}, {restarts} restarts"
+    return pending
+
+
+def _naming(engine: DockerEngine) -> tuple[str, str]:
+    """(project, name prefix): the real ones unless a shared engine already uses them."""
+    if engine.private:
+        return "magflow", "magflow_"
+    taken = {c.name for c in engine.client.containers.list(all=True)}
+    project_used = engine.client.containers.list(
+        all=True, filters={"label": "com.docker.compose.project=magflow"}
+    )
+    if not project_used and not taken & {f"magflow_{s}" for s in SERVICES}:
+        return "magflow", "magflow_"
+    tag = secrets.token_hex(3)
+    return f"magflowtest{tag}", f"t{tag}_magflow_"
+
+
+@pytest.fixture(scope="session")
+def stack_containers(
+    docker_engine: DockerEngine, docker_test_image: str
+) -> Iterator[StackContainers]:
+    client = docker_engine.client
+    project, prefix = _naming(docker_engine)
+    stack = StackContainers(project=project, names={}, image=docker_test_image, prefix=prefix)
+    try:
+        for service in SERVICES:
+            name = f"{prefix}{service}"
+            if docker_engine.private:  # leftovers of an aborted run on our own engine
+                with contextlib.suppress(docker.errors.NotFound):
+                    client.containers.get(name).remove(force=True)
+            spec = dict(_STACK_SPECS[service])
+            stack.containers[service] = client.containers.run(
+                docker_test_image,
+                name=name,
+                detach=True,
+                init=True,
+                network_mode="host",
+                labels=compose_labels(project, service),
+                restart_policy={"Name": "unless-stopped"},
+                **spec,
+            )
+            stack.names[service] = name
+        deadline = time.monotonic() + 45
+        pending = _stack_ready(stack.containers)
+        while pending and time.monotonic() < deadline:
+            time.sleep(0.3)
+            pending = _stack_ready(stack.containers)
+        if pending:
+            pytest.fail(
+                "Stack-like test containers did not reach their states within 45 s: "
+                + ", ".join(f"{s} is {v}" for s, v in pending.items()),
+                pytrace=False,
+            )
+        yield stack
+    finally:
+        for container in stack.containers.values():
+            with contextlib.suppress(docker.errors.APIError):
+                container.remove(force=True)
+
+
+@pytest.fixture
+def make_container(
+    docker_engine: DockerEngine, docker_test_image: str
+) -> Iterator[Callable[..., Container]]:
+    """``make_container(**kwargs)`` -> a started container (``client.containers.run``).
+
+    Defaults: the test image, ``detach=True``, ``init=True``, ``network_mode="host"``,
+    a unique ``name`` (``mfc-extra-<hex>``) and ``command=["sleep", "2147483647"]``.
+    Every container made here is force-removed at teardown."""
+    made: list[Container] = []
+
+    def factory(**kwargs: Any) -> Container:
+        options: dict[str, Any] = {
+            "image": docker_test_image,
+            "detach": True,
+            "init": True,
+            "network_mode": "host",
+            "name": f"mfc-extra-{secrets.token_hex(4)}",
+            "command": ["sleep", "2147483647"],
+        }
+        options.update(kwargs)
+        image = options.pop("image")
+        container = docker_engine.client.containers.run(image, **options)
+        made.append(container)
+        return container
+
+    yield factory
+    for container in made:
+        with contextlib.suppress(docker.errors.APIError):
+            container.remove(force=True)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """One line on what the Docker set-up cost this session."""
+    for engine in _SESSION:
+        kind = "private dockerd" if engine.private else "existing engine"
+        terminalreporter.write_line(
+            f"docker: {kind} at {engine.base_url} (start {engine.startup_seconds:.2f} s, "
+            f"test image {engine.image_seconds:.2f} s)"
+        )
