@@ -1,0 +1,107 @@
+"""The audit log as rows, newest first: for the TUI's audit view and ``magflow-console audit``.
+
+Entries are scrubbed again on the way out (a hand-edited or foreign line must not show a
+secret either) and control characters are removed from every cell. No Textual import.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from magflow_console.actions.audit import AuditLog, scrub_params
+
+COLUMNS = ("when", "who", "profile", "action", "outcome", "params", "detail")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x9b]|\x1b\[[0-9;?]*[A-Za-z]")
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    when: str  # "2025-10-21 20:46:52Z"
+    who: str
+    profile: str
+    action: str
+    outcome: str
+    params: str  # "email=a@b.c full_name='X'"
+    detail: str
+    entry: dict[str, Any]  # the scrubbed entry (for --json)
+
+    def cells(self) -> tuple[str, ...]:
+        return (
+            self.when,
+            self.who,
+            self.profile,
+            self.action,
+            self.outcome,
+            self.params,
+            self.detail,
+        )
+
+
+def _clean(value: Any) -> str:
+    return _CONTROL.sub("", "" if value is None else str(value)).replace("\n", " ")
+
+
+def _when(value: Any) -> str:
+    try:
+        t = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return _clean(value)
+    if t.tzinfo is not None:
+        t = t.astimezone(dt.UTC)
+    return t.strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def format_params(params: Any) -> str:
+    if not isinstance(params, dict):
+        return _clean(params)
+    parts = []
+    for key, value in params.items():
+        shown = json.dumps(value, default=str) if not isinstance(value, str) else value
+        if isinstance(value, str) and (" " in value or value == ""):
+            shown = repr(value)
+        parts.append(f"{_clean(key)}={_clean(shown)}")
+    return " ".join(parts)
+
+
+def to_row(entry: dict[str, Any]) -> AuditRow:
+    params = entry.get("params")
+    safe_params = scrub_params(params) if isinstance(params, dict) else {}
+    safe = {**entry, "params": safe_params}
+    return AuditRow(
+        when=_when(entry.get("at")),
+        who=_clean(entry.get("who")),
+        profile=_clean(entry.get("profile")),
+        action=_clean(entry.get("action")),
+        outcome=_clean(entry.get("outcome")),
+        params=format_params(safe_params),
+        detail=_clean(entry.get("detail")),
+        entry=safe,
+    )
+
+
+def audit_rows(log: AuditLog | Path, limit: int = 50) -> list[AuditRow]:
+    """The newest ``limit`` entries as rows, newest first (empty when there is no log)."""
+    audit = log if isinstance(log, AuditLog) else AuditLog(Path(log))
+    entries = [e for e in audit.read(max(0, int(limit))) if isinstance(e, dict)]
+    return [to_row(e) for e in reversed(entries)]
+
+
+def format_table(rows: list[AuditRow], width: int = 160) -> list[str]:
+    """Plain-text lines with aligned columns; params and detail share the rest of ``width``."""
+    if not rows:
+        return ["(no audit entries)"]
+    head = COLUMNS[:5]
+    widths = [max(len(h), *(len(r.cells()[i]) for r in rows)) for i, h in enumerate(head)]
+    out = ["  ".join(h.upper().ljust(w) for h, w in zip(head, widths, strict=True)) + "  DETAIL"]
+    rest = max(20, width - sum(widths) - 2 * len(widths))
+    for r in rows:
+        cells = r.cells()
+        left = "  ".join(c.ljust(w) for c, w in zip(cells[:5], widths, strict=True))
+        tail = r.detail + (f" [{r.params}]" if r.params else "")
+        out.append(f"{left}  {tail[:rest]}")
+    return out
