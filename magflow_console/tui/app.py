@@ -1,0 +1,148 @@
+"""The Textual app: wiring only (screens, refresh loops, keymap, error modal).
+
+Entry point for the CLI: ``run_tui(loaded, backend=None) -> int``.
+"""
+
+from __future__ import annotations
+
+import traceback
+from typing import ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.signal import Signal
+
+from magflow_console.backend import Backend
+from magflow_console.config import LoadedConfig
+from magflow_console.models import utcnow
+from magflow_console.sources.api import scrub
+from magflow_console.tui.commands import MagflowCommands
+from magflow_console.tui.fmt import Clock
+from magflow_console.tui.keymap import build_keymap
+from magflow_console.tui.messages import SnapshotReady
+from magflow_console.tui.refresh import RefreshingApp
+from magflow_console.tui.sanitize import clean
+from magflow_console.tui.store import Store
+
+
+class MagflowApp(RefreshingApp):
+    CSS_PATH = "app.tcss"
+    TITLE = "magflow-console"
+    COMMANDS: ClassVar = App.COMMANDS | {MagflowCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("question_mark,f1", "help", "Help", id="help"),
+        Binding("r", "refresh", "Refresh", id="refresh"),
+        Binding("p", "toggle_pause", "Pause", id="pause"),
+    ]
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        clock: Clock = utcnow,
+        watch_events: bool = True,
+        auto_refresh: bool = True,
+        refresh_interval: float | None = None,
+    ) -> None:
+        super().__init__()
+        self.backend = backend
+        self.clock = clock
+        self.watch_events = watch_events
+        self.auto_refresh = auto_refresh
+        self.refresh_interval = refresh_interval or backend.profile.refresh_interval
+        self.paused = False
+        self.store = Store(profile=backend.profile_name)
+        self.store_changed: Signal[str | None] = Signal(self, "store-changed")
+        self._init_loops()
+        keymap, self._unknown_keys = build_keymap(backend.profile.keys)
+        if keymap:
+            self.set_keymap(keymap)
+
+    def on_mount(self) -> None:
+        from magflow_console.tui.screens.dashboard import DashboardScreen
+
+        if self.backend.profile.protected:
+            self.add_class("-protected")
+        self.push_screen(DashboardScreen())
+        if self._unknown_keys:
+            self.notify(
+                "Unknown binding ids in profile keys: " + ", ".join(self._unknown_keys),
+                severity="warning",
+            )
+        if self.auto_refresh:
+            self.start_loops()
+
+    def on_unmount(self) -> None:
+        self.stop_loops()
+
+    # ------------------------------------------------------------------ data
+
+    def on_snapshot_ready(self, message: SnapshotReady) -> None:
+        self.store.update(message.source, message.snapshot, self.clock())
+        self.store_changed.publish(message.source)
+
+    def show_error(self, title: str, error: BaseException) -> None:
+        """An unexpected error becomes a modal with copyable details (never a traceback on screen)."""
+        from magflow_console.tui.screens.error import ErrorScreen
+
+        if isinstance(self.screen, ErrorScreen):
+            return
+        details = "".join(traceback.format_exception(error))
+        self.push_screen(ErrorScreen(title, scrub(clean(details))))
+
+    # ------------------------------------------------------------------ navigation
+
+    def open_container(self, name: str) -> None:
+        from magflow_console.tui.screens.container_detail import ContainerDetailScreen
+
+        self.push_screen(ContainerDetailScreen(name))
+
+    def open_migrations(self) -> None:
+        from magflow_console.tui.screens.migration_detail import MigrationDetailScreen
+
+        self.push_screen(MigrationDetailScreen())
+
+    def open_sync(self, run_id: str | None = None) -> None:
+        from magflow_console.tui.screens.sync_detail import SyncDetailScreen
+
+        self.push_screen(SyncDetailScreen(run_id))
+
+    def open_admins(self) -> None:
+        from magflow_console.tui.screens.admins import AdminsScreen
+
+        self.push_screen(AdminsScreen())
+
+    # ------------------------------------------------------------------ actions
+
+    def action_help(self) -> None:
+        from magflow_console.tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def action_refresh(self) -> None:
+        self.refresh_now()
+        self.notify("Refreshing…", timeout=1)
+
+    def action_toggle_pause(self) -> None:
+        self.paused = not self.paused
+        if not self.paused:
+            self.refresh_now()
+        self.notify("Paused: no automatic refresh." if self.paused else "Resumed.", timeout=2)
+        self.store_changed.publish(None)
+
+
+def run_tui(loaded: LoadedConfig, *, backend: Backend | None = None) -> int:
+    """Run the TUI for ``loaded``'s profile; returns the process exit code."""
+    own = backend is None
+    backend = backend or Backend(loaded)
+    try:
+        result = MagflowApp(backend).run()
+    finally:
+        if own:
+            backend.close()
+    return int(result or 0)
+
+
+__all__ = ["MagflowApp", "run_tui"]

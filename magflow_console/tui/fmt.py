@@ -1,0 +1,121 @@
+"""Small, pure formatting helpers shared by the panes and detail screens.
+
+Times are shown in UTC (MagFlow stores naive UTC; the header says "UTC" once). Every
+function that needs "now" takes it as an argument, so snapshots can freeze the clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+Clock = Callable[[], dt.datetime]
+
+#: state / outcome / health word -> Rich style name (theme-neutral: Rich resolves them to
+#: the terminal palette, and Textual maps them through the active theme's ANSI colours)
+STATE_STYLES: dict[str, str] = {
+    # containers
+    "running": "green",
+    "healthy": "green",
+    "starting": "yellow",
+    "restarting": "bold red",
+    "unhealthy": "bold red",
+    "exited": "red",
+    "dead": "red",
+    "paused": "yellow",
+    "created": "yellow",
+    # sync outcomes / statuses
+    "success": "green",
+    "completed": "green",
+    "partial": "yellow",
+    "empty": "red",
+    "failed": "bold red",
+    "running_sync": "cyan",
+    "stale_running": "yellow",
+    # severities
+    "critical": "bold red",
+    "warning": "yellow",
+    "info": "dim",
+    # verdicts
+    "ok": "bold green",
+    "unknown": "bold magenta",
+}
+
+
+def style_for(word: str | None) -> str:
+    return STATE_STYLES.get((word or "").lower(), "")
+
+
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """Naive values are UTC (MagFlow's convention)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+def hms(value: dt.datetime | None) -> str:
+    return as_utc(value).strftime("%H:%M:%S") if value else "—"
+
+
+def stamp(value: dt.datetime | None) -> str:
+    """``10-21 20:46`` (month-day, minutes): compact enough for 80 columns."""
+    return as_utc(value).strftime("%m-%d %H:%M") if value else "—"
+
+
+def full_stamp(value: dt.datetime | None) -> str:
+    return as_utc(value).strftime("%Y-%m-%d %H:%M:%S UTC") if value else "—"
+
+
+def span(seconds: float | None) -> str:
+    """``45s``, ``12m``, ``3h``, ``2d4h``: the most significant one or two units."""
+    if seconds is None:
+        return "—"
+    s = int(max(seconds, 0))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m"
+    if s < 86400:
+        h, m = divmod(s // 60, 60)
+        return f"{h}h{m:02d}m" if h < 10 and m else f"{h}h"
+    d, h = divmod(s // 3600, 24)
+    return f"{d}d{h}h" if h else f"{d}d"
+
+
+def age(value: dt.datetime | None, now: dt.datetime) -> str:
+    """``12m ago`` style, without the word (columns are labelled)."""
+    if value is None:
+        return "never"
+    return span((now - as_utc(value)).total_seconds())
+
+
+def percent(value: float | None) -> str:
+    return "—" if value is None else f"{round(value * 100):d}%"
+
+
+def rate_style(value: float | None) -> str:
+    if value is None:
+        return "dim"
+    if value >= 0.9:
+        return "green"
+    if value >= 0.6:
+        return "yellow"
+    return "bold red"
+
+
+def count(value: int | None) -> str:
+    return "—" if value is None else f"{value:,}"
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    return span(seconds)
+
+
+def latency(ms: float | None) -> str:
+    if ms is None:
+        return "—"
+    return f"{ms:.0f}ms" if ms < 10_000 else f"{ms / 1000:.0f}s"

@@ -1,0 +1,106 @@
+"""Admin users (superusers and holders of the ``admin`` role). Never shows password hashes:
+the source does not even read them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from magflow_console.models import AdminsSnapshot, AdminUser
+from magflow_console.tui import fmt
+from magflow_console.tui.messages import DetailLoaded
+from magflow_console.tui.sanitize import one_line
+from magflow_console.tui.widgets.table import LiveTable, Row
+
+if TYPE_CHECKING:
+    from magflow_console.tui.app import MagflowApp
+
+COLUMNS: list[tuple[str, int | None]] = [
+    ("email", 26),
+    ("name", 16),
+    ("active", 7),
+    ("super", 6),
+    ("role", 6),
+    ("verified", 9),
+    ("last login", 12),
+    ("fails", 6),
+]
+
+
+def _flag(value: bool, bad_when_false: bool = False) -> Text:
+    if value:
+        return Text("yes", style="green")
+    return Text("no", style="red" if bad_when_false else "dim")
+
+
+def admin_row(user: AdminUser) -> Row:
+    return (
+        str(user.id),
+        [
+            Text(one_line(user.email, 25), style="bold"),
+            Text(one_line(user.full_name or "", 15)),
+            _flag(user.is_active, bad_when_false=True),
+            _flag(user.is_superuser),
+            _flag(user.has_admin_role),
+            _flag(user.email_verified),
+            Text(fmt.stamp(user.last_login)),
+            Text(
+                str(user.failed_login_attempts),
+                style="red" if user.failed_login_attempts else "dim",
+            ),
+        ],
+    )
+
+
+class AdminsScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", id="back"),
+        Binding("y", "copy", "Copy row", id="copy-admin"),
+    ]
+
+    @property
+    def mf(self) -> MagflowApp:
+        return cast("MagflowApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text(" Admin users", style="bold"), classes="detail-title")
+        yield Static(Text(" loading…", style="dim"), id="admins-status")
+        yield LiveTable(COLUMNS, id="admins")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(LiveTable).focus()
+        self._load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="detail:admins")
+    def _load(self) -> None:
+        self.post_message(DetailLoaded("admins", self.mf.backend.admins()))
+
+    def on_detail_loaded(self, message: DetailLoaded) -> None:
+        snap = cast(AdminsSnapshot, message.value)
+        status = self.query_one("#admins-status", Static)
+        if snap.state == "error":
+            status.update(Text(f" ✗ {one_line(snap.error or '')}", style="red"))
+        else:
+            status.update(
+                Text(
+                    f" {len(snap.items)} admin users · read {fmt.hms(snap.fetched_at)} UTC",
+                    style="dim",
+                )
+            )
+        self.query_one(LiveTable).set_rows([admin_row(u) for u in snap.items])
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_copy(self) -> None:
+        text = self.query_one(LiveTable).selected_text()
+        if text:
+            self.app.copy_to_clipboard(text)
+            self.notify("Copied (OSC 52).", timeout=2)

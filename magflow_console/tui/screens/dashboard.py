@@ -1,0 +1,147 @@
+"""The dashboard: header line and four panes (containers, migrations, eMAG sync, API)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input
+
+from magflow_console.tui.widgets.api_pane import ApiPane
+from magflow_console.tui.widgets.containers_pane import ContainersPane
+from magflow_console.tui.widgets.header import StatusHeader, header_text
+from magflow_console.tui.widgets.migrations_pane import MigrationsPane
+from magflow_console.tui.widgets.pane import Pane
+from magflow_console.tui.widgets.sync_pane import SyncPane
+
+if TYPE_CHECKING:
+    from magflow_console.tui.app import MagflowApp
+
+PANES: dict[str, type[Pane]] = {
+    "containers": ContainersPane,
+    "migrations": MigrationsPane,
+    "sync": SyncPane,
+    "api": ApiPane,
+}
+
+
+class DashboardScreen(Screen[None]):
+    BINDINGS = [
+        Binding("1", "focus_pane('containers')", "Containers", id="focus-containers", show=False),
+        Binding("2", "focus_pane('migrations')", "Migrations", id="focus-migrations", show=False),
+        Binding("3", "focus_pane('sync')", "Sync", id="focus-sync", show=False),
+        Binding("4", "focus_pane('api')", "API", id="focus-api", show=False),
+        Binding("enter", "open_detail", "Open", id="open-detail"),
+        Binding("slash", "filter", "Filter", id="filter"),
+        Binding("escape", "clear_filter", "Clear filter", id="clear-filter", show=False),
+        Binding("a", "admins", "Admins", id="admins"),
+        Binding("y", "copy", "Copy", id="copy", show=False),
+    ]
+
+    @property
+    def mf(self) -> MagflowApp:
+        return cast("MagflowApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        yield StatusHeader(protected=self.mf.backend.profile.protected, id="header")
+        with Grid(id="panes"):
+            yield ContainersPane(id="pane-containers")
+            yield ApiPane(id="pane-api")
+            yield MigrationsPane(id="pane-migrations")
+            yield SyncPane(id="pane-sync")
+        yield Input(placeholder="filter containers and runs (esc clears)", id="filter")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#filter", Input).display = False
+        self.mf.store_changed.subscribe(self, self._store_changed)
+        self._store_changed(None)
+        self.pane("containers").focus_target.focus()
+
+    def pane(self, name: str) -> Pane:
+        return self.query_one(PANES[name])
+
+    def _store_changed(self, _source: str | None) -> None:
+        app, store = self.mf, self.mf.store
+        now = app.clock()
+        profile = app.backend.profile
+        report = store.report
+        self.query_one(StatusHeader).set_text(
+            header_text(
+                profile=app.backend.profile_name,
+                protected=profile.protected,
+                read_only=profile.read_only,
+                verdict=report.verdict if report else None,
+                last_good=store.last_good,
+                paused=app.paused,
+                findings=len([f for f in report.findings if f.severity != "info"]) if report else 0,
+            )
+        )
+        for name in PANES:
+            self.pane(name).show(store.snapshots.get(name), store.next_retry.get(name), now)
+
+    # ------------------------------------------------------------------ actions
+
+    def action_focus_pane(self, name: str) -> None:
+        self.pane(name).focus_target.focus()
+
+    def _focused_pane(self) -> Pane | None:
+        node = self.focused
+        while node is not None:
+            if isinstance(node, Pane):
+                return node
+            node = node.parent  # type: ignore[assignment]
+        return None
+
+    def action_open_detail(self) -> None:
+        pane = self._focused_pane()
+        if isinstance(pane, ContainersPane):
+            name = pane.selected_name()
+            if name:
+                self.mf.open_container(name)
+        elif isinstance(pane, MigrationsPane):
+            self.mf.open_migrations()
+        elif isinstance(pane, SyncPane):
+            run_id = pane.selected_run()
+            self.mf.open_sync(run_id)
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open_detail()
+
+    def action_filter(self) -> None:
+        field = self.query_one("#filter", Input)
+        field.display = True
+        field.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.pane("containers").query_one("LiveTable").set_filter(event.value)  # type: ignore[attr-defined]
+        cast(SyncPane, self.pane("sync")).table.set_filter(event.value)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        self.pane("containers").focus_target.focus()
+        if not event.value:
+            event.input.display = False
+
+    def action_clear_filter(self) -> None:
+        field = self.query_one("#filter", Input)
+        field.value = ""
+        field.display = False
+        self.pane("containers").focus_target.focus()
+
+    def action_admins(self) -> None:
+        self.mf.open_admins()
+
+    def action_copy(self) -> None:
+        pane = self._focused_pane()
+        text = pane.selected_text() if pane else ""
+        if text:
+            self.app.copy_to_clipboard(text)
+            self.notify("Copied to the clipboard (OSC 52).", timeout=2)

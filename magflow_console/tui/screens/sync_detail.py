@@ -1,0 +1,212 @@
+"""Sync runs: filter by account and status, and the full selected run (params, counts,
+duration, triggered_by, and its ``errors`` JSON pretty-printed)."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any, ClassVar, cast
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static
+
+from magflow_console.models import SyncRun, SyncSnapshot
+from magflow_console.tui import fmt
+from magflow_console.tui.messages import DetailLoaded
+from magflow_console.tui.sanitize import clean, one_line
+from magflow_console.tui.widgets.sync_pane import RUN_COLUMNS, outcome_style, run_row
+from magflow_console.tui.widgets.table import LiveTable
+
+if TYPE_CHECKING:
+    from magflow_console.tui.app import MagflowApp
+
+ACCOUNTS: tuple[str | None, ...] = (None, "main", "fbe", "both")
+STATUSES: tuple[str | None, ...] = (None, "completed", "failed", "running", "partial")
+LIMIT = 200
+
+
+def pretty_json(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return value
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str, sort_keys=False)
+
+
+def run_text(run: SyncRun) -> Text:
+    t = Text()
+
+    def row(label: str, value: str, style: str = "") -> None:
+        t.append(f"{label:<13}", style="dim")
+        t.append(one_line(value) + "\n", style=style)
+
+    row("run", run.id, "bold")
+    row("outcome", f"{run.outcome or '?'} (status {run.status})", outcome_style(run))
+    row("type", f"{run.sync_type} · {run.operation} · account {run.account_type}")
+    row("started", fmt.full_stamp(run.started_at))
+    row("completed", fmt.full_stamp(run.completed_at))
+    row("duration", fmt.duration(run.duration_seconds))
+    row("triggered by", run.triggered_by or "— (never written by MagFlow)")
+    row("version", run.sync_version or "—")
+    row(
+        "items",
+        f"total {run.total_items:,} · processed {run.processed_items:,} · created "
+        f"{run.created_items:,} · updated {run.updated_items:,} · failed {run.failed_items:,}",
+        "red" if run.failed_items else "",
+    )
+    row("errors", f"{run.error_count}", "red" if run.error_count else "")
+    t.append("params\n", style="dim")
+    t.append(clean(pretty_json(run.sync_params)) + "\n")
+    t.append("errors\n", style="dim")
+    t.append(clean(pretty_json(run.errors)), style="red" if run.errors else "")
+    return t
+
+
+class SyncDetailScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", id="back"),
+        Binding("a", "cycle_account", "Account", id="sync-account"),
+        Binding("s", "cycle_status", "Status", id="sync-status"),
+        Binding("slash", "filter", "Filter", id="sync-filter"),
+        Binding("y", "copy", "Copy run", id="copy-run"),
+    ]
+
+    def __init__(self, run_id: str | None = None) -> None:
+        super().__init__()
+        self.initial_run = run_id
+        self.account: str | None = None
+        self.status: str | None = None
+        self.current_run: SyncRun | None = None
+
+    @property
+    def mf(self) -> MagflowApp:
+        return cast("MagflowApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text(" eMAG sync runs", style="bold"), classes="detail-title")
+        yield Static(id="sync-filters")
+        yield LiveTable(RUN_COLUMNS, id="runs")
+        yield Input(placeholder="filter rows (esc closes)", id="runs-filter")
+        with VerticalScroll(id="run-scroll"):
+            yield Static(Text("select a run", style="dim"), id="run-detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#runs-filter", Input).display = False
+        self._show_filters()
+        self.query_one(LiveTable).focus()
+        store = self.mf.store.sync
+        if store is not None and store.state != "error":
+            self._show_runs(store)
+        self._load_runs()
+        if self.initial_run:
+            self._load_run(self.initial_run)
+
+    # ------------------------------------------------------------------ workers
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="detail:runs")
+    def _load_runs(self) -> None:
+        snap = self.mf.backend.sync(account=self.account, status=self.status, limit=LIMIT)
+        self.post_message(DetailLoaded("runs", snap))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="detail:run")
+    def _load_run(self, run_id: str) -> None:
+        self.post_message(DetailLoaded("run", self.mf.backend.sync_run(run_id)))
+
+    def on_detail_loaded(self, message: DetailLoaded) -> None:
+        if message.what == "runs":
+            self._show_runs(cast(SyncSnapshot, message.value))
+        elif message.what == "run":
+            self.current_run = cast(SyncRun | None, message.value)
+            detail = self.query_one("#run-detail", Static)
+            if self.current_run is None:
+                detail.update(
+                    Text(
+                        "This run could not be read (deleted, or the database is down).",
+                        style="red",
+                    )
+                )
+            else:
+                detail.update(run_text(self.current_run))
+
+    def _show_runs(self, snap: SyncSnapshot) -> None:
+        table = self.query_one(LiveTable)
+        if snap.state == "error":
+            self.query_one("#sync-filters", Static).update(
+                Text(f" ✗ {one_line(snap.error or '')}", style="red")
+            )
+            return
+        self._show_filters(len(snap.recent))
+        table.set_rows([run_row(r) for r in snap.recent])
+        if self.initial_run:
+            for index, run in enumerate(snap.recent):
+                if run.id == self.initial_run:
+                    table.move_cursor(row=index, animate=False)
+            self.initial_run = None
+
+    def _show_filters(self, count: int | None = None) -> None:
+        t = Text(no_wrap=True, overflow="ellipsis")
+        t.append(" account ", style="dim")
+        t.append(self.account or "all", style="bold")
+        t.append("  status ", style="dim")
+        t.append(self.status or "all", style="bold")
+        if count is not None:
+            t.append(f"  {count} runs", style="dim")
+        t.append("  (a / s cycle, / filters rows)", style="dim")
+        self.query_one("#sync-filters", Static).update(t)
+
+    @on(DataTable.RowHighlighted, "#runs")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        key = event.row_key.value if event.row_key is not None else None
+        if key and (self.current_run is None or self.current_run.id != key):
+            self._load_run(key)
+
+    # ------------------------------------------------------------------ actions
+
+    def action_back(self) -> None:
+        field = self.query_one("#runs-filter", Input)
+        if field.display:
+            field.value = ""
+            field.display = False
+            self.query_one(LiveTable).focus()
+            return
+        self.app.pop_screen()
+
+    def action_cycle_account(self) -> None:
+        self.account = ACCOUNTS[(ACCOUNTS.index(self.account) + 1) % len(ACCOUNTS)]
+        self._show_filters()
+        self._load_runs()
+
+    def action_cycle_status(self) -> None:
+        self.status = STATUSES[(STATUSES.index(self.status) + 1) % len(STATUSES)]
+        self._show_filters()
+        self._load_runs()
+
+    def action_filter(self) -> None:
+        field = self.query_one("#runs-filter", Input)
+        field.display = True
+        field.focus()
+
+    @on(Input.Changed, "#runs-filter")
+    def _filter(self, event: Input.Changed) -> None:
+        self.query_one(LiveTable).set_filter(event.value)
+
+    @on(Input.Submitted, "#runs-filter")
+    def _filter_done(self) -> None:
+        self.query_one(LiveTable).focus()
+
+    @on(DataTable.RowSelected, "#runs")
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        self.query_one("#run-scroll").focus()
+
+    def action_copy(self) -> None:
+        if self.current_run is not None:
+            self.app.copy_to_clipboard(run_text(self.current_run).plain)
+            self.notify("Run copied (OSC 52).", timeout=2)

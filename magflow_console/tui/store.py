@@ -1,0 +1,86 @@
+"""What the screens show: the latest snapshot of every source, stale handling, retry times.
+
+Pure state (no widgets): the app feeds it snapshots, screens read it when the app's
+``store_changed`` signal fires. A failed refresh after a good one keeps the good value
+(``models.mark_stale``) with the new error beside it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from magflow_console.backend import build_report
+from magflow_console.models import (
+    ApiSnapshot,
+    ContainersSnapshot,
+    DatabaseSnapshot,
+    MigrationsSnapshot,
+    StatusReport,
+    SyncSnapshot,
+    mark_stale,
+)
+from magflow_console.tui.messages import SOURCES
+
+
+@dataclass
+class Store:
+    profile: str
+    snapshots: dict[str, Any] = field(default_factory=dict)
+    next_retry: dict[str, dt.datetime] = field(default_factory=dict)
+    last_good: dt.datetime | None = None
+    versions: dict[str, int] = field(default_factory=dict)
+    report: StatusReport | None = None
+
+    def update(self, source: str, snapshot: Any, now: dt.datetime) -> bool:
+        """Record a fetch; returns True when what is shown changed."""
+        previous = self.snapshots.get(source)
+        if (
+            getattr(snapshot, "state", "ok") == "error"
+            and previous is not None
+            and previous.state in ("ok", "stale")
+        ):
+            snapshot = mark_stale(previous, snapshot.error or "refresh failed")
+        self.snapshots[source] = snapshot
+        self.versions[source] = self.versions.get(source, 0) + 1
+        self._rebuild_report()
+        if self.all_ok():
+            self.last_good = now
+        return True
+
+    def all_ok(self) -> bool:
+        return all(
+            name in self.snapshots and self.snapshots[name].state == "ok" for name in SOURCES
+        )
+
+    def _rebuild_report(self) -> None:
+        s = self.snapshots
+        if not all(name in s for name in SOURCES):
+            self.report = None
+            return
+        self.report = build_report(
+            self.profile, s["containers"], s["database"], s["migrations"], s["sync"], s["api"]
+        )
+
+    # typed accessors -------------------------------------------------------------
+
+    @property
+    def containers(self) -> ContainersSnapshot | None:
+        return self.snapshots.get("containers")
+
+    @property
+    def database(self) -> DatabaseSnapshot | None:
+        return self.snapshots.get("database")
+
+    @property
+    def migrations(self) -> MigrationsSnapshot | None:
+        return self.snapshots.get("migrations")
+
+    @property
+    def sync(self) -> SyncSnapshot | None:
+        return self.snapshots.get("sync")
+
+    @property
+    def api(self) -> ApiSnapshot | None:
+        return self.snapshots.get("api")

@@ -1,0 +1,69 @@
+"""API pane: every health check, healthy or not, with its latency and why."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.widget import Widget
+
+from magflow_console.models import ApiCheck, ApiSnapshot
+from magflow_console.tui import fmt
+from magflow_console.tui.sanitize import one_line
+from magflow_console.tui.widgets.pane import Pane
+from magflow_console.tui.widgets.table import LiveTable, Row
+
+COLUMNS: list[tuple[str, int | None]] = [
+    ("check", 20),
+    ("", 5),
+    ("ms", 6),
+    ("detail", None),
+]
+
+
+def check_row(check: ApiCheck) -> Row:
+    if check.healthy:
+        state = Text("ok", style="green")
+    else:
+        state = Text(
+            "FAIL" if check.critical else "warn", style="bold red" if check.critical else "yellow"
+        )
+    code = f" {check.status_code}" if check.status_code not in (None, 200) else ""
+    detail = check.detail or check.status or ""
+    return (
+        check.path,
+        [
+            Text(one_line(check.path, 20)),
+            state,
+            Text(fmt.latency(check.latency_ms), justify="right", style="dim"),
+            Text(
+                " " + one_line(f"{code.strip()} {detail}".strip(), 200),
+                style="" if check.healthy else "red",
+            ),
+        ],
+    )
+
+
+class ApiPane(Pane):
+    source = "api"
+    title = "API"
+    hotkey = "4"
+
+    def compose_body(self) -> ComposeResult:
+        yield LiveTable(COLUMNS, id="api-table")
+
+    @property
+    def table(self) -> LiveTable:
+        return self.query_one(LiveTable)
+
+    @property
+    def focus_target(self) -> Widget:
+        return self.table
+
+    def show_snapshot(self, snapshot: ApiSnapshot, now: dt.datetime) -> None:
+        self.table.set_rows([check_row(c) for c in snapshot.checks])
+        self.border_subtitle = one_line(snapshot.base_url or "", 30)
+
+    def selected_text(self) -> str:
+        return self.table.selected_text()

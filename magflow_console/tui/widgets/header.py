@@ -1,0 +1,68 @@
+"""One-line header: profile (PROTECTED stands out), verdict, last good refresh, paused."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from rich.text import Text
+from textual.widgets import Static
+
+from magflow_console.models import Verdict
+from magflow_console.tui import fmt
+from magflow_console.tui.sanitize import one_line
+
+VERDICT_STYLES = {
+    Verdict.OK: "bold green",
+    Verdict.WARNING: "bold yellow",
+    Verdict.CRITICAL: "bold red",
+    Verdict.UNKNOWN: "bold magenta",
+}
+
+
+def header_text(
+    *,
+    profile: str,
+    protected: bool,
+    read_only: bool,
+    verdict: Verdict | None,
+    last_good: dt.datetime | None,
+    paused: bool,
+    findings: int = 0,
+) -> Text:
+    t = Text(no_wrap=True, overflow="ellipsis")
+    t.append(" magflow ", style="bold")
+    t.append(f"{one_line(profile, 20)} ", style="bold reverse" if protected else "bold")
+    if protected:
+        t.append(" PROTECTED ", style="bold reverse")
+        t.append(" ")
+    if read_only:
+        t.append("read-only ", style="italic")
+    t.append("│ ")
+    if verdict is None:
+        t.append("checking…", style="dim")
+    else:
+        t.append(f"● {verdict.label.upper()}", style=VERDICT_STYLES[verdict])
+        if findings:
+            t.append(f" ({findings} finding{'s' if findings != 1 else ''})", style="dim")
+    t.append(" │ ")
+    t.append("last good ", style="dim")
+    t.append(f"{fmt.hms(last_good)} UTC" if last_good else "never")
+    if paused:
+        t.append(" │ ")
+        t.append("PAUSED", style="bold reverse")
+    return t
+
+
+class StatusHeader(Static):
+    """The dashboard's header line; ``-protected`` gives it the error colour."""
+
+    def __init__(self, *, protected: bool, **kw: object) -> None:
+        super().__init__(**kw)  # type: ignore[arg-type]
+        self.set_class(protected, "-protected")
+        self._last: Text | None = None
+
+    def set_text(self, text: Text) -> None:
+        if self._last is not None and text == self._last:
+            return
+        self._last = text
+        self.update(text)

@@ -1,0 +1,104 @@
+"""A dashboard pane: a bordered box that shows one source and its own error state.
+
+- ``-error``: the source failed and there is nothing to show: the error sentence and the
+  next retry time replace the body;
+- ``-stale``: a refresh failed after a good one: the last value stays, dimmed, with the
+  error beside it;
+- otherwise the body shows the snapshot.
+
+Subclasses implement ``compose_body`` and ``show_snapshot``; the pane only redraws its
+message line when the text changed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widget import Widget
+from textual.widgets import Static
+
+from magflow_console.tui import fmt
+from magflow_console.tui.sanitize import one_line
+
+
+class Pane(Vertical):
+    """Base class of the four dashboard panes."""
+
+    source: str = ""
+    title: str = ""
+    hotkey: str = ""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.border_title = f"{self.hotkey} {self.title}" if self.hotkey else self.title
+        self._message = Text("")
+        self._has_data = False
+
+    def compose(self) -> ComposeResult:
+        yield Static(classes="pane-message")
+        yield from self.compose_body()
+
+    def compose_body(self) -> ComposeResult:
+        raise NotImplementedError
+
+    @property
+    def focus_target(self) -> Widget:
+        """The widget that takes focus for keys 1-4."""
+        return self
+
+    def show(self, snapshot: Any, retry_at: dt.datetime | None, now: dt.datetime) -> None:
+        if snapshot is None:
+            self._set_message(Text("loading…", style="dim italic"))
+            return
+        state = snapshot.state
+        self.set_class(state == "error", "-error")
+        self.set_class(state == "stale", "-stale")
+        if state in ("error", "stale"):
+            message = Text()
+            message.append("✗ " if state == "error" else "stale: ", style="bold red")
+            message.append(one_line(snapshot.error or "refresh failed"), style="red")
+            if retry_at is not None:
+                message.append(f" · retry {fmt.hms(retry_at)}", style="dim")
+            self._set_message(message)
+        else:
+            self._set_message(Text(""))
+        if state != "error":
+            self.show_snapshot(snapshot, now)
+            self._has_data = True
+
+    def _set_message(self, message: Text) -> None:
+        if message == self._message:
+            return
+        self._message = message
+        line = self.query_one(".pane-message", Static)
+        line.update(message)
+        line.display = bool(message.plain)
+
+    def show_snapshot(self, snapshot: Any, now: dt.datetime) -> None:
+        raise NotImplementedError
+
+    def selected_text(self) -> str:
+        """Text for the clipboard (OSC 52) from the pane's selection."""
+        return ""
+
+
+class Summary(Static, can_focus=True):
+    """A focusable block of text (for panes without a table); redraws only on change."""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self._last: Text | None = None
+
+    def set_text(self, text: Text) -> None:
+        if self._last is not None and text == self._last:
+            return
+        self._last = text
+        self.update(text)
+
+    @property
+    def plain(self) -> str:
+        return self._last.plain if self._last is not None else ""

@@ -1,0 +1,123 @@
+"""eMAG sync pane: per-account stats and anomalies, then the most recent runs."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.widget import Widget
+
+from magflow_console.models import AccountStats, SyncRun, SyncSnapshot
+from magflow_console.tui import fmt
+from magflow_console.tui.sanitize import one_line
+from magflow_console.tui.widgets.pane import Pane, Summary
+from magflow_console.tui.widgets.table import LiveTable, Row
+
+RUN_COLUMNS: list[tuple[str, int | None]] = [
+    ("started", 12),
+    ("acct", 5),
+    ("outcome", 9),
+    ("items", 6),
+    ("fail", 5),
+    ("  type", 10),
+    ("operation", 17),
+]
+
+
+def outcome_style(run: SyncRun) -> str:
+    return fmt.style_for(run.outcome or run.status)
+
+
+def run_row(run: SyncRun) -> Row:
+    failed = run.failed_items or run.error_count
+    return (
+        run.id,
+        [
+            Text(fmt.stamp(run.started_at)),
+            Text(one_line(run.account_type, 5), style="bold"),
+            Text(one_line(run.outcome or run.status, 9), style=outcome_style(run)),
+            Text(fmt.count(run.processed_items), justify="right"),
+            Text(str(failed) if failed else "", style="red", justify="right"),
+            Text("  " + one_line(run.sync_type, 8), style="dim"),
+            Text(one_line(run.operation, 17), style="dim"),
+        ],
+    )
+
+
+ACCOUNT_COLUMNS: list[tuple[str, int | None]] = [
+    ("acct", 5),
+    ("prod", 7),
+    ("act", 7),
+    ("last", 5),
+    ("ok", 5),
+    ("24h", 4),
+    ("7d", 4),
+]
+
+
+def account_row(stats: AccountStats, now: dt.datetime) -> Row:
+    """Products, last run (coloured by its status), last success, success rates."""
+    return (
+        stats.account,
+        [
+            Text(one_line(stats.account, 5), style="bold"),
+            Text(fmt.count(stats.products_total)),
+            Text(fmt.count(stats.products_active), style="dim"),
+            Text(fmt.age(stats.last_run, now), style=fmt.style_for(stats.last_run_status)),
+            Text(
+                fmt.age(stats.last_success, now),
+                style="bold red" if stats.last_success is None else "",
+            ),
+            Text(fmt.percent(stats.success_rate_24h), style=fmt.rate_style(stats.success_rate_24h)),
+            Text(fmt.percent(stats.success_rate_7d), style=fmt.rate_style(stats.success_rate_7d)),
+        ],
+    )
+
+
+def anomalies_text(snap: SyncSnapshot) -> Text:
+    text = Text(no_wrap=True, overflow="ellipsis")
+    if not snap.accounts:
+        text.append("no accounts (no products, no sync runs)", style="dim")
+    for finding in snap.anomalies:
+        if text.plain:
+            text.append("\n")
+        text.append("▲ ", style=fmt.style_for(finding.severity))
+        if finding.account:
+            text.append(f"{one_line(finding.account)}: ", style="bold")
+        text.append(one_line(finding.message), style=fmt.style_for(finding.severity))
+    return text
+
+
+class SyncPane(Pane):
+    source = "sync"
+    title = "eMAG sync"
+    hotkey = "3"
+
+    def compose_body(self) -> ComposeResult:
+        yield LiveTable(ACCOUNT_COLUMNS, id="sync-accounts", cursor=False)
+        yield Summary(id="sync-anomalies")
+        yield LiveTable(RUN_COLUMNS, id="sync-runs")
+
+    @property
+    def table(self) -> LiveTable:
+        return self.query_one("#sync-runs", LiveTable)
+
+    @property
+    def focus_target(self) -> Widget:
+        return self.table
+
+    def show_snapshot(self, snapshot: SyncSnapshot, now: dt.datetime) -> None:
+        accounts = self.query_one("#sync-accounts", LiveTable)
+        accounts.set_rows([account_row(a, now) for a in snapshot.accounts.values()])
+        anomalies = self.query_one(Summary)
+        anomalies.set_text(anomalies_text(snapshot))
+        anomalies.display = bool(anomalies.plain)
+        self.table.set_rows([run_row(r) for r in snapshot.recent])
+        self.border_subtitle = f"{len(snapshot.recent)} recent runs"
+
+    def selected_run(self) -> str | None:
+        return self.table.selected_key
+
+    def selected_text(self) -> str:
+        return self.table.selected_text()
