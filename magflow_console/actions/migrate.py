@@ -87,6 +87,11 @@ def plan_migrate(
     plan = ActionPlan("migrate", f"alembic upgrade {tgt}", (), params)
     ctx.check_allowed(plan)
 
+    if strategy == "container":
+        # also connects the read side's Docker client, which reads the scripts
+        _require_running(ctx, backend, plan, app_container(ctx))
+        if backup:
+            _require_running(ctx, backend, plan, db_container(ctx))
     db = backend.database()
     if db.state == "error":
         raise ctx.refuse(plan, f"The database state cannot be read: {db.error}")
@@ -134,10 +139,6 @@ def plan_migrate(
     else:
         name = app_container(ctx)
         params["container"] = name
-        if pending:
-            _require_running(ctx, plan, name)
-            if backup:
-                _require_running(ctx, plan, db_container(ctx))
         operation = (
             f"alembic upgrade {tgt} in container {name} "
             f"(workdir {profile.alembic.container_workdir})"
@@ -187,20 +188,13 @@ def db_container(ctx: ActionContext) -> str:
     return ctx.profile.docker.services.get("db", "magflow_db")
 
 
-def _require_running(ctx: ActionContext, plan: ActionPlan, name: str) -> None:
-    from magflow_console.actions.containers import container_state
-
-    try:
-        client = docker_client(ctx.profile)
-        try:
-            state = container_state(client.containers.get(name))
-        finally:
-            client.close()
-    except Exception as exc:
-        why = scrub_secrets(str(getattr(exc, "explanation", None) or exc).splitlines()[0])
-        raise ctx.refuse(plan, f"Container {name} cannot be inspected: {why}.") from None
-    if state.status != "running":
-        raise ctx.refuse(plan, f"Container {name} is {state.status}, not running.")
+def _require_running(ctx: ActionContext, backend: Backend, plan: ActionPlan, name: str) -> None:
+    info = backend.container_detail(name)
+    if info is None:
+        why = backend.docker.last_error or "not found"
+        raise ctx.refuse(plan, f"Container {name} cannot be inspected: {why}")
+    if info.state != "running":
+        raise ctx.refuse(plan, f"Container {name} is {info.state}, not running.")
 
 
 # --------------------------------------------------------------------------- backup
