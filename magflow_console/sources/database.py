@@ -51,12 +51,16 @@ class DatabaseSource:
         no_success_hours: float = 24.0,
         recent_limit: int = 50,
         long_transaction_seconds: float = 30.0,
+        counts_max_age_seconds: float = 60.0,
     ) -> None:
         self.schema = schema
         self.running_timeout_minutes = int(running_timeout_minutes)
         self.no_success_hours = float(no_success_hours)
         self.recent_limit = int(recent_limit)
         self.long_transaction_seconds = float(long_transaction_seconds)
+        # product/offer counts scan the whole catalogue: reuse them for this long (0 = never)
+        self.counts_max_age_seconds = float(counts_max_age_seconds)
+        self._counts: tuple[float, dict[str, dict[str, Any]]] | None = None
         self.last_error: str | None = None  # set by sync_run(), which returns None on failure
         self._db = ReadOnlyConnection(
             url, connect_timeout=connect_timeout, statement_timeout_ms=statement_timeout_ms
@@ -206,7 +210,7 @@ class DatabaseSource:
                 "(is the schema migrated?)"
             )
         timeout = self.running_timeout_minutes
-        accounts = sync_stats.account_stats(conn, self.schema, running_timeout=timeout)
+        accounts = sync_stats.account_stats(conn, self.schema, counts=self._product_counts(conn))
         recent = sync_stats.recent_runs(
             conn,
             self.schema,
@@ -233,6 +237,14 @@ class DatabaseSource:
             recent=recent,
             anomalies=found,
         )
+
+    def _product_counts(self, conn: Connection) -> dict[str, dict[str, Any]]:
+        now = time.monotonic()
+        if self._counts is not None and now - self._counts[0] < self.counts_max_age_seconds:
+            return self._counts[1]
+        counts = sync_stats.product_counts(conn, self.schema)
+        self._counts = (now, counts)
+        return counts
 
     def sync_run(self, run_id: str) -> SyncRun | None:
         """One run with its full detail (errors jsonb, sync_params, triggered_by).

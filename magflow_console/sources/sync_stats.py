@@ -54,6 +54,10 @@ OUTCOME_SQL = f"""(CASE
              THEN 'stale_running'
         ELSE status END)"""
 
+# the outcome 'success' as a filter: completed, items > 0, no errors
+SUCCESS_SQL = f"""(status = 'completed' AND greatest(total_items, processed_items) > 0
+        AND {ERROR_COUNT_SQL} = 0)"""
+
 RUN_COLUMNS = f"""id::text AS id, sync_type, account_type, operation, status, started_at,
         completed_at, duration_seconds, total_items, processed_items, created_items,
         updated_items, failed_items, {ERROR_COUNT_SQL} AS error_count, {OUTCOME_SQL} AS outcome"""
@@ -144,13 +148,15 @@ def one_run(conn: Connection, schema: str, run_id: str, running_timeout: int) ->
     return row_to_run(row, detail=True) if row is not None else None
 
 
-def account_stats(
-    conn: Connection, schema: str, *, running_timeout: int
-) -> dict[str, AccountStats]:
-    """Products, offers and products-sync statistics per account (main and fbe always)."""
-    s = qident(schema)
-    data: dict[str, dict[str, Any]] = {a: {} for a in KNOWN_ACCOUNTS}
+def product_counts(conn: Connection, schema: str) -> dict[str, dict[str, Any]]:
+    """Products (total / active / inactive / newest sync) and offers per account.
 
+    The expensive part of ``fetch_sync`` on a big catalogue: ``is_active`` is in no index,
+    so this is one (parallel) sequential scan of ``emag_products_v2``; offers are counted
+    from the ``(sku, account_type)`` index. ``DatabaseSource`` caches the result briefly.
+    """
+    s = qident(schema)
+    data: dict[str, dict[str, Any]] = {}
     for r in conn.execute(
         text(
             f"""SELECT account_type, count(*) AS total,
@@ -173,35 +179,61 @@ def account_stats(
         )
     ):
         data.setdefault(r.account_type, {})["offers"] = int(r.n)
+    return data
 
-    # one pass over the products runs; windows via FILTER; last status via an index probe
+
+def account_stats(
+    conn: Connection,
+    schema: str,
+    *,
+    counts: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict[str, AccountStats]:
+    """Products, offers and products-sync statistics per account (main and fbe always).
+
+    ``counts`` is a (cached) result of ``product_counts``; computed here when ``None``.
+    """
+    s = qident(schema)
+    data: dict[str, dict[str, Any]] = {a: {} for a in KNOWN_ACCOUNTS}
+    for acct, values in (product_counts(conn, schema) if counts is None else counts).items():
+        data.setdefault(acct, {}).update(values)
+
+    # Index-driven: the accounts by a skip scan of (sync_type, account_type), then per
+    # account the newest run and the newest success by a backward scan of started_at, and
+    # the 24 h / 7 d windows by a range scan of started_at; no pass over the whole history.
     for r in conn.execute(
         text(
-            f"""WITH runs AS (
-                    SELECT account_type, started_at, status, {OUTCOME_SQL} AS outcome
-                      FROM {s}.emag_sync_logs WHERE sync_type = 'products'),
-                agg AS (
-                    SELECT account_type,
-                           max(started_at) AS last_run,
-                           max(started_at) FILTER (WHERE outcome = 'success') AS last_success,
-                           count(*) FILTER (WHERE started_at >= {NOW_UTC} - interval '24 hours')
-                               AS runs_24h,
-                           count(*) FILTER (WHERE started_at >= {NOW_UTC} - interval '24 hours'
-                                              AND outcome = 'success') AS ok_24h,
-                           count(*) FILTER (WHERE started_at >= {NOW_UTC} - interval '7 days')
-                               AS runs_7d,
-                           count(*) FILTER (WHERE started_at >= {NOW_UTC} - interval '7 days'
-                                              AND outcome = 'success') AS ok_7d
-                      FROM runs GROUP BY account_type)
-                SELECT agg.*, last.status AS last_status
-                  FROM agg
+            f"""WITH RECURSIVE accts AS (
+                    (SELECT account_type FROM {s}.emag_sync_logs
+                      WHERE sync_type = 'products' ORDER BY account_type LIMIT 1)
+                    UNION ALL
+                    SELECT (SELECT l.account_type FROM {s}.emag_sync_logs l
+                             WHERE l.sync_type = 'products' AND l.account_type > a.account_type
+                             ORDER BY l.account_type LIMIT 1)
+                      FROM accts a WHERE a.account_type IS NOT NULL)
+                SELECT a.account_type, last.started_at AS last_run, last.status AS last_status,
+                       ok.started_at AS last_success, w.runs_24h, w.ok_24h, w.runs_7d, w.ok_7d
+                  FROM accts a
+                 CROSS JOIN LATERAL (
+                        SELECT started_at, status FROM {s}.emag_sync_logs
+                         WHERE sync_type = 'products' AND account_type = a.account_type
+                         ORDER BY started_at DESC, id LIMIT 1) last
                   LEFT JOIN LATERAL (
-                        SELECT status FROM {s}.emag_sync_logs l
-                         WHERE l.sync_type = 'products' AND l.account_type = agg.account_type
-                           AND l.started_at = agg.last_run
-                         ORDER BY l.id LIMIT 1) last ON true"""
+                        SELECT started_at FROM {s}.emag_sync_logs
+                         WHERE sync_type = 'products' AND account_type = a.account_type
+                           AND {SUCCESS_SQL}
+                         ORDER BY started_at DESC LIMIT 1) ok ON true
+                 CROSS JOIN LATERAL (
+                        SELECT count(*) FILTER (WHERE started_at >= {NOW_UTC} - interval '24 hours')
+                                   AS runs_24h,
+                               count(*) FILTER (WHERE started_at >= {NOW_UTC} - interval '24 hours'
+                                                  AND {SUCCESS_SQL}) AS ok_24h,
+                               count(*) AS runs_7d,
+                               count(*) FILTER (WHERE {SUCCESS_SQL}) AS ok_7d
+                          FROM {s}.emag_sync_logs
+                         WHERE sync_type = 'products' AND account_type = a.account_type
+                           AND started_at >= {NOW_UTC} - interval '7 days') w
+                 WHERE a.account_type IS NOT NULL"""
         ),
-        {"running_timeout": running_timeout},
     ):
         runs_24h, runs_7d = int(r.runs_24h), int(r.runs_7d)
         data.setdefault(r.account_type, {}).update(

@@ -432,3 +432,33 @@ def test_sync_run_detail(head_db_url: str) -> None:
     assert src.sync_run(str(uuid.uuid4())) is None and src.last_error is None
     assert src.sync_run("not-a-uuid") is None and src.last_error is None
     src.close()
+
+
+def _add_product(conn: Any, account: str) -> None:
+    insert_row(
+        conn,
+        "emag_products_v2",
+        {
+            "sku": "SKU-" + uuid.uuid4().hex[:8],
+            "account_type": account,
+            "is_active": True,
+            "currency": "RON",
+        },
+    )
+
+
+def test_product_counts_are_cached_for_their_max_age(head_db_url: str) -> None:
+    cached = DatabaseSource(head_db_url, counts_max_age_seconds=3600)
+    fresh = DatabaseSource(head_db_url, counts_max_age_seconds=0)
+    with connect(head_db_url) as conn:
+        _add_product(conn, "main")
+        assert cached.fetch_sync().accounts["main"].products_total == 1
+        assert fresh.fetch_sync().accounts["main"].products_total == 1
+        _add_product(conn, "main")
+        insert_sync_log(conn, account_type="main", hours_ago=0.1)
+    again = cached.fetch_sync()
+    assert again.accounts["main"].products_total == 1  # the catalogue scan is reused
+    assert again.accounts["main"].runs_24h == 1  # sync statistics are always fresh
+    assert fresh.fetch_sync().accounts["main"].products_total == 2
+    cached.close()
+    fresh.close()
