@@ -16,7 +16,7 @@ from typing import Any
 from magflow_console.actions.audit import AuditLog, scrub_params
 
 COLUMNS = ("when", "who", "profile", "action", "outcome", "params", "detail")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x9b]|\x1b\[[0-9;?]*[A-Za-z]")
+_CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f\x9b]")
 
 
 @dataclass(frozen=True)
