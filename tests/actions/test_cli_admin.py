@@ -215,9 +215,7 @@ def test_protected_profile_needs_confirm_with_yes(
             "--password-stdin", "--yes")  # fmt: skip
     code, _, err = run_cli(monkeypatch, capsys, config, *args, stdin=PASSWORD)
     assert code == 3 and "--confirm test" in err
-    code, _, err = run_cli(
-        monkeypatch, capsys, config, *args, "--confirm", "test", stdin=PASSWORD
-    )
+    code, _, err = run_cli(monkeypatch, capsys, config, *args, "--confirm", "test", stdin=PASSWORD)
     assert code == 0, err
     assert user(head_db_url, "prot@magflow.example") is not None
 
