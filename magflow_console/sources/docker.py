@@ -157,11 +157,13 @@ class DockerSource:
                     self._client.close()
             self._client = None
 
-    def _fail(self, exc: BaseException) -> str:
+    def _fail(self, exc: BaseException, *, drop: bool = True) -> str:
+        """Record the failure sentence; drop the client so the next call reconnects
+        (not for streams: another thread may still use the client)."""
         message = describe_failure(self.docker_host, exc, self.timeout)
         self.last_error = message
         log.debug("docker source: %s", message)
-        if not isinstance(exc, docker.errors.NotFound):
+        if drop and not isinstance(exc, docker.errors.NotFound):
             self._drop_client()
         return message
 
@@ -297,7 +299,7 @@ class DockerSource:
                     yield event
         except Exception as exc:
             if not stop.is_set():
-                self._fail(exc)
+                self._fail(exc, drop=False)
         finally:
             watcher.done.set()
             with contextlib.suppress(Exception):
@@ -370,6 +372,7 @@ class DockerSource:
         last timestamp seen)."""
         last: dt.datetime | None = None
         first = True
+        opened_at = utcnow()
         while not stop.is_set():
             try:
                 client = self._connect()
@@ -378,7 +381,7 @@ class DockerSource:
                     name,
                     follow=True,
                     tail=tail if first else -1,
-                    since=last or since,
+                    since=since if first else (last or max(since or opened_at, opened_at)),
                 )
             except Exception as exc:
                 self._fail(exc)
@@ -395,7 +398,7 @@ class DockerSource:
                     yield line
             except Exception as exc:
                 if not stop.is_set():
-                    self._fail(exc)
+                    self._fail(exc, drop=False)
                 return
             finally:
                 watcher.done.set()
@@ -424,9 +427,10 @@ class DockerSource:
             "follow": int(follow),
             "tail": str(tail) if tail >= 0 else "all",
         }
-        if since is not None:
-            ts = since.timestamp()
-            params["since"] = f"{int(ts)}.{round((ts % 1) * 1e9):09d}"
+        if since is not None:  # naive datetimes are taken as UTC
+            aware = since if since.tzinfo else since.replace(tzinfo=dt.UTC)
+            micros = (aware - _EPOCH) // dt.timedelta(microseconds=1)
+            params["since"] = f"{micros // 1_000_000}.{(micros % 1_000_000) * 1000:09d}"
         response = api._get(
             api._url("/containers/{0}/logs", attrs["Id"]),
             params=params,
@@ -545,6 +549,7 @@ EVENT_KINDS = frozenset(
     }
 )
 _ZERO_TIME_YEAR = 1
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _TIME_RE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$")
 _DURATION_RE = re.compile(
     r"Less than a second|About an? (?:minute|hour)"

@@ -80,7 +80,7 @@ def put_alembic_tree(
 def engine_answers(base_url: str, timeout: float = 2.0) -> bool:
     """True when the engine at ``base_url`` answers ``/_ping``."""
     try:
-        api = docker.APIClient(base_url=base_url, timeout=timeout, version="1.41")
+        api = docker.APIClient(base_url=base_url, timeout=max(1, int(timeout)), version="1.41")
         try:
             return bool(api.ping())
         finally:
@@ -107,12 +107,17 @@ class PrivateDockerd:
         self._had_docker0 = Path("/sys/class/net/docker0").exists()
         self._stopped = False
 
+    @classmethod
+    def fresh(cls) -> PrivateDockerd:
+        """In a new short temp dir (unix socket paths are limited to 107 bytes)."""
+        return cls(Path(tempfile.mkdtemp(prefix="mfc-dockerd-", dir="/tmp")))
+
     def start(self, timeout: float = 60.0) -> str:
         dockerd = shutil.which("dockerd")
         if dockerd is None:
             raise RuntimeError("dockerd is not installed (Debian package docker.io)")
         (self.root / "daemon.json").write_text(json.dumps({}))
-        ns = f"mfc{self.root.name.rsplit('-', 1)[-1]}"
+        ns = f"mfc{secrets.token_hex(4)}"
         cmd = [
             dockerd,
             "--data-root",
@@ -259,7 +264,7 @@ def _start_engine() -> DockerEngine:
                 pytrace=False,
             )
         _install_docker_io()
-    daemon = PrivateDockerd(Path(tempfile.mkdtemp(prefix="mfc-dockerd-", dir="/tmp")))
+    daemon = PrivateDockerd.fresh()
     atexit.register(daemon.stop)
     try:
         base_url = daemon.start()
@@ -444,7 +449,8 @@ def stack_containers(
                 with contextlib.suppress(docker.errors.NotFound):
                     client.containers.get(name).remove(force=True)
             spec = dict(_STACK_SPECS[service])
-            stack.containers[service] = client.containers.run(
+            run: Any = client.containers.run  # the SDK's overloads do not take **spec
+            stack.containers[service] = run(
                 docker_test_image,
                 name=name,
                 detach=True,
@@ -495,7 +501,8 @@ def make_container(
         }
         options.update(kwargs)
         image = options.pop("image")
-        container = docker_engine.client.containers.run(image, **options)
+        run: Any = docker_engine.client.containers.run
+        container: Container = run(image, **options)
         made.append(container)
         return container
 

@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 
 import docker
+import docker.errors
+from docker.models.containers import Container
 
 IMAGE_REPOSITORY = "magflow-console-test"
 IMAGE_TAG = "busybox"
@@ -189,9 +191,7 @@ def ensure_test_image(client: docker.DockerClient) -> str:
     return IMAGE
 
 
-def put_tree(
-    container: docker.models.containers.Container, local_dir: str | os.PathLike[str], dest: str
-) -> None:
+def put_tree(container: Container, local_dir: str | os.PathLike[str], dest: str) -> None:
     """Copy the folder ``local_dir`` to ``dest`` inside ``container`` (archive API).
 
     Missing parent folders of ``dest`` are created; files keep their modes and are
