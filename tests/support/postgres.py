@@ -132,7 +132,8 @@ def pg_server() -> Iterator[PgServer]:
                 embedded.stop()
 
 
-def _fresh_magflow_db(server: PgServer) -> str:
+def fresh_magflow_db(server: PgServer) -> str:
+    """A new database (dropped at session end) with what MagFlow's init SQL creates."""
     url = server.create_database()
     owner = make_url(server.base_url).username if server.source == "embedded" else None
     init_magflow_database(url, owner=owner)
@@ -141,7 +142,7 @@ def _fresh_magflow_db(server: PgServer) -> str:
 
 @pytest.fixture(scope="session")
 def _head_template(pg_server: PgServer) -> str:
-    url = _fresh_magflow_db(pg_server)
+    url = fresh_magflow_db(pg_server)
     upgrade(url, HEAD)
     name = make_url(url).database
     assert name
@@ -150,7 +151,7 @@ def _head_template(pg_server: PgServer) -> str:
 
 @pytest.fixture(scope="session")
 def _demo_template(pg_server: PgServer) -> tuple[str, SeedSummary]:
-    url = _fresh_magflow_db(pg_server)
+    url = fresh_magflow_db(pg_server)
     upgrade(url, DEMO_TARGET)
     summary = seed(url, rng_seed=DEMO_RNG_SEED)
     name = make_url(url).database
@@ -173,7 +174,7 @@ def _clone(server: PgServer, template: str) -> Iterator[str]:
 
 @pytest.fixture
 def empty_db_url(pg_server: PgServer) -> Iterator[str]:
-    url = _fresh_magflow_db(pg_server)
+    url = fresh_magflow_db(pg_server)
     try:
         yield url
     finally:
