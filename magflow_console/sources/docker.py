@@ -9,9 +9,13 @@ entry changed (state, the health word in ``Status``, or an uptime that went *dow
 i.e. a restart), when ``invalidate(id)`` was called (``events`` does it for every
 event it yields), or when its cached inspect is older than ``INSPECT_MAX_AGE``.
 
-``ssh://`` hosts go through the docker SDK with ``use_ssh_client=True``: the system
-``ssh`` binary (honours ``~/.ssh/config``, agents and known_hosts; needs no paramiko).
-Stopping ``events``/``follow`` on an ssh host takes effect at the next event or line.
+``ssh://`` hosts go through the docker SDK's paramiko transport
+(``use_ssh_client=False``, needs ``docker[ssh]`` i.e. paramiko): it reads
+``~/.ssh/config``, uses the agent and default keys, rejects unknown host keys, and
+writes nothing to the terminal (the ``use_ssh_client=True`` path lets the ``ssh``
+binary print to our stderr, which would tear the TUI). Passwords in the URL are never
+shown. Stopping ``events``/``follow`` on an ssh host takes effect at the next event
+or line (paramiko channels cannot be cancelled from another thread).
 """
 
 from __future__ import annotations
@@ -118,15 +122,12 @@ class DockerSource:
             if self._client is not None:
                 return self._client
             self._precheck_socket()
-            url = self.base_url or os.environ.get("DOCKER_HOST") or None
-            ssh = bool(url and url.startswith("ssh://"))
+            seconds = max(1, round(self.timeout))
             if self.base_url is None:
-                client = docker.DockerClient.from_env(
-                    timeout=int(self.timeout) or 1, use_ssh_client=ssh
-                )
+                client = docker.DockerClient.from_env(timeout=seconds, use_ssh_client=False)
             else:
                 client = docker.DockerClient(
-                    base_url=self.base_url, timeout=int(self.timeout) or 1, use_ssh_client=ssh
+                    base_url=self.base_url, timeout=seconds, use_ssh_client=False
                 )
             try:
                 self._engine_version = str(client.api.version().get("Version") or "") or None
@@ -138,6 +139,8 @@ class DockerSource:
 
     def _precheck_socket(self) -> None:
         url = self.base_url or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+        if url.startswith("ssh://") and re.match(r"ssh://[^/@]*:[^/@]*@", url):
+            raise _Unreachable("passwords in ssh:// URLs are not supported (use a key or agent)")
         if not url.startswith(("unix://", "/")):
             return
         path = url.removeprefix("unix://")

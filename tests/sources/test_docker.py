@@ -432,7 +432,13 @@ def test_secrets_in_ssh_url_never_reach_the_error() -> None:
     src = DockerSource("ssh://deploy:hunter2@127.0.0.1:1", timeout=3)
     snap = src.fetch()
     assert snap.state == "error" and snap.error is not None
-    assert snap.error.startswith("Docker engine at ssh://deploy@127.0.0.1:1 is not reachable: ")
+    assert snap.error == (
+        "Docker engine at ssh://deploy@127.0.0.1:1 is not reachable: "
+        "passwords in ssh:// URLs are not supported (use a key or agent)."
+    )
+    refused = DockerSource("ssh://deploy@127.0.0.1:1", timeout=3).fetch()
+    assert refused.state == "error" and refused.error is not None
+    assert refused.error.startswith("Docker engine at ssh://deploy@127.0.0.1:1 is not reachable: ")
     assert "hunter2" not in snap.error and "hunter2" not in snap.docker_host
 
 
