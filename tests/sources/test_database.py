@@ -505,8 +505,7 @@ def test_bad_urls_never_raise() -> None:
 
 
 def test_wrong_password_message_from_libpq_text() -> None:
-    # The embedded test server only has trust authentication, so a real wrong password
-    # cannot be produced there; the mapping is checked on libpq's exact message text.
+    # libpq's exact text over TCP; the real server case is test_wrong_password_on_a_real_server
     url = parse_url(f"postgresql+asyncpg://app:{SECRET}@db.example:5433/magflow")
     err = psycopg.OperationalError(
         'connection failed: connection to server at "10.0.0.5", port 5433 failed: '
@@ -516,3 +515,71 @@ def test_wrong_password_message_from_libpq_text() -> None:
     assert msg == "password authentication failed for user app"
     odd = psycopg.OperationalError(f"weird failure for postgresql://app:{SECRET}@db/x")
     assert SECRET not in friendly_error(odd, url, 3.0)
+
+
+@contextmanager
+def _password_required_for(admin_url: str, role: str) -> Iterator[None]:
+    """Temporarily put ``<role>`` under scram-sha-256 in pg_hba.conf (first match wins),
+    so even the trust-only embedded server checks that role's password; restored after."""
+    with connect(admin_url) as conn:
+        hba_file = conn.execute("SHOW hba_file").fetchone()[0]
+        original = conn.execute("SELECT pg_read_file(%s)", [hba_file]).fetchone()[0]
+        lines = [
+            f"local all {role} scram-sha-256",
+            f"host all {role} all scram-sha-256",
+            *original.replace("\t", " ").replace("\\", "\\\\").splitlines(),
+        ]
+
+        def write(rows: list[str]) -> None:
+            conn.execute(
+                psycopg.sql.SQL("COPY (SELECT unnest({}::text[])) TO {}").format(
+                    psycopg.sql.Literal(rows), psycopg.sql.Literal(hba_file)
+                )
+            )
+            assert conn.execute("SELECT pg_reload_conf()").fetchone()[0] is True
+
+        write(lines)
+        try:
+            yield
+        finally:
+            write(original.replace("\t", " ").replace("\\", "\\\\").splitlines())
+
+
+def test_wrong_password_on_a_real_server(pg_server: Any, head_db_url: str) -> None:
+    role = "mfc_pwtest_" + uuid.uuid4().hex[:6]
+    with connect(pg_server.admin_url) as conn:
+        conn.execute(
+            psycopg.sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                psycopg.sql.Identifier(role), psycopg.sql.Literal("the-right-one")
+            )
+        )
+    try:
+        with _password_required_for(pg_server.admin_url, role):
+            url = parse_url(head_db_url).set(username=role, password=SECRET)
+            _assert_all_fail(
+                url.render_as_string(hide_password=False),
+                f"password authentication failed for user {role}",
+            )
+            good = DatabaseSource(
+                parse_url(head_db_url)
+                .set(username=role, password="the-right-one")
+                .render_as_string(hide_password=False)
+            )
+            denied = good.fetch_database()
+            assert denied.state == "error" and denied.error is not None
+            assert f"user {role} lacks a privilege" in denied.error
+            with connect(head_db_url) as conn:
+                ident = psycopg.sql.Identifier(role)
+                conn.execute(psycopg.sql.SQL("GRANT USAGE ON SCHEMA app TO {}").format(ident))
+                conn.execute(
+                    psycopg.sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA app TO {}").format(ident)
+                )
+            snap = good.fetch_database()
+            assert snap.state == "ok", snap.error  # the right password works
+            assert good.fetch_sync().state == "ok"
+            good.close()
+    finally:
+        with connect(head_db_url) as conn:
+            conn.execute(psycopg.sql.SQL("DROP OWNED BY {}").format(psycopg.sql.Identifier(role)))
+        with connect(pg_server.admin_url) as conn:
+            conn.execute(psycopg.sql.SQL("DROP ROLE {}").format(psycopg.sql.Identifier(role)))
