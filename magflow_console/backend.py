@@ -120,7 +120,7 @@ class Backend:
     def database(self) -> DatabaseSnapshot:
         src = self.db
         if src is None:
-            return self._no_db(DatabaseSnapshot)  # type: ignore[no-any-return]
+            return self._no_db(DatabaseSnapshot)
         started = time.perf_counter()
         try:
             return src.fetch_database()
@@ -132,7 +132,7 @@ class Backend:
     ) -> SyncSnapshot:
         src = self.db
         if src is None:
-            return self._no_db(SyncSnapshot)  # type: ignore[no-any-return]
+            return self._no_db(SyncSnapshot)
         started = time.perf_counter()
         try:
             return src.fetch_sync(account=account, status=status, limit=limit)
@@ -142,7 +142,7 @@ class Backend:
     def admins(self) -> AdminsSnapshot:
         src = self.db
         if src is None:
-            return self._no_db(AdminsSnapshot)  # type: ignore[no-any-return]
+            return self._no_db(AdminsSnapshot)
         started = time.perf_counter()
         try:
             return src.fetch_admins()
@@ -190,7 +190,16 @@ class Backend:
             name = self.profile.docker.services.get(
                 a.container_service, f"magflow_{a.container_service}"
             )
-            self._graph = ag.read_scripts_from_container(self.docker.client, name, a.container_path)
+            location = f"container:{name}:{a.container_path}"
+            try:
+                client = self.docker.client or self.docker._connect()
+            except Exception as exc:
+                from magflow_console.sources.docker import describe_failure
+
+                error = describe_failure(self.docker.docker_host, exc, self.docker.timeout)
+                # not cached: the next refresh tries the engine again
+                return ag.ScriptGraph(location=location, revisions=(), error=error)
+            self._graph = ag.read_scripts_from_container(client, name, a.container_path)
             self._graph_key = key
         return self._graph
 

@@ -23,15 +23,15 @@ Handler = Callable[[argparse.Namespace], int]
 class _Parser(argparse.ArgumentParser):
     """argparse exits 2 on usage errors; the convention here is 3."""
 
-    def error(self, message: str) -> Any:  # type: ignore[override]
+    def error(self, message: str) -> Any:
         self.print_usage(sys.stderr)
         print(f"{self.prog}: error: {message}", file=sys.stderr)
         raise SystemExit(EXIT_UNKNOWN)
 
 
-def common_options() -> argparse.ArgumentParser:
+def common_options() -> _Parser:
     """Options every command accepts (also before the command name)."""
-    p = argparse.ArgumentParser(add_help=False)
+    p = _Parser(add_help=False)
     g = p.add_argument_group("profile and overrides")
     g.add_argument("--profile", default=argparse.SUPPRESS, help="profile name from the config file")
     g.add_argument("--config", default=argparse.SUPPRESS, metavar="PATH", help="config file (TOML)")
@@ -195,7 +195,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     common = common_options()
-    parser = _Parser(
+    parser: argparse.ArgumentParser = _Parser(
         prog="magflow-console",
         description="Terminal operations console for the MagFlow ERP stack. "
         "Without a command it opens the TUI.",

@@ -16,6 +16,7 @@ from magflow_console.models import (
     DatabaseSnapshot,
     Finding,
     MigrationsSnapshot,
+    Severity,
     SyncSnapshot,
     Verdict,
 )
@@ -31,7 +32,7 @@ def container_findings(snap: ContainersSnapshot) -> list[Finding]:
     if snap.state == "error":
         return out
     for svc in snap.missing:
-        sev = "critical" if svc in ESSENTIAL_SERVICES else "warning"
+        sev: Severity = "critical" if svc in ESSENTIAL_SERVICES else "warning"
         out.append(
             Finding("container_missing", sev, f"No container for service '{svc}'.", subject=svc)
         )
@@ -133,7 +134,7 @@ def api_findings(snap: ApiSnapshot, containers: ContainersSnapshot | None = None
     out: list[Finding] = []
     for check in snap.checks:
         if not check.healthy:
-            sev = "critical" if check.critical else "warning"
+            sev: Severity = "critical" if check.critical else "warning"
             out.append(
                 Finding(
                     "api_check_unhealthy",
