@@ -23,7 +23,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from magflow_console.reference import DEMO_TARGET, current_revisions, is_at_or_after, upgrade
 
@@ -45,10 +45,17 @@ def to_sqlalchemy(url: str) -> str:
 
 def with_database(url: str, database: str, username: str | None = None) -> str:
     """The same server URL pointing at another database (and optionally another user)."""
-    u = make_url(url).set(drivername="postgresql+psycopg", database=database)
-    if username is not None:
-        u = u.set(username=username, password=None)
-    return u.render_as_string(hide_password=False)
+    u = make_url(url)
+    fresh = URL.create(
+        "postgresql+psycopg",
+        username=username if username is not None else u.username,
+        password=None if username is not None else u.password,
+        host=u.host,
+        port=u.port,
+        database=database,
+        query=u.query,
+    )
+    return fresh.render_as_string(hide_password=False)
 
 
 def init_magflow_database(url: str, *, owner: str | None = None) -> None:
