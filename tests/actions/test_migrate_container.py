@@ -37,6 +37,7 @@ def _xdg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def read_file(container: Container, path: str) -> str:
     res = container.exec_run(["cat", path])
+    assert isinstance(res.output, bytes)
     return res.output.decode() if res.exit_code == 0 else ""
 
 

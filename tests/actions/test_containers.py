@@ -1,0 +1,201 @@
+"""Restart, stop and start a stack container through the action layer and the CLI,
+against the real Docker engine."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from docker.models.containers import Container
+
+from magflow_console import config as cfg
+from magflow_console.actions import containers
+from magflow_console.actions.guard import ActionContext, ActionRefused
+from tests.support.docker_engine import DockerEngine
+
+SECOND_NS = 1_000_000_000
+HEALTHCHECK = {
+    "test": ["CMD-SHELL", "test -f /tmp/up"],
+    "interval": SECOND_NS // 2,
+    "timeout": 2 * SECOND_NS,
+    "retries": 1,
+}
+
+
+@pytest.fixture(autouse=True)
+def _xdg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+
+
+@pytest.fixture
+def worker(make_container: Callable[..., Container]) -> Container:
+    """A worker-like container with a healthcheck that passes once its command ran."""
+    return make_container(
+        command=["sh", "-c", "rm -f /tmp/up; sleep 1; touch /tmp/up; exec sleep 2147483647"],
+        healthcheck=HEALTHCHECK,
+        restart_policy={"Name": "unless-stopped"},
+    )
+
+
+def cname(c: Container) -> str:
+    assert c.name is not None
+    return c.name
+
+
+def make_ctx(engine: DockerEngine, services: dict[str, str], **extra: Any) -> ActionContext:
+    loaded = cfg.load_config(
+        overrides={"docker.host": engine.base_url, "docker.services": services, **extra}
+    )
+    return ActionContext.from_config(loaded)
+
+
+def state(c: Container) -> tuple[str, str | None, str]:
+    c.reload()
+    s = c.attrs["State"]
+    return s["Status"], (s.get("Health") or {}).get("Status"), s["StartedAt"]
+
+
+def wait_healthy(c: Container) -> None:
+    containers.wait_for_state(c, "start", 30)
+    assert state(c)[:2] == ("running", "healthy")
+
+
+def test_restart_by_service_name_waits_for_healthy(
+    docker_engine: DockerEngine, worker: Container
+) -> None:
+    wait_healthy(worker)
+    started_before = state(worker)[2]
+    ctx = make_ctx(docker_engine, {"worker": cname(worker)})
+    plan = containers.plan_container(ctx, None, "restart", "worker", wait_seconds=30)
+    assert plan.params["container"] == cname(worker)
+    assert plan.params["state_before"] == "running, healthy"
+    assert any("beat waits for a healthy worker" in w for w in plan.warnings)
+
+    result = containers.execute_container(ctx, None, plan)
+
+    assert result.ok, result.message
+    status, health, started_after = state(worker)
+    assert (status, health) == ("running", "healthy")
+    assert started_after != started_before
+    assert result.data["state"] == "running" and result.data["health"] == "healthy"
+    assert ctx.audit.read()[-1]["outcome"] == "ok"
+
+
+def test_stop_then_start_by_container_name(docker_engine: DockerEngine, worker: Container) -> None:
+    wait_healthy(worker)
+    ctx = make_ctx(docker_engine, {"worker": cname(worker)})
+    stop = containers.plan_container(ctx, None, "stop", cname(worker))
+    assert any("no scheduled task" in w for w in stop.warnings)
+    result = containers.execute_container(ctx, None, stop)
+    assert result.ok, result.message
+    assert state(worker)[0] == "exited" and result.data["state"] == "exited"
+
+    again = containers.plan_container(ctx, None, "stop", "worker")
+    assert containers.is_noop(again)
+
+    start = containers.plan_container(ctx, None, "start", "worker", wait_seconds=30)
+    result = containers.execute_container(ctx, None, start)
+    assert result.ok, result.message
+    assert state(worker)[:2] == ("running", "healthy")
+    assert containers.is_noop(containers.plan_container(ctx, None, "start", "worker"))
+
+
+def test_unhealthy_after_restart_is_reported_as_failure(
+    docker_engine: DockerEngine, make_container: Callable[..., Container]
+) -> None:
+    sick = make_container(
+        healthcheck={**HEALTHCHECK, "test": ["CMD-SHELL", "exit 1"]},
+    )
+    ctx = make_ctx(docker_engine, {"worker": cname(sick)})
+    plan = containers.plan_container(ctx, None, "restart", "worker", wait_seconds=4)
+    result = containers.execute_container(ctx, None, plan)
+    assert not result.ok
+    assert "not running and healthy" in result.message
+    assert ctx.audit.read()[-1]["outcome"] == "failed"
+
+
+def test_refuses_containers_outside_the_stack(
+    docker_engine: DockerEngine, worker: Container, make_container: Callable[..., Container]
+) -> None:
+    stranger = make_container()
+    ctx = make_ctx(docker_engine, {"worker": cname(worker)})
+    with pytest.raises(ActionRefused, match="not a container of the stack"):
+        containers.plan_container(ctx, None, "restart", cname(stranger))
+    with pytest.raises(ActionRefused, match="Unknown container action"):
+        containers.plan_container(ctx, None, "kill", "worker")
+    assert [e["outcome"] for e in ctx.audit.read()] == ["refused", "refused"]
+    assert state(stranger)[0] == "running"
+
+
+def test_missing_container_is_refused(docker_engine: DockerEngine) -> None:
+    ctx = make_ctx(docker_engine, {"db": "mfc-no-such-container"})
+    with pytest.raises(ActionRefused, match="cannot be inspected"):
+        containers.plan_container(ctx, None, "restart", "db")
+
+
+def test_read_only_refuses(docker_engine: DockerEngine, worker: Container) -> None:
+    wait_healthy(worker)
+    started = state(worker)[2]
+    ro = make_ctx(docker_engine, {"worker": cname(worker)}, read_only=True)
+    with pytest.raises(ActionRefused, match="read-only"):
+        containers.plan_container(ro, None, "restart", "worker")
+    rw = make_ctx(docker_engine, {"worker": cname(worker)})
+    plan = containers.plan_container(rw, None, "stop", "worker")
+    with pytest.raises(ActionRefused, match="read-only"):
+        containers.execute_container(ro, None, plan)
+    assert state(worker)[2] == started and state(worker)[0] == "running"
+    assert [e["outcome"] for e in ro.audit.read()] == ["refused", "refused"]
+
+
+def test_warnings_name_the_consequences() -> None:
+    assert any("dev admin" in w for w in containers.warnings_for("app", "restart"))
+    assert any("no persistence" in w for w in containers.warnings_for("redis", "restart"))
+    assert any("drops every connection" in w for w in containers.warnings_for("db", "stop"))
+    assert containers.warnings_for("worker", "start") == ()
+
+
+def _cli(
+    args: list[str], tmp_path: Path, engine: DockerEngine, services: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    cfg_file = tmp_path / "console.toml"
+    mapping = ", ".join(f'{k} = "{v}"' for k, v in services.items())
+    cfg_file.write_text(
+        'default_profile = "prod"\n[profiles.prod]\nprotected = true\n'
+        f'[profiles.prod.docker]\nhost = "{engine.base_url}"\nservices = {{ {mapping} }}\n'
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAGFLOW_CONSOLE_")}
+    env.update(XDG_STATE_HOME=str(tmp_path / "state"), XDG_CONFIG_HOME=str(tmp_path / "cfg"))
+    return subprocess.run(
+        [sys.executable, "-m", "magflow_console", *args, "--config", str(cfg_file)],
+        capture_output=True, text=True, stdin=subprocess.DEVNULL, env=env, timeout=120,
+    )  # fmt: skip
+
+
+def test_cli_restart_on_protected_profile(
+    tmp_path: Path, docker_engine: DockerEngine, worker: Container
+) -> None:
+    wait_healthy(worker)
+    services = {"worker": cname(worker)}
+    before = state(worker)[2]
+    res = _cli(["restart", "worker"], tmp_path, docker_engine, services)
+    assert res.returncode == 3 and "No TTY" in res.stderr
+    res = _cli(["restart", "worker", "--yes"], tmp_path, docker_engine, services)
+    assert res.returncode == 3 and "--confirm prod" in res.stderr
+    assert state(worker)[2] == before
+    res = _cli(
+        ["restart", "worker", "--yes", "--confirm", "prod", "--wait", "30"],
+        tmp_path, docker_engine, services,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert f"Restarted {cname(worker)}" in res.stdout
+    assert state(worker)[2] != before
+    res = _cli(["start", "worker", "--read-only", "--yes"], tmp_path, docker_engine, services)
+    assert res.returncode == 3 and "read-only" in res.stderr
+    res = _cli(["stop", "nginx", "--yes"], tmp_path, docker_engine, services)
+    assert res.returncode == 3 and "not a container of the stack" in res.stderr
