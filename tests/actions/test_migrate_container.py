@@ -7,6 +7,7 @@ exit handling are real. The database is a real PostgreSQL (read before and after
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -214,3 +215,25 @@ def test_container_read_only_refuses(stack: Stack, **_: Any) -> None:
     with pytest.raises(ActionRefused, match="read-only"):
         migrate.execute_migrate(ctx, stack.backend, plan)
     assert read_file(stack.app, "/tmp/standin-alembic.log") == ""
+
+
+def test_container_output_secrets_are_masked(stack: Stack) -> None:
+    secret = "Pa55-w0rd-in-url"
+    output = f"sqlalchemy.exc.OperationalError: could not connect to postgresql://app:{secret}@db:5432/magflow\n"
+    stack.app.exec_run(
+        [
+            "sh",
+            "-c",
+            f"printf '%s' '{output}' > /tmp/standin-alembic.out; echo 1 > /tmp/standin-alembic.exit",
+        ],
+        user="root",
+    )
+    plan = migrate.plan_migrate(stack.ctx, stack.backend)
+    result = migrate.execute_migrate(stack.ctx, stack.backend, plan)
+    assert not result.ok and "OperationalError" in result.message
+    assert "postgresql://app:***@db:5432/magflow" in result.message
+    texts = [result.message, "\n".join(result.details), "\n".join(stack.lines),
+             "\n".join(result.data["output"]), Path(result.data["log_path"]).read_text(),
+             json.dumps(stack.ctx.audit.read())]  # fmt: skip
+    for text in texts:
+        assert secret not in text
