@@ -147,6 +147,7 @@ class PrivateDockerd:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=_term_with_parent,
         )
         log.close()
         deadline = time.monotonic() + timeout
@@ -197,6 +198,28 @@ class PrivateDockerd:
         if not self._had_docker0 and docker0.exists() and shutil.which("ip"):
             subprocess.run(["ip", "link", "delete", "docker0"], capture_output=True, check=False)
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _sweep_stale_dirs(min_age: float = 3600.0) -> None:
+    """Delete /tmp/mfc-dockerd-* left by killed sessions: older than ``min_age``, no
+    live dockerd behind their pidfile and nothing mounted below them."""
+    for root in Path("/tmp").glob("mfc-dockerd-*"):
+        with contextlib.suppress(OSError, ValueError):
+            if time.time() - root.stat().st_mtime < min_age or _mounts_under(root):
+                continue
+            pidfile = root / "dockerd.pid"
+            if pidfile.exists() and Path(f"/proc/{int(pidfile.read_text().strip())}").exists():
+                continue
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def _term_with_parent() -> None:
+    """In the child: SIGTERM when the test process dies (a killed pytest must not leave
+    a dockerd running). Linux prctl(PR_SET_PDEATHSIG)."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)
 
 
 def _cmdline_mentions(pid: int, text: str) -> bool:
@@ -264,6 +287,7 @@ def _start_engine() -> DockerEngine:
                 pytrace=False,
             )
         _install_docker_io()
+    _sweep_stale_dirs()
     daemon = PrivateDockerd.fresh()
     atexit.register(daemon.stop)
     try:
