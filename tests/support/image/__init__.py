@@ -168,7 +168,7 @@ def ensure_test_image(client: docker.DockerClient) -> str:
     if not BUSYBOX.exists():
         raise ImageBuildError(
             f"{BUSYBOX} is missing: install Debian's busybox-static "
-            "(apt-get install -y busybox-static, or scripts/ensure-docker.sh)"
+            "(apt-get install -y busybox-static, or scripts/system-deps.sh)"
         )
     wanted = inputs_hash()
     try:
