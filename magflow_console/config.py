@@ -17,6 +17,7 @@ Environment forms:
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from collections.abc import Iterator, Mapping
@@ -299,7 +300,24 @@ def _read_env(model: type[BaseSettings], environ: Mapping[str, str]) -> dict[str
         data = source()
     except Exception as exc:  # pydantic-settings raises SettingsError on bad JSON values
         raise ConfigError(f"environment: {exc}") from None
-    return {k: v for k, v in data.items() if v is not None}
+    return _decode_json_leaves({k: v for k, v in data.items() if v is not None})
+
+
+def _decode_json_leaves(data: dict[str, Any]) -> dict[str, Any]:
+    """Nested env values arrive as strings; a JSON object or list is decoded
+    (``MAGFLOW_CONSOLE_DOCKER__SERVICES='{"app": "x"}'``)."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            out[key] = _decode_json_leaves(value)
+        elif isinstance(value, str) and value[:1] in ("{", "["):
+            try:
+                out[key] = json.loads(value)
+            except json.JSONDecodeError:
+                raise ConfigError(f"environment: {key}: not valid JSON") from None
+        else:
+            out[key] = value
+    return out
 
 
 def _format_loc(loc: tuple[Any, ...]) -> str:

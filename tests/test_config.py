@@ -199,3 +199,12 @@ def test_example_config_is_valid_and_documents_every_key() -> None:
             f"config.example.toml does not document {key}"
         )
     assert "protected = true" in text
+
+
+def test_env_json_values_for_mappings() -> None:
+    loaded = cfg.load_config(
+        environ={"MAGFLOW_CONSOLE_DOCKER__SERVICES": '{"app": "x_app", "db": "x_db"}'}
+    )
+    assert loaded.profile.docker.services == {"app": "x_app", "db": "x_db"}
+    with pytest.raises(cfg.ConfigError, match="not valid JSON"):
+        cfg.load_config(environ={"MAGFLOW_CONSOLE_DOCKER__SERVICES": "{oops"})

@@ -8,6 +8,7 @@ being able to read it is itself the fault (database unreachable is critical).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 
 from magflow_console.models import (
@@ -19,15 +20,19 @@ from magflow_console.models import (
     Severity,
     SyncSnapshot,
     Verdict,
+    utcnow,
 )
 
 #: services whose absence means the stack cannot work
 ESSENTIAL_SERVICES = ("app", "db", "redis", "worker")
 #: restarts at or above this with a non-running state are a crash loop
 CRASH_LOOP_RESTARTS = 3
+#: ... or running for less than this many seconds after that many policy restarts
+CRASH_LOOP_UPTIME = 120.0
 
 
-def container_findings(snap: ContainersSnapshot) -> list[Finding]:
+def container_findings(snap: ContainersSnapshot, now: dt.datetime | None = None) -> list[Finding]:
+    now = now or utcnow()
     out: list[Finding] = []
     if snap.state == "error":
         return out
@@ -38,9 +43,11 @@ def container_findings(snap: ContainersSnapshot) -> list[Finding]:
         )
     by_service = {c.service: c for c in snap.items if c.service}
     for c in snap.items:
-        if c.state == "restarting" or (
-            c.restart_count >= CRASH_LOOP_RESTARTS and c.state != "running"
-        ):
+        up = (now - c.started_at).total_seconds() if c.started_at else None
+        looping = c.restart_count >= CRASH_LOOP_RESTARTS and (
+            c.state != "running" or (up is not None and up < CRASH_LOOP_UPTIME)
+        )
+        if c.state == "restarting" or looping:
             out.append(
                 Finding(
                     "container_crash_loop",

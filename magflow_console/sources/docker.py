@@ -21,6 +21,7 @@ or line (paramiko channels cannot be cancelled from another thread).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 import os
@@ -203,7 +204,12 @@ class DockerSource:
                 if attrs is None:  # removed between list and inspect
                     continue
                 seen.add(entry["Id"])
-                items.append(container_info(attrs, service, entry.get("Status") or ""))
+                info = container_info(attrs, service, entry.get("Status") or "")
+                list_state = entry.get("State") or ""
+                if list_state and info.state != list_state:
+                    # the list is the newer fact when the two calls straddle a restart
+                    info = dataclasses.replace(info, state=list_state)
+                items.append(info)
             with self._lock:
                 for gone in set(self._cache) - seen:
                     del self._cache[gone]
@@ -237,9 +243,11 @@ class DockerSource:
         now = time.monotonic()
         with self._lock:
             cached = self._cache.get(cid)
+        list_state = entry.get("State") or ""
         if (
             cached is not None
             and cached.signature == signature
+            and ((cached.attrs.get("State") or {}).get("Status") or "") == list_state
             and not (uptime is not None and cached.uptime is not None and uptime < cached.uptime)
             and now - cached.inspected_at < self.INSPECT_MAX_AGE
         ):

@@ -1,0 +1,132 @@
+"""Diagnosis rules and the verdict: pure logic over hand-made snapshots."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+
+from magflow_console.backend import build_report
+from magflow_console.diagnose import rules
+from magflow_console.models import (
+    ApiCheck,
+    ApiSnapshot,
+    ContainerInfo,
+    ContainersSnapshot,
+    DatabaseSnapshot,
+    Finding,
+    HealthProbe,
+    MigrationsSnapshot,
+    SyncSnapshot,
+    Verdict,
+    error_snapshot,
+)
+
+NOW = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.UTC)
+
+
+def _c(service: str, **kw: object) -> ContainerInfo:
+    base = ContainerInfo(
+        id=service, name=f"magflow_{service}", service=service, project="magflow", state="running",
+        health="healthy", restart_count=0, started_at=NOW - dt.timedelta(hours=3), finished_at=None,
+        exit_code=None, image="magflow-app:dev",
+    )  # fmt: skip
+    return replace(base, **kw)  # type: ignore[arg-type]
+
+
+def _snap(*items: ContainerInfo, missing: tuple[str, ...] = ()) -> ContainersSnapshot:
+    return ContainersSnapshot("ok", None, NOW, 1.0, items=items, missing=missing)
+
+
+def codes(findings: list[Finding]) -> set[str]:
+    return {f.code for f in findings}
+
+
+def test_healthy_stack_has_no_findings() -> None:
+    snap = _snap(*(_c(s) for s in ("app", "worker", "beat", "db", "redis")))
+    assert rules.container_findings(snap, NOW) == []
+
+
+def test_crash_loop_from_state_or_recent_restarts() -> None:
+    restarting = _c("redis", state="restarting", restart_count=1, exit_code=1)
+    assert "container_crash_loop" in codes(rules.container_findings(_snap(restarting), NOW))
+    just_up = _c("redis", restart_count=5, started_at=NOW - dt.timedelta(seconds=5))
+    assert "container_crash_loop" in codes(rules.container_findings(_snap(just_up), NOW))
+    long_up = _c("redis", restart_count=5, started_at=NOW - dt.timedelta(hours=2))
+    found = rules.container_findings(_snap(long_up), NOW)
+    assert codes(found) == {"container_restarted"} and found[0].severity == "info"
+
+
+def test_unhealthy_names_the_last_probe_output_and_beat_gate() -> None:
+    probe = HealthProbe(NOW, NOW, 1, "Error: No nodes replied within time constraint\n")
+    worker = _c("worker", health="unhealthy", health_log=(probe,))
+    beat = _c("beat", state="created", health=None)
+    found = rules.container_findings(_snap(worker, beat), NOW)
+    unhealthy = next(f for f in found if f.code == "container_unhealthy")
+    assert "No nodes replied" in unhealthy.message and unhealthy.severity == "critical"
+    assert "beat_gated_by_worker" in codes(found)
+    assert "container_down" in codes(found)
+
+
+def test_missing_services_essential_or_not() -> None:
+    found = rules.container_findings(_snap(_c("app"), missing=("db", "beat")), NOW)
+    sev = {f.subject: f.severity for f in found}
+    assert sev == {"db": "critical", "beat": "warning"}
+
+
+def test_blind_app_healthcheck_needs_a_healthy_app_and_a_failing_real_check() -> None:
+    api = ApiSnapshot(
+        "ok", None, NOW, 5.0, base_url="http://x",
+        checks=(
+            ApiCheck("/health/live", 200, True, 1.0, "alive", critical=False),
+            ApiCheck("/health/full", 200, False, 2.0, "unhealthy", "database unhealthy: refused"),
+        ),
+    )  # fmt: skip
+    found = rules.api_findings(api, _snap(_c("app")))
+    assert {"api_check_unhealthy", "app_blind_healthcheck"} == codes(found)
+    assert "app_blind_healthcheck" not in codes(
+        rules.api_findings(api, _snap(_c("app", health="unhealthy")))
+    )
+
+
+def test_api_unreachable_is_critical_unless_not_configured() -> None:
+    down = error_snapshot(
+        ApiSnapshot, "API at http://x refused the connection.", base_url="http://x"
+    )
+    assert codes(rules.api_findings(down)) == {"api_unreachable"}
+    unset = error_snapshot(ApiSnapshot, "No API URL configured for this profile.")
+    assert rules.api_findings(unset) == []
+
+
+def test_verdict_order_and_unknown() -> None:
+    warn = Finding("x", "warning", "w")
+    crit = Finding("y", "critical", "c")
+    info = Finding("z", "info", "i")
+    assert rules.verdict([info], ["ok"]) is Verdict.OK
+    assert rules.verdict([warn, info], ["ok"]) is Verdict.WARNING
+    assert rules.verdict([warn, crit], ["error"]) is Verdict.CRITICAL
+    assert rules.verdict([], ["ok", "error"]) is Verdict.UNKNOWN
+    assert rules.verdict([warn], ["error"]) is Verdict.WARNING
+
+
+def test_report_database_down_is_critical_not_unknown() -> None:
+    db = error_snapshot(DatabaseSnapshot, "PostgreSQL at h:5433/magflow refused the connection.")
+    sync = error_snapshot(SyncSnapshot, "PostgreSQL at h:5433/magflow refused the connection.")
+    mig = MigrationsSnapshot("ok", None, NOW, 1.0, heads=("a",), db_checked=False)
+    api = ApiSnapshot("ok", None, NOW, 1.0, base_url="http://x", checks=())
+    report = build_report("local", _snap(_c("app")), db, mig, sync, api)
+    assert report.verdict is Verdict.CRITICAL
+    assert "database_unreachable" in codes(list(report.findings))
+
+
+def test_report_docker_unreachable_alone_is_unknown() -> None:
+    containers = error_snapshot(ContainersSnapshot, "Docker engine at unix:///x is not reachable.")
+    db = DatabaseSnapshot("ok", None, NOW, 1.0, tables=("users",), schema_empty=False)
+    mig = MigrationsSnapshot("ok", None, NOW, 1.0, heads=("a",), current=("a",))
+    sync = SyncSnapshot("ok", None, NOW, 1.0)
+    api = ApiSnapshot("ok", None, NOW, 1.0, base_url="http://x", checks=())
+    assert build_report("local", containers, db, mig, sync, api).verdict is Verdict.UNKNOWN
+
+
+def test_empty_schema_is_critical() -> None:
+    db = DatabaseSnapshot("ok", None, NOW, 1.0, tables=(), schema_empty=True)
+    assert codes(rules.database_findings(db)) == {"schema_empty"}

@@ -1,0 +1,200 @@
+"""`status --json` end to end: the demo database, the real Docker test containers and the
+fake MagFlow API, in a real process. Checks the JSON contract of the read-side issue."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from magflow_console.reference import DEMO_TARGET, HEAD, SCRIPTS_DIR
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _run(
+    args: list[str], env_extra: dict[str, str], tmp_path: Path
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAGFLOW_CONSOLE_")}
+    env |= {"XDG_CONFIG_HOME": str(tmp_path / "cfg"), "XDG_STATE_HOME": str(tmp_path / "state")}
+    env |= env_extra
+    return subprocess.run(
+        [sys.executable, "-m", "magflow_console", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+@pytest.fixture
+def stack_env(stack_containers: Any) -> dict[str, str]:
+    return {
+        "MAGFLOW_CONSOLE_DOCKER__PREFIX": stack_containers.prefix,
+        "MAGFLOW_CONSOLE_DOCKER__PROJECT": stack_containers.project,
+        "MAGFLOW_CONSOLE_DOCKER__SERVICES": json.dumps(stack_containers.names),
+    }
+
+
+def _args(db_url: str, engine: Any, api_url: str) -> list[str]:
+    return [
+        "--db-url", db_url,
+        "--docker-host", engine.base_url,
+        "--api-url", api_url,
+        "--scripts", str(SCRIPTS_DIR),
+    ]  # fmt: skip
+
+
+def test_status_json_contract_against_the_demo_stack(
+    demo_db_url: str, docker_engine: Any, stack_env: dict[str, str], fake_api: Any, tmp_path: Path
+) -> None:
+    fake_api.set_mode("healthy")
+    proc = _run(
+        ["status", "--json", *_args(demo_db_url, docker_engine, fake_api.base_url)],
+        stack_env,
+        tmp_path,
+    )
+    assert "Traceback" not in proc.stderr, proc.stderr
+    doc = json.loads(proc.stdout)
+    for key in (
+        "profile",
+        "verdict",
+        "generated_at",
+        "containers",
+        "database",
+        "migrations",
+        "sync",
+        "api",
+    ):
+        assert key in doc, key
+    for section in ("containers", "database", "migrations", "sync", "api"):
+        assert doc[section]["state"] == "ok", (section, doc[section]["error"])
+        assert "error" in doc[section]
+
+    # containers: the stack-like test containers, with their real states
+    items = {c["service"]: c for c in doc["containers"]["items"]}
+    for key in (
+        "name",
+        "service",
+        "state",
+        "health",
+        "restart_count",
+        "started_at",
+        "image",
+        "exit_code",
+    ):
+        assert all(key in c for c in items.values()), key
+    assert items["app"]["health"] == "healthy"
+    assert items["worker"]["health"] == "unhealthy"
+    assert items["beat"]["health"] == "starting"
+    assert items["redis"]["restart_count"] >= 1
+
+    db = doc["database"]
+    for key in ("server_version", "latency_ms", "schema", "tables", "enums"):
+        assert key in db, key
+    assert db["schema"] == "app"
+    assert {"users", "emag_sync_logs", "emag_products_v2", "alembic_version"} <= set(db["tables"])
+    assert "cancellationreason" in db["enums"]
+
+    mig = doc["migrations"]
+    assert mig["version_tables"] == ["app.alembic_version"]
+    assert mig["current"] == [DEMO_TARGET]
+    assert mig["heads"] == [HEAD]
+    assert mig["pending"] == [HEAD]
+    codes = {p["code"] for p in mig["problems"]}
+    assert "pending_migrations" in codes
+    assert all({"code", "severity", "message", "revisions"} <= set(p) for p in mig["problems"])
+
+    accounts = doc["sync"]["accounts"]
+    assert {"main", "fbe"} <= set(accounts)
+    for acct in ("main", "fbe"):
+        for key in (
+            "products_total", "products_active", "products_inactive", "offers", "last_synced_at",
+            "last_run", "last_success", "success_rate_24h", "success_rate_7d",
+        ):  # fmt: skip
+            assert key in accounts[acct], key
+        a = accounts[acct]
+        assert a["products_total"] == a["products_active"] + a["products_inactive"] > 0
+    recent = doc["sync"]["recent"]
+    assert 0 < len(recent) <= 50
+    for key in (
+        "id", "sync_type", "account_type", "operation", "status", "started_at", "completed_at",
+        "duration_seconds", "total_items", "processed_items", "created_items", "updated_items",
+        "failed_items", "error_count",
+    ):  # fmt: skip
+        assert key in recent[0], key
+
+    checks = {c["path"]: c for c in doc["api"]["checks"]}
+    assert all({"path", "status_code", "healthy", "latency_ms"} <= set(c) for c in checks.values())
+    assert checks["/health/full"]["healthy"] is True
+
+    # the demo's history and the unhealthy worker make it critical; the exit code says so
+    assert doc["verdict"] == "critical"
+    assert proc.returncode == 2
+    finding_codes = {f["code"] for f in doc["findings"]}
+    assert {"container_unhealthy", "container_crash_loop", "pending_migrations"} <= finding_codes
+    assert "/env" not in fake_api.paths_requested()
+
+
+def test_status_json_sees_the_blind_app_healthcheck(
+    demo_db_url: str, docker_engine: Any, stack_env: dict[str, str], fake_api: Any, tmp_path: Path
+) -> None:
+    fake_api.set_mode("db_down")
+    proc = _run(
+        ["status", "--json", *_args(demo_db_url, docker_engine, fake_api.base_url)],
+        stack_env,
+        tmp_path,
+    )
+    doc = json.loads(proc.stdout)
+    checks = {c["path"]: c for c in doc["api"]["checks"]}
+    assert checks["/health/live"]["healthy"] is True
+    assert checks["/health/full"]["healthy"] is False
+    codes = {f["code"] for f in doc["findings"]}
+    assert "app_blind_healthcheck" in codes
+    assert "api_check_unhealthy" in codes
+
+
+def test_migrations_no_db_and_sync_logs_filters(
+    demo_db_url: str, docker_engine: Any, stack_env: dict[str, str], fake_api: Any, tmp_path: Path
+) -> None:
+    args = _args(demo_db_url, docker_engine, fake_api.base_url)
+    proc = _run(["migrations", "--json", "--no-db", *args], stack_env, tmp_path)
+    doc = json.loads(proc.stdout)
+    assert doc["db_checked"] is False and doc["current"] == [] and doc["heads"] == [HEAD]
+    assert proc.returncode == 0  # docstring mismatches are info only
+
+    proc = _run(
+        ["sync-logs", "--json", "--account", "fbe", "--limit", "5", *args], stack_env, tmp_path
+    )
+    doc = json.loads(proc.stdout)
+    assert len(doc["recent"]) == 5
+    assert {r["account_type"] for r in doc["recent"]} == {"fbe"}
+    assert proc.returncode == 2  # fbe: completed with 0 items is the latest run
+
+    proc = _run(["containers", "--json", *args], stack_env, tmp_path)
+    doc = json.loads(proc.stdout)
+    assert proc.returncode == 2 and {c["service"] for c in doc["items"]} >= {"app", "worker"}
+
+
+def test_human_status_is_readable_and_hides_the_password(
+    demo_db_url: str, docker_engine: Any, stack_env: dict[str, str], fake_api: Any, tmp_path: Path
+) -> None:
+    fake_api.set_mode("healthy")
+    proc = _run(
+        ["status", *_args(demo_db_url, docker_engine, fake_api.base_url)],
+        stack_env | {"COLUMNS": "160"},
+        tmp_path,
+    )
+    assert proc.returncode == 2
+    out = proc.stdout
+    assert "CRITICAL" in out and "magflow_worker" in out and "unhealthy" in out
+    assert "pending (apply order): 20251021_eliminated_suggest" in out
+    assert "fbe" in out and "Findings:" in out
+    assert "Traceback" not in proc.stderr
