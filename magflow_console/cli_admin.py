@@ -12,7 +12,6 @@ import getpass
 import sys
 from typing import Any
 
-from magflow_console.actions import admins
 from magflow_console.actions.guard import ActionContext, ActionPlan, ActionRefused, ActionResult
 from magflow_console.cli_actions import EXIT_REFUSED, add_confirm_options, run_confirmed
 
@@ -36,6 +35,8 @@ def _refused(exc: ActionRefused) -> int:
 
 def read_password(args: argparse.Namespace) -> str:
     """One stdin line with --password-stdin; else typed twice on a TTY. Raises InvalidInput."""
+    from magflow_console.actions import admins  # lazy: keeps the headless start light
+
     if getattr(args, "password_stdin", False):
         password = sys.stdin.readline().rstrip("\r\n")
         admins.check_password(password)
@@ -49,6 +50,8 @@ def read_password(args: argparse.Namespace) -> str:
 
 
 def _password_or_refuse(ctx: ActionContext, plan: ActionPlan, args: argparse.Namespace) -> str:
+    from magflow_console.actions import admins  # lazy: keeps the headless start light
+
     try:
         return read_password(args)
     except admins.InvalidInput as exc:
@@ -61,6 +64,8 @@ def _password_or_refuse(ctx: ActionContext, plan: ActionPlan, args: argparse.Nam
 
 
 def cmd_admin_create(args: argparse.Namespace) -> int:
+    from magflow_console.actions import admins  # lazy: keeps the headless start light
+
     ctx = _context(args)
     try:
         plan = admins.plan_create_admin(ctx, args.email, args.full_name)
@@ -81,6 +86,8 @@ def cmd_admin_create(args: argparse.Namespace) -> int:
 
 
 def cmd_admin_reset_password(args: argparse.Namespace) -> int:
+    from magflow_console.actions import admins  # lazy: keeps the headless start light
+
     ctx = _context(args)
     try:
         plan = admins.plan_reset_password(ctx, args.email)
@@ -91,6 +98,8 @@ def cmd_admin_reset_password(args: argparse.Namespace) -> int:
 
 
 def cmd_admin_deactivate(args: argparse.Namespace) -> int:
+    from magflow_console.actions import admins  # lazy: keeps the headless start light
+
     ctx = _context(args)
     try:
         plan = admins.plan_deactivate_admin(ctx, args.email)
