@@ -18,7 +18,6 @@ side's client is tuned for quick probes). No Textual import.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from magflow_console import config as cfg
 from magflow_console.actions.guard import ActionContext, ActionPlan, ActionResult
+from magflow_console.redact import scrub
 
 if TYPE_CHECKING:
     import docker
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from magflow_console.backend import Backend
 
 VERBS = ("restart", "stop", "start")
-_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
 STOP_TIMEOUT = 10  # seconds docker waits after SIGTERM before SIGKILL (compose default)
 DEFAULT_WAIT = 90.0  # seconds to wait for the container to be running/healthy again
 CLIENT_TIMEOUT = 60.0
@@ -317,5 +316,5 @@ def _docker_error(exc: BaseException) -> str:
 
 
 def scrub_secrets(text: str) -> str:
-    """Mask the password of any ``scheme://user:password@`` in ``text``."""
-    return _URL_PASSWORD.sub(r"\1***@", text)
+    """Mask credentials in ``text`` (see ``magflow_console.redact``)."""
+    return scrub(text)

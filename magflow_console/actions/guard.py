@@ -15,6 +15,7 @@ from typing import Any
 
 from magflow_console import config as cfg
 from magflow_console.actions.audit import AuditLog
+from magflow_console.redact import scrub
 
 Emit = Callable[[str], None]
 
@@ -72,36 +73,27 @@ class ActionContext:
         """What the user must type to confirm: the profile name on a protected profile."""
         return self.profile_name if self.profile.protected else None
 
+    def _audit(self, plan: ActionPlan, outcome: str, detail: str) -> None:
+        self.audit.record(
+            profile=self.profile_name,
+            action=plan.action,
+            params=plan.params,
+            outcome=outcome,
+            detail=detail,
+        )
+
     def check_allowed(self, plan: ActionPlan) -> None:
         if self.profile.read_only:
             reason = f"Profile '{self.profile_name}' is read-only: {plan.action} refused."
-            self.audit.record(
-                profile=self.profile_name,
-                action=plan.action,
-                params=plan.params,
-                outcome="refused",
-                detail=reason,
-            )
+            self._audit(plan, "refused", reason)
             raise ActionRefused(reason)
 
     def refuse(self, plan: ActionPlan, reason: str) -> ActionRefused:
-        self.audit.record(
-            profile=self.profile_name,
-            action=plan.action,
-            params=plan.params,
-            outcome="refused",
-            detail=reason,
-        )
+        self._audit(plan, "refused", reason)
         return ActionRefused(reason)
 
     def cancelled(self, plan: ActionPlan, detail: str = "not confirmed") -> None:
-        self.audit.record(
-            profile=self.profile_name,
-            action=plan.action,
-            params=plan.params,
-            outcome="cancelled",
-            detail=detail,
-        )
+        self._audit(plan, "cancelled", detail)
 
     def execute(self, plan: ActionPlan, run: Callable[[], ActionResult]) -> ActionResult:
         """Run a confirmed plan: re-check read-only, audit the outcome, never leak a traceback."""
@@ -109,29 +101,11 @@ class ActionContext:
         try:
             result = run()
         except ActionRefused as exc:
-            self.audit.record(
-                profile=self.profile_name,
-                action=plan.action,
-                params=plan.params,
-                outcome="refused",
-                detail=str(exc),
-            )
+            self._audit(plan, "refused", str(exc))
             raise
         except Exception as exc:
-            detail = f"{type(exc).__name__}: {exc}"
-            self.audit.record(
-                profile=self.profile_name,
-                action=plan.action,
-                params=plan.params,
-                outcome="error",
-                detail=detail[:500],
-            )
+            detail = scrub(f"{type(exc).__name__}: {exc}")
+            self._audit(plan, "error", detail[:500])
             return ActionResult(False, f"{plan.action} failed unexpectedly: {detail[:300]}")
-        self.audit.record(
-            profile=self.profile_name,
-            action=plan.action,
-            params=plan.params,
-            outcome="ok" if result.ok else "failed",
-            detail=result.message[:500],
-        )
+        self._audit(plan, "ok" if result.ok else "failed", result.message[:500])
         return result

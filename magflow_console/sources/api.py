@@ -22,7 +22,6 @@ Never imports textual; ``fetch`` never raises.
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Sequence
@@ -32,6 +31,7 @@ from typing import Any
 import httpx
 
 from magflow_console.models import ApiCheck, ApiSnapshot, error_snapshot, utcnow
+from magflow_console.redact import scrub
 
 DEFAULT_CHECKS: tuple[str, ...] = (
     "/health/live",
@@ -68,17 +68,6 @@ SUBJECTS: dict[str, str] = {
     "/api/v1/tasks/ready": "Celery worker",
 }
 MAX_DETAIL = 200
-
-_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^\s/@]*@")
-_BARE_CREDENTIALS = re.compile(r"\b([\w.\-]+):[^\s@/:]+@(?=[\w.\-\[])")
-_KEYWORD_SECRET = re.compile(r"(?i)\b(password|passwd|pwd|secret|token)(\s*[=:]\s*)(\S+)")
-
-
-def scrub(text: str) -> str:
-    """Remove credentials from ``text``: URL userinfo, ``user:pass@host``, ``password=``."""
-    text = _URL_CREDENTIALS.sub(r"\1***@", text)
-    text = _BARE_CREDENTIALS.sub(r"\1:***@", text)
-    return _KEYWORD_SECRET.sub(r"\1\2***", text)
 
 
 def _sentence(text: Any) -> str:

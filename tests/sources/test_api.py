@@ -219,7 +219,7 @@ def test_secrets_in_error_bodies_are_scrubbed(fake_api: FakeMagflowApi, make_sou
     snap = make_source(fake_api.base_url, checks=paths).fetch()
     assert not by_path(snap)["/health/database"].healthy
     assert "s3cret" not in dump(snap)
-    assert "postgresql://***@db/magflow" in (by_path(snap)["/health/database"].detail or "")
+    assert "postgresql://app:***@db/magflow" in (by_path(snap)["/health/database"].detail or "")
 
 
 def test_secret_in_500_problem_detail_is_scrubbed(
