@@ -9,6 +9,7 @@ server stops and its data is removed, unless ``--keep DIR``.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -17,11 +18,23 @@ from typing import Any
 from magflow_console import config as cfg
 
 
+def _exit_cleanly_on_hangup() -> None:
+    """An SSH session that drops sends SIGHUP; `kill` sends SIGTERM. Both must still stop
+    the throwaway server and remove its data, so they unwind like Ctrl-C."""
+
+    def _raise(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    for sig in (signal.SIGHUP, signal.SIGTERM):
+        signal.signal(sig, _raise)
+
+
 def run(args: argparse.Namespace, load: Callable[..., cfg.LoadedConfig]) -> int:
     from magflow_console import reference
     from magflow_console.reference.embedded import EmbeddedPostgres, prepare_demo_database
 
     keep = Path(args.keep).expanduser().resolve() if args.keep else None
+    _exit_cleanly_on_hangup()
     if not args.json:
         print("Starting the demo PostgreSQL (embedded)...", file=sys.stderr, flush=True)
     with EmbeddedPostgres(keep_dir=keep) as server:
