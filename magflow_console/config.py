@@ -568,5 +568,9 @@ def effective_items(loaded: LoadedConfig) -> list[tuple[str, str, str]]:
             shown = ", ".join(f"{k}={v}" for k, v in value.items()) or "(none)"
         else:
             shown = "" if value is None else str(value)
+        if dotted == "docker.host" and value is None:
+            env_host = os.environ.get("DOCKER_HOST")
+            shown = mask_url(docker_host(loaded.profile)) or ""
+            origin = "env DOCKER_HOST" if env_host else "default"
         rows.append((dotted, shown, origin))
     return rows
