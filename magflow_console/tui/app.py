@@ -6,7 +6,7 @@ Entry point for the CLI: ``run_tui(loaded, backend=None) -> int``.
 from __future__ import annotations
 
 import traceback
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
@@ -42,14 +42,14 @@ class MagflowApp(RefreshingApp):
         *,
         clock: Clock = utcnow,
         watch_events: bool = True,
-        auto_refresh: bool = True,
+        refresh_loops: bool = True,
         refresh_interval: float | None = None,
     ) -> None:
         super().__init__()
         self.backend = backend
         self.clock = clock
         self.watch_events = watch_events
-        self.auto_refresh = auto_refresh
+        self.refresh_loops = refresh_loops
         self.refresh_interval = refresh_interval or backend.profile.refresh_interval
         self.paused = False
         self.store = Store(profile=backend.profile_name)
@@ -70,11 +70,17 @@ class MagflowApp(RefreshingApp):
                 "Unknown binding ids in profile keys: " + ", ".join(self._unknown_keys),
                 severity="warning",
             )
-        if self.auto_refresh:
+        if self.refresh_loops:
             self.start_loops()
 
     def on_unmount(self) -> None:
         self.stop_loops()
+
+    def exit(
+        self, result: int | None = None, return_code: int = 0, message: Any | None = None
+    ) -> None:
+        self.stop_loops()  # release blocking followers before asyncio joins their threads
+        super().exit(result, return_code, message)
 
     # ------------------------------------------------------------------ data
 

@@ -76,6 +76,12 @@ class RefreshingApp(App[int]):
         self._loops_again: set[str] = set()
         self._loop_event_timer: Timer | None = None
         self._events_stop = threading.Event()
+        self._stop_events: set[threading.Event] = {self._events_stop}
+
+    def register_stop(self, stop: threading.Event) -> None:
+        """A blocking worker's stop flag: set when the app shuts down (asyncio.run joins the
+        worker threads, so a follower that never stops would hang the exit)."""
+        self._stop_events.add(stop)
 
     # ------------------------------------------------------------------ scheduling
 
@@ -86,7 +92,8 @@ class RefreshingApp(App[int]):
             self._watch_events()
 
     def stop_loops(self) -> None:
-        self._events_stop.set()
+        for stop in self._stop_events:
+            stop.set()
         for timer in self._loop_timers.values():
             timer.stop()
         self._loop_timers.clear()

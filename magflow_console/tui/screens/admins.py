@@ -62,7 +62,14 @@ class AdminsScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="back"),
         Binding("y", "copy", "Copy row", id="copy-admin"),
+        Binding("A", "app.create_admin", "Create admin", id="create-admin"),
+        Binding("P", "app.reset_password", "Reset password", id="reset-password"),
+        Binding("D", "app.deactivate_admin", "Deactivate", id="deactivate-admin"),
     ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.users: dict[str, AdminUser] = {}
 
     @property
     def mf(self) -> MagflowApp:
@@ -77,6 +84,14 @@ class AdminsScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one(LiveTable).focus()
         self._load()
+
+    def reload(self) -> None:
+        self._load()
+
+    def selected_email(self) -> str | None:
+        key = self.query_one(LiveTable).selected_key
+        user = self.users.get(key) if key is not None else None
+        return user.email if user is not None else None
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail:admins")
     def _load(self) -> None:
@@ -94,6 +109,7 @@ class AdminsScreen(Screen[None]):
                     style="dim",
                 )
             )
+        self.users = {str(u.id): u for u in snap.items}
         self.query_one(LiveTable).set_rows([admin_row(u) for u in snap.items])
 
     def action_back(self) -> None:

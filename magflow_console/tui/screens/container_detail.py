@@ -105,6 +105,7 @@ class ContainerDetailScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.mf.register_stop(self._stop)
         self.query_one("#log-input", Input).display = False
         self.query_one(LogView).focus()
         self._load_info()

@@ -40,6 +40,11 @@ class DashboardScreen(Screen[None]):
         Binding("escape", "clear_filter", "Clear filter", id="clear-filter", show=False),
         Binding("a", "admins", "Admins", id="admins"),
         Binding("y", "copy", "Copy", id="copy", show=False),
+        Binding("m", "app.migrate", "Migrate", id="migrate"),
+        Binding("s", "app.trigger_sync", "Sync", id="trigger-sync"),
+        Binding("R", "app.container('restart')", "Restart", id="container-restart"),
+        Binding("S", "app.container('stop')", "Stop", id="container-stop", show=False),
+        Binding("T", "app.container('start')", "Start", id="container-start", show=False),
     ]
 
     @property

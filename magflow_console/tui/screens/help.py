@@ -22,12 +22,18 @@ def bindings_table(screen: Screen[object]) -> Table:
     table.add_column("action")
     table.add_column("id (remap in profile keys)", style="dim", no_wrap=True)
     rows: dict[tuple[str, str], list[str]] = {}
-    for key, active in screen.active_bindings.items():
-        b = active.binding
+    app = screen.app
+    # the screen's and the app's own bindings first, then those of the focused widget
+    active = sorted(
+        screen.active_bindings.items(),
+        key=lambda item: 0 if item[1].node is screen else 1 if item[1].node is app else 2,
+    )
+    for key, binding in active:
+        b = binding.binding
         if not b.description:
             continue
         rows.setdefault((b.description, b.id or ""), []).append(
-            screen.app.get_key_display(b.with_key(key))
+            app.get_key_display(b.with_key(key))
         )
     for (description, binding_id), keys in rows.items():
         table.add_row(Text(" ".join(keys), style="bold"), Text(one_line(description)), binding_id)

@@ -159,6 +159,7 @@ class MigrationDetailScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="back"),
         Binding("y", "copy", "Copy", id="copy-detail"),
+        Binding("m", "app.migrate", "Migrate", id="migrate"),
     ]
 
     @property

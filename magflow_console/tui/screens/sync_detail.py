@@ -74,6 +74,8 @@ class SyncDetailScreen(Screen[None]):
         Binding("escape", "back", "Back", id="back"),
         Binding("a", "cycle_account", "Account", id="sync-account"),
         Binding("s", "cycle_status", "Status", id="sync-status"),
+        # "s" already cycles the status filter here (and the pilot tests rely on it)
+        Binding("S", "app.trigger_sync", "Trigger sync", id="trigger-sync"),
         Binding("slash", "filter", "Filter", id="sync-filter"),
         Binding("y", "copy", "Copy run", id="copy-run"),
     ]

@@ -44,14 +44,14 @@ class LogEntry:
 class LogView(ScrollView, can_focus=True):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "next_match", "Next match", id="log-next"),
-        Binding("N", "previous_match", "Prev match", id="log-previous"),
+        Binding("N", "previous_match", "Prev match", id="log-previous", show=False),
         Binding("t", "toggle_timestamps", "Timestamps", id="log-timestamps"),
-        Binding("end,G", "follow", "Follow", id="log-follow"),
-        Binding("y", "copy", "Copy lines", id="log-copy"),
+        Binding("end,G", "follow", "Follow", id="log-follow", show=False),
+        Binding("y", "copy", "Copy lines", id="log-copy", show=False),
     ]
 
     DEFAULT_CSS = """
-    LogView { height: 1fr; }
+    LogView { height: 1fr; scrollbar-size-horizontal: 0; }
     """
 
     class StatusChanged(Message):

@@ -1,0 +1,102 @@
+"""Text from outside is shown literally: no markup, no escape sequences, no control codes."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from hypothesis import given
+from hypothesis import strategies as st
+from rich.console import Console
+
+from magflow_console.models import (
+    ApiCheck,
+    ContainerInfo,
+    ContainersSnapshot,
+    Finding,
+    SyncSnapshot,
+)
+from magflow_console.tui.sanitize import clean, literal, one_line, tail
+from magflow_console.tui.store import Store
+from magflow_console.tui.widgets.api_pane import check_row
+from magflow_console.tui.widgets.containers_pane import container_row
+from magflow_console.tui.widgets.sync_pane import anomalies_text
+
+NOW = dt.datetime(2025, 10, 22, 12, tzinfo=dt.UTC)
+HOSTILE = "\x1b[2J\x1b[H\x1b[31m[bold red]x[/bold red]\x1b]52;c;ZXZpbA==\x07\x9b1;31m\x1bPq#0\x1b\\ end\r\x08"
+
+
+def test_clean_removes_escape_sequences_and_shows_control_characters() -> None:
+    out = clean(HOSTILE)
+    assert "\x1b" not in out and "\x07" not in out and "\x9b" not in out
+    assert "[bold red]x[/bold red]" in out
+    assert "52;c" not in out  # the OSC 52 clipboard write is gone entirely
+    assert out == "[bold red]x[/bold red] end\\x0d\\x08"
+
+
+def test_literal_never_parses_markup() -> None:
+    text = literal("[bold red]boom[/bold red] :smile:")
+    assert text.plain == "[bold red]boom[/bold red] :smile:"
+    assert not text.spans
+    console = Console(width=80, color_system="truecolor", force_terminal=True)
+    with console.capture() as cap:
+        console.print(text, end="")
+    assert "\x1b[1" not in cap.get()  # not bold, not red
+
+
+def test_one_line_and_tail() -> None:
+    assert one_line("a\nb\tc", None) == "a b    c"
+    assert one_line("abcdef", 4) == "abc…"
+    assert tail("/very/long/path/to/alembic", 10) == "…o/alembic"
+
+
+@given(st.text())
+def test_clean_output_has_no_escape_or_c0_c1_controls(value: str) -> None:
+    out = clean(value)
+    assert not any(ord(ch) < 32 and ch != "\n" for ch in out)
+    assert not any(0x7F <= ord(ch) <= 0x9F for ch in out)
+
+
+def test_rows_built_from_hostile_data_are_literal() -> None:
+    c = ContainerInfo(
+        id="x",
+        name="magflow_app",
+        service="\x1b[2Japp",
+        project="magflow",
+        state="running",
+        health="[red]healthy",
+        restart_count=0,
+        started_at=NOW,
+        finished_at=None,
+        exit_code=None,
+        image="img",
+    )
+    _, cells = container_row(c, NOW)
+    assert cells[0].plain == "app"
+    assert cells[2].plain == "[red]healthy"
+    _, api_cells = check_row(
+        ApiCheck("/health/full", 200, False, 3.0, "unhealthy", "\x1b]0;t\x07[b]db down")
+    )
+    assert api_cells[3].plain.strip() == "[b]db down"
+    snap = SyncSnapshot(
+        "ok",
+        None,
+        NOW,
+        1.0,
+        {},
+        anomalies=(Finding("x", "warning", "bad\x1b[2J [i]thing[/i]", account="fbe"),),
+    )
+    assert "bad [i]thing[/i]" in anomalies_text(snap).plain
+
+
+def test_store_keeps_the_last_good_value_as_stale() -> None:
+    store = Store(profile="local")
+    good = ContainersSnapshot("ok", None, NOW, 1.0, docker_host="unix://x")
+    store.update("containers", good, NOW)
+    failed = ContainersSnapshot("error", "Docker engine is not reachable.", NOW, 1.0)
+    store.update("containers", failed, NOW)
+    assert store.containers is not None
+    assert store.containers.state == "stale"
+    assert store.containers.docker_host == "unix://x"
+    assert store.containers.error == "Docker engine is not reachable."
+    store.update("containers", good, NOW)
+    assert store.containers.state == "ok"
