@@ -16,16 +16,16 @@ from magflow_console.backend import Backend
 from magflow_console.config import LoadedConfig
 from magflow_console.models import utcnow
 from magflow_console.sources.api import scrub
+from magflow_console.tui.action_flow import ActionsApp
 from magflow_console.tui.commands import MagflowCommands
 from magflow_console.tui.fmt import Clock
 from magflow_console.tui.keymap import build_keymap
 from magflow_console.tui.messages import SnapshotReady
-from magflow_console.tui.refresh import RefreshingApp
 from magflow_console.tui.sanitize import clean
 from magflow_console.tui.store import Store
 
 
-class MagflowApp(RefreshingApp):
+class MagflowApp(ActionsApp):
     CSS_PATH = "app.tcss"
     TITLE = "magflow-console"
     COMMANDS: ClassVar = App.COMMANDS | {MagflowCommands}
@@ -34,6 +34,7 @@ class MagflowApp(RefreshingApp):
         Binding("question_mark,f1", "help", "Help", id="help"),
         Binding("r", "refresh", "Refresh", id="refresh"),
         Binding("p", "toggle_pause", "Pause", id="pause"),
+        Binding("L", "audit_log", "Audit log", id="audit-log"),
     ]
 
     def __init__(
