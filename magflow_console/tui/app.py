@@ -34,7 +34,7 @@ class MagflowApp(ActionsApp):
         Binding("question_mark,f1", "help", "Help", id="help"),
         Binding("r", "refresh", "Refresh", id="refresh"),
         Binding("p", "toggle_pause", "Pause", id="pause"),
-        Binding("L", "audit_log", "Audit log", id="audit-log"),
+        Binding("L", "audit_log", "Audit log", id="audit-log", show=False),
     ]
 
     def __init__(

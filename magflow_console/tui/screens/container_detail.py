@@ -77,9 +77,9 @@ class ContainerDetailScreen(Screen[None]):
         Binding("escape", "back", "Back", id="back"),
         Binding("slash", "filter", "Filter", id="log-filter"),
         Binding("s", "search", "Search", id="log-search"),
-        Binding("R", "app.container('restart')", "Restart", id="container-restart"),
-        Binding("S", "app.container('stop')", "Stop", id="container-stop"),
-        Binding("T", "app.container('start')", "Start", id="container-start"),
+        Binding("R", "app.container('restart')", "Restart", id="container-restart", show=False),
+        Binding("S", "app.container('stop')", "Stop", id="container-stop", show=False),
+        Binding("T", "app.container('start')", "Start", id="container-start", show=False),
     ]
 
     def __init__(self, name: str) -> None:
