@@ -79,7 +79,7 @@ def span(seconds: float | None) -> str:
         h, m = divmod(s // 60, 60)
         return f"{h}h{m:02d}m" if h < 10 and m else f"{h}h"
     d, h = divmod(s // 3600, 24)
-    return f"{d}d{h}h" if h else f"{d}d"
+    return f"{d}d{h}h" if h and d < 10 else f"{d}d"
 
 
 def age(value: dt.datetime | None, now: dt.datetime) -> str:

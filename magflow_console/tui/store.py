@@ -7,6 +7,7 @@ Pure state (no widgets): the app feeds it snapshots, screens read it when the ap
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +37,15 @@ class Store:
     def update(self, source: str, snapshot: Any, now: dt.datetime) -> bool:
         """Record a fetch; returns True when what is shown changed."""
         previous = self.snapshots.get(source)
+        database = self.snapshots.get("database")
+        if (
+            source == "migrations"
+            and snapshot.state == "ok"
+            and database is not None
+            and database.state in ("error", "stale")
+        ):
+            # the graph was read, but where the database stands is unknown: not "ok"
+            snapshot = dataclasses.replace(snapshot, state="error", error=database.error)
         if (
             getattr(snapshot, "state", "ok") == "error"
             and previous is not None

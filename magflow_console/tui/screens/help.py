@@ -15,28 +15,36 @@ from textual.widgets import Static
 from magflow_console.tui.sanitize import one_line
 
 
+def binding_rows(screen: Screen[object]) -> list[tuple[str, str, str]]:
+    """(keys, description, binding id) of every described binding active on ``screen``:
+    the screen's and the app's own bindings first, then those of the focused widget."""
+    app = screen.app
+    # ``active_bindings`` keeps one binding per key (the focused widget's "enter" hides the
+    # screen's), so walk the whole chain it is built from: help lists shadowed ones too.
+    chain = sorted(
+        screen._modal_binding_chain,
+        key=lambda item: 0 if item[0] is screen else 1 if item[0] is app else 2,
+    )
+    rows: dict[tuple[str, str], list[str]] = {}
+    for node, bindings in chain:
+        for key, b in bindings:
+            if not b.description or app._check_action_state(b.action, node) is False:
+                continue
+            keys = rows.setdefault((b.description, b.id or ""), [])
+            shown = app.get_key_display(b.with_key(key))
+            if shown not in keys:
+                keys.append(shown)
+    return [(" ".join(keys), desc, bid) for (desc, bid), keys in rows.items()]
+
+
 def bindings_table(screen: Screen[object]) -> Table:
     """Key, action description and binding id (what to put in ``[profiles.X.keys]``)."""
     table = Table(box=None, show_header=True, header_style="bold", pad_edge=False, expand=True)
     table.add_column("key", no_wrap=True)
     table.add_column("action")
     table.add_column("id (remap in profile keys)", style="dim", no_wrap=True)
-    rows: dict[tuple[str, str], list[str]] = {}
-    app = screen.app
-    # the screen's and the app's own bindings first, then those of the focused widget
-    active = sorted(
-        screen.active_bindings.items(),
-        key=lambda item: 0 if item[1].node is screen else 1 if item[1].node is app else 2,
-    )
-    for key, binding in active:
-        b = binding.binding
-        if not b.description:
-            continue
-        rows.setdefault((b.description, b.id or ""), []).append(
-            app.get_key_display(b.with_key(key))
-        )
-    for (description, binding_id), keys in rows.items():
-        table.add_row(Text(" ".join(keys), style="bold"), Text(one_line(description)), binding_id)
+    for keys, description, binding_id in binding_rows(screen):
+        table.add_row(Text(keys, style="bold"), Text(one_line(description)), binding_id)
     return table
 
 
@@ -48,6 +56,7 @@ class HelpScreen(ModalScreen[None]):
     def __init__(self, source: Screen[object]) -> None:
         super().__init__()
         self.source = source
+        self.rows = binding_rows(source)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box") as box:

@@ -126,7 +126,11 @@ class SyncDetailScreen(Screen[None]):
         if message.what == "runs":
             self._show_runs(cast(SyncSnapshot, message.value))
         elif message.what == "run":
-            self.current_run = cast(SyncRun | None, message.value)
+            run = cast(SyncRun | None, message.value)
+            wanted = self.query_one(LiveTable).selected_key or self.initial_run
+            if run is not None and wanted is not None and run.id != wanted:
+                return  # a late answer for a row the cursor has already left
+            self.current_run = run
             detail = self.query_one("#run-detail", Static)
             if self.current_run is None:
                 detail.update(

@@ -20,7 +20,7 @@ RUN_COLUMNS: list[tuple[str, int | None]] = [
     ("outcome", 9),
     ("items", 6),
     ("fail", 5),
-    ("  type", 10),
+    ("  type", 11),
     ("operation", 17),
 ]
 

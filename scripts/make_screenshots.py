@@ -1,0 +1,220 @@
+"""Regenerate ``screenshots/``: SVG pictures of the TUI, converted to PNG with rsvg-convert.
+
+    .venv/bin/python scripts/make_screenshots.py [--out screenshots] [--docker-host URL] [--api-url URL]
+
+The database side (migrations, eMAG sync, admins) is the real thing: an embedded PostgreSQL
+(``EmbeddedPostgres``) migrated one revision behind head and seeded by
+``prepare_demo_database``. This machine has no MagFlow containers or API, so unless
+``--docker-host`` / ``--api-url`` point at real ones, the containers and API panes show the
+fixed sample snapshots of ``tests/tui/fakes.py`` (a worker unhealthy, redis crash-looping).
+
+rsvg-convert (Debian ``librsvg2-bin``) is needed for the PNGs. It draws the spaces at the
+start of a ``<text>`` run after the text (it honours ``textLength`` but not leading
+no-break spaces), so the PNGs are made from a copy of each SVG whose runs are trimmed and
+shifted instead; the SVGs themselves are kept as Textual wrote them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import datetime as dt
+import html
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from magflow_console.backend import Backend  # noqa: E402
+from magflow_console.config import LoadedConfig, load_config  # noqa: E402
+from magflow_console.models import (  # noqa: E402
+    ApiSnapshot,
+    ContainerInfo,
+    ContainersSnapshot,
+    utcnow,
+)
+from magflow_console.reference import SCRIPTS_DIR  # noqa: E402
+from magflow_console.reference.embedded import (  # noqa: E402
+    EmbeddedPostgres,
+    prepare_demo_database,
+)
+from magflow_console.tui.app import MagflowApp  # noqa: E402
+from magflow_console.tui.messages import SOURCES  # noqa: E402
+from magflow_console.tui.widgets.log_view import LogView  # noqa: E402
+
+#: (file name, terminal size, keys pressed on the dashboard)
+SHOTS: list[tuple[str, tuple[int, int], tuple[str, ...]]] = [
+    ("dashboard-80x24", (80, 24), ()),
+    ("dashboard-120x40", (120, 40), ()),
+    ("container-detail", (80, 24), ("down", "down", "down", "enter")),
+    ("migration-detail", (80, 24), ("2", "enter")),
+    ("sync-detail", (80, 24), ("3", "down", "enter")),
+    ("admins", (80, 24), ("a",)),
+    ("help", (80, 24), ("question_mark",)),
+    ("dashboard-light-80x24", (80, 24), ()),
+]
+
+
+class DemoBackend(Backend):
+    """Real database; sample containers / API unless real ones were given."""
+
+    def __init__(self, loaded: LoadedConfig, *, real_docker: bool, real_api: bool) -> None:
+        super().__init__(loaded)
+        self.real_docker = real_docker
+        self.real_api = real_api
+
+    def containers(self) -> ContainersSnapshot:
+        if self.real_docker:
+            return super().containers()
+        from tests.tui.fakes import CONTAINERS
+
+        return _rebased(CONTAINERS)
+
+    def container_detail(self, name: str) -> ContainerInfo | None:
+        if self.real_docker:
+            return super().container_detail(name)
+        return next((c for c in self.containers().items if c.name == name), None)
+
+    def follow(self, name: str, stop: threading.Event, **kw: Any) -> Iterator[Any]:
+        if self.real_docker:
+            return super().follow(name, stop, **kw)
+        from tests.tui.fakes import FakeBackend
+
+        return FakeBackend.follow(self, name, stop, **kw)  # type: ignore[arg-type]
+
+    def events(self, stop: threading.Event) -> Iterator[Any]:
+        if self.real_docker:
+            return super().events(stop)
+        stop.wait()
+        return iter(())
+
+    def api(self) -> ApiSnapshot:
+        if self.real_api:
+            return super().api()
+        from tests.tui.fakes import API
+
+        return API
+
+
+def _rebased(snap: ContainersSnapshot) -> ContainersSnapshot:
+    """The sample containers' times moved to "now" (they are frozen for the snapshot tests)."""
+    from tests.tui.fakes import NOW
+
+    shift = utcnow() - NOW
+
+    def move(value: dt.datetime | None) -> dt.datetime | None:
+        return value + shift if value is not None else None
+
+    items = tuple(
+        dataclasses.replace(
+            c,
+            started_at=move(c.started_at),
+            finished_at=move(c.finished_at),
+            health_log=tuple(
+                dataclasses.replace(p, start=move(p.start), end=move(p.end)) for p in c.health_log
+            ),
+        )
+        for c in snap.items
+    )
+    return dataclasses.replace(snap, items=items, fetched_at=utcnow())
+
+
+async def shoot(
+    backend: Backend, size: tuple[int, int], keys: tuple[str, ...], out: Path, light: bool
+) -> None:
+    app = MagflowApp(backend, refresh_interval=3600)
+    async with app.run_test(size=size) as pilot:
+        if light:
+            app.theme = "textual-light"
+        for _ in range(300):
+            await pilot.pause(0.05)
+            if all(s in app.store.snapshots for s in SOURCES):
+                break
+        for key in keys:
+            await pilot.press(key)
+            await pilot.pause(0.5)
+        for log in app.screen.query(LogView):
+            for _ in range(100):
+                if log.entries:
+                    break
+                await pilot.pause(0.05)
+        await pilot.pause(0.5)
+        app.save_screenshot(str(out))
+
+
+_TEXT = re.compile(
+    r'(<text [^>]*?x=")([\d.]+)("[^>]*?textLength=")([\d.]+)("[^>]*>)([^<]*)(</text>)'
+)
+_NBSP = "&#160;"
+
+
+def _fix_run(m: re.Match[str]) -> str:
+    pre, x, mid, length, post, body, end = m.groups()
+    chars = len(html.unescape(body))
+    if not chars:
+        return m.group(0)
+    cell = float(length) / chars
+    lead = 0
+    while body.startswith(_NBSP):
+        body, lead = body[len(_NBSP) :], lead + 1
+    trail = 0
+    while body.endswith(_NBSP):
+        body, trail = body[: -len(_NBSP)], trail + 1
+    rest = chars - lead - trail
+    if rest <= 0:
+        return ""
+    return f"{pre}{float(x) + lead * cell:.1f}{mid}{rest * cell:.1f}{post}{body}{end}"
+
+
+def to_png(svg: Path) -> Path:
+    fixed = svg.with_suffix(".rsvg.svg")
+    fixed.write_text(_TEXT.sub(_fix_run, svg.read_text()))
+    png = svg.with_suffix(".png")
+    subprocess.run(["rsvg-convert", str(fixed), "-o", str(png)], check=True)
+    fixed.unlink()
+    return png
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(ROOT / "screenshots"))
+    parser.add_argument("--docker-host")
+    parser.add_argument("--api-url")
+    args = parser.parse_args()
+    if shutil.which("rsvg-convert") is None:
+        print("rsvg-convert is missing: apt-get install librsvg2-bin", file=sys.stderr)
+        return 1
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with EmbeddedPostgres() as pg:
+        prepare_demo_database(pg.url)
+        overrides: dict[str, Any] = {
+            "database.url": pg.url,
+            "alembic.scripts": str(SCRIPTS_DIR),
+            "docker.host": args.docker_host,
+            "api.url": args.api_url or "http://localhost:8000",
+        }
+        loaded = load_config(environ={"XDG_CONFIG_HOME": "/nonexistent"}, overrides=overrides)
+        for name, size, keys in SHOTS:
+            backend = DemoBackend(
+                loaded, real_docker=bool(args.docker_host), real_api=bool(args.api_url)
+            )
+            try:
+                svg = out / f"{name}.svg"
+                asyncio.run(shoot(backend, size, keys, svg, light="light" in name))
+                print(f"{svg} -> {to_png(svg).name}")
+            finally:
+                backend.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
