@@ -1,0 +1,102 @@
+"""App behaviour that needs no external service: the error modal, event throttling,
+pause, and the confirmation modal (rendering input from ``FakeBackend``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from textual.message import Message
+from textual.widgets import Button, Input
+
+from magflow_console.models import ContainersSnapshot
+from magflow_console.tui.app import MagflowApp
+from magflow_console.tui.messages import SnapshotReady, StackEventReceived
+from magflow_console.tui.screens.confirm import ConfirmScreen
+from magflow_console.tui.screens.error import ErrorScreen
+from tests.tui.fakes import FakeBackend, fake_config, frozen_clock
+from tests.tui.helpers import screen_text, wait_for
+
+pytestmark = pytest.mark.anyio
+
+
+class ExplodingBackend(FakeBackend):
+    def containers(self) -> ContainersSnapshot:
+        raise RuntimeError("boom at postgresql://app:s3cret@db:5432/magflow")
+
+
+async def test_unexpected_worker_error_becomes_a_modal_without_secrets() -> None:
+    app = MagflowApp(ExplodingBackend(), clock=frozen_clock, watch_events=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ErrorScreen), "the error modal")
+        modal = app.screen
+        assert isinstance(modal, ErrorScreen)
+        assert "RuntimeError: boom" in modal.details
+        assert "s3cret" not in modal.details and "s3cret" not in screen_text(app)
+        assert "Traceback" in modal.details  # details to copy, inside the modal only
+        await pilot.press("escape")
+        assert not isinstance(app.screen, ErrorScreen)
+        # the other loops kept working
+        assert app.store.api is not None and app.store.api.state == "ok"
+
+
+async def test_docker_events_are_throttled_into_one_refresh() -> None:
+    messages: list[Message] = []
+    app = MagflowApp(FakeBackend(), clock=frozen_clock, watch_events=False, refresh_interval=3600)
+    async with app.run_test(size=(80, 24), message_hook=messages.append) as pilot:
+        await wait_for(pilot, lambda: app.store.containers is not None, "first fetch")
+        before = sum(isinstance(m, SnapshotReady) and m.source == "containers" for m in messages)
+        for _ in range(20):
+            app.post_message(StackEventReceived("health_status", "magflow_worker"))
+        await wait_for(
+            pilot,
+            lambda: (
+                sum(isinstance(m, SnapshotReady) and m.source == "containers" for m in messages)
+                > before
+            ),
+            "a container refresh after the events",
+        )
+        await pilot.pause(1.0)
+        after = sum(isinstance(m, SnapshotReady) and m.source == "containers" for m in messages)
+        assert after - before == 1
+
+
+async def test_pause_stops_refresh_and_shows_it() -> None:
+    app = MagflowApp(FakeBackend(), clock=frozen_clock, watch_events=False, refresh_interval=3600)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.store.report is not None, "first fetch")
+        await pilot.press("p")
+        assert app.paused and "PAUSED" in screen_text(app)
+        await pilot.press("p")
+        assert not app.paused
+
+
+@pytest.mark.parametrize("protected", [False, True])
+async def test_confirm_modal_defaults_to_cancel_and_guards_protected(protected: bool) -> None:
+    app = MagflowApp(FakeBackend(fake_config(protected=protected)), refresh_loops=False)
+    results: list[Any] = []
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = ConfirmScreen(
+            "Apply 1 migration", profile="local", changes=["upgrade to head"], protected=protected
+        )
+        app.push_screen(screen, results.append)
+        await pilot.pause()
+        assert app.focused is screen.query_one("#cancel", Button)
+        await pilot.press("enter")
+        assert results == [False]
+        screen = ConfirmScreen("Apply", profile="local", changes=["x"], protected=protected)
+        app.push_screen(screen, results.append)
+        await pilot.pause()
+        confirm = screen.query_one("#confirm", Button)
+        assert confirm.disabled is protected
+        if protected:
+            assert "PROTECTED" in screen_text(app)
+            screen.query_one("#confirm-name", Input).value = "loca"
+            await pilot.pause()
+            assert confirm.disabled
+            screen.query_one("#confirm-name", Input).value = "local"
+            await pilot.pause()
+            assert not confirm.disabled
+        confirm.press()
+        await pilot.pause()
+        assert results == [False, True]
