@@ -14,7 +14,8 @@ from typing import Any
 
 import psycopg
 import pytest
-from textual.widgets import Button, Input
+from textual.command import CommandPalette
+from textual.widgets import Button, Checkbox, Input
 
 from magflow_console.actions.audit import AuditLog
 from magflow_console.reference import DEMO_TARGET, HEAD
@@ -27,6 +28,7 @@ from magflow_console.tui.screens.confirm import ConfirmScreen
 from magflow_console.tui.screens.container_detail import ContainerDetailScreen
 from magflow_console.tui.screens.dashboard import DashboardScreen
 from magflow_console.tui.screens.password import PasswordScreen
+from magflow_console.tui.screens.sync_form import SyncFormScreen
 from magflow_console.tui.widgets.migrations_pane import MigrationsPane
 from magflow_console.tui.widgets.pane import Summary
 from magflow_console.tui.widgets.table import LiveTable
@@ -302,3 +304,65 @@ async def test_restart_a_container_from_its_detail_screen(
     assert extra.attrs["State"]["StartedAt"] != started_before
     entries = audit_entries(loaded)
     assert [(e["action"], e["outcome"]) for e in entries] == [("container.restart", "ok")]
+
+
+async def test_sync_form_confirm_and_trigger(make_config: Any, stack_containers: Any) -> None:
+    loaded = make_config()
+    app = real_app(loaded)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_loaded(pilot, app)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: isinstance(app.screen, SyncFormScreen), "the sync form")
+        form = app.screen
+        assert isinstance(form, SyncFormScreen)
+        await pilot.click("#acc-fbe")
+        pages = form.query_one("#sync-max-pages", Input)
+        pages.value = "0"
+        await pilot.click("#sync-form-ok")
+        assert isinstance(app.screen, SyncFormScreen)  # invalid: stays, says why
+        assert "max pages must be an integer >= 1" in screen_text(app)
+        pages.value = "2"
+        form.query_one("#sync-wait", Checkbox).value = False
+        pages.focus()
+        await pilot.press("enter")  # submits the form, like the Next button
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, ConfirmScreen) or bool(audit_entries(loaded)),
+            "the confirmation",
+        )
+        assert isinstance(app.screen, ConfirmScreen), audit_entries(loaded)
+        shown = screen_text(app)
+        assert "account_type=fbe, max_pages_per_account=2" in shown
+        assert "unhealthy" in shown  # the worker's state is a warning on the plan
+        await pilot.click("#confirm")
+        run = await finished_run(pilot, app)
+        assert run.result is not None and run.result.ok, run.status_text()
+        assert "triggered; not waiting" in run.status_text()
+    entries = audit_entries(loaded)
+    assert [(e["action"], e["outcome"]) for e in entries] == [("sync.trigger", "ok")]
+    assert entries[0]["params"]["account"] == "fbe" and entries[0]["params"]["max_pages"] == 2
+
+
+async def test_actions_are_in_the_command_palette(make_config: Any) -> None:
+    loaded = make_config()
+    app = real_app(loaded)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_loaded(pilot, app)
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
+        await pilot.press(*"Audit log")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, AuditScreen), "the audit view")
+        await pilot.press("escape")
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
+        await pilot.press(*"Migrate")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        assert f"apply {HEAD}" in screen_text(app)
+        await pilot.press("escape")
+    assert [(e["action"], e["outcome"]) for e in audit_entries(loaded)] == [
+        ("migrate", "cancelled")
+    ]
