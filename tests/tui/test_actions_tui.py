@@ -194,6 +194,10 @@ async def test_read_only_profile_refuses_every_action(
         await pilot.press("A")
         await wait_for(pilot, lambda: len(audit_entries(loaded)) == 4, "create admin refused")
         assert not isinstance(app.screen, AdminFormScreen)
+        await pilot.press("question_mark")
+        help_text = screen_text(app)
+        assert "Read-only profile: actions are listed but refused." in help_text
+        assert "create-admin" in help_text  # the actions are still listed
 
     entries = audit_entries(loaded)
     assert [e["action"] for e in entries] == [

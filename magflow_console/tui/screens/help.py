@@ -62,6 +62,12 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll(id="help-box") as box:
             box.border_title = f"Keys: {type(self.source).__name__.removesuffix('Screen')}"
             box.border_subtitle = "esc closes · ctrl+p lists every command"
+            profile = getattr(getattr(self.app, "backend", None), "profile", None)
+            if profile is not None and profile.read_only:
+                yield Static(
+                    Text("Read-only profile: actions are listed but refused.", style="bold"),
+                    id="help-read-only",
+                )
             yield Static(bindings_table(self.source), id="help-table")
 
     async def action_dismiss(self, result: None = None) -> None:
