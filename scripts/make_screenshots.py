@@ -60,6 +60,7 @@ SHOTS: list[tuple[str, tuple[int, int], tuple[str, ...]]] = [
     ("admins", (80, 24), ("a",)),
     ("help", (80, 24), ("question_mark",)),
     ("dashboard-light-80x24", (80, 24), ()),
+    ("confirm-migrate", (80, 24), ("m",)),
 ]
 
 
@@ -199,6 +200,7 @@ def main() -> int:
         overrides: dict[str, Any] = {
             "database.url": pg.url,
             "alembic.scripts": str(SCRIPTS_DIR),
+            "alembic.strategy": "local",  # the demo migrates with the local scripts
             "docker.host": args.docker_host,
             "api.url": args.api_url or "http://localhost:8000",
         }
