@@ -10,7 +10,7 @@ plan goes to ``ActionRunScreen``, which runs ``ctx.execute(plan, runner)`` in a 
 worker with live output and refreshes the affected sources when it ends.
 
 ``ActionsApp`` is the App base that holds the ``action_*`` methods; screens bind keys to
-them as ``app.<action>`` (``m`` migrate, ``s`` sync, ``R``/``S``/``T`` restart/stop/start,
+them as ``app.<action>`` (``m`` migrate (``M`` with a backup first), ``s`` sync, ``R``/``S``/``T`` restart/stop/start,
 ``A`` create admin, ``P`` reset password, ``D`` deactivate, ``L`` audit log), so they are
 also in the command palette. A read-only profile still offers them: the action layer
 refuses (and audits) each one.
@@ -59,7 +59,9 @@ def nothing_message(plan: ActionPlan) -> str | None:
 
 
 def confirm_lines(plan: ActionPlan) -> tuple[str, ...]:
-    return (*plan.changes, *(f"⚠ {w}" for w in plan.warnings))
+    # the action layer words its hints for the CLI; say the TUI's key for the backup
+    warnings = (w.replace("(add --backup)", "(M migrates with a backup)") for w in plan.warnings)
+    return (*plan.changes, *(f"⚠ {w}" for w in warnings))
 
 
 class ActionsApp(RefreshingApp):
@@ -190,13 +192,13 @@ class ActionsApp(RefreshingApp):
 
     # ------------------------------------------------------------------ actions
 
-    def action_migrate(self) -> None:
+    def action_migrate(self, backup: bool = False) -> None:
         from magflow_console.actions import migrate
 
         backend = self.backend
         self.start_action(
             ActionFlow(
-                planner=lambda ctx: migrate.plan_migrate(ctx, backend),
+                planner=lambda ctx: migrate.plan_migrate(ctx, backend, backup=backup),
                 make_runner=lambda ctx, plan, _pw: migrate.migrate_runner(ctx, backend, plan),
                 noop=nothing_message,
                 confirm_label="Migrate",

@@ -370,3 +370,25 @@ async def test_actions_are_in_the_command_palette(make_config: Any) -> None:
     assert [(e["action"], e["outcome"]) for e in audit_entries(loaded)] == [
         ("migrate", "cancelled")
     ]
+
+
+async def test_migrate_with_a_backup_first(make_config: Any, demo_db_url: str) -> None:
+    loaded = make_config()
+    app = real_app(loaded)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_loaded(pilot, app)
+        await pilot.press("m")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        assert "M migrates with a backup" in screen_text(app)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen), "back home")
+        await pilot.press("M")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        shown = screen_text(app)
+        assert "first: pg_dump backup of the database (locally)" in shown
+        assert "No backup is taken" not in shown
+        await pilot.press("escape")
+    entries = audit_entries(loaded)
+    assert [e["outcome"] for e in entries] == ["cancelled", "cancelled"]
+    assert [e["params"]["backup"] for e in entries] == [False, True]
+    assert db_revisions(demo_db_url) == [DEMO_TARGET]

@@ -41,6 +41,7 @@ class DashboardScreen(Screen[None]):
         Binding("a", "admins", "Admins", id="admins"),
         Binding("y", "copy", "Copy", id="copy", show=False),
         Binding("m", "app.migrate", "Migrate", id="migrate"),
+        Binding("M", "app.migrate(True)", "Migrate with backup", id="migrate-backup", show=False),
         Binding("s", "app.trigger_sync", "Sync", id="trigger-sync"),
         Binding("R", "app.container('restart')", "Restart", id="container-restart"),
         Binding("S", "app.container('stop')", "Stop", id="container-stop", show=False),

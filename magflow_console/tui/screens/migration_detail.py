@@ -160,6 +160,7 @@ class MigrationDetailScreen(Screen[None]):
         Binding("escape", "back", "Back", id="back"),
         Binding("y", "copy", "Copy", id="copy-detail"),
         Binding("m", "app.migrate", "Migrate", id="migrate"),
+        Binding("M", "app.migrate(True)", "Migrate with backup", id="migrate-backup", show=False),
     ]
 
     @property
