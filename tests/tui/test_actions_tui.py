@@ -392,3 +392,55 @@ async def test_migrate_with_a_backup_first(make_config: Any, demo_db_url: str) -
     assert [e["outcome"] for e in entries] == ["cancelled", "cancelled"]
     assert [e["params"]["backup"] for e in entries] == [False, True]
     assert db_revisions(demo_db_url) == [DEMO_TARGET]
+
+
+async def test_reset_password_and_deactivate_from_the_admins_screen(
+    make_config: Any, demo_db_url: str
+) -> None:
+    import bcrypt
+
+    loaded = make_config()
+    app = real_app(loaded)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_loaded(pilot, app)
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, AdminsScreen), "the admins screen")
+        admins = app.screen
+        assert isinstance(admins, AdminsScreen)
+        table = admins.query_one(LiveTable)
+        await wait_for(pilot, lambda: bool(admins.users), "the admins listed")
+        email = admins.selected_email()
+        assert email is not None
+
+        await pilot.press("P")
+        await wait_for(pilot, lambda: isinstance(app.screen, PasswordScreen), "the password form")
+        await pilot.press(*PASSWORD, "enter", *PASSWORD, "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        assert f"reset the password of {email}" in screen_text(app)
+        await pilot.click("#confirm")
+        run = await finished_run(pilot, app)
+        assert run.result is not None and run.result.ok, run.status_text()
+        assert f"Password of {email} reset" in run.status_text()
+        assert PASSWORD not in screen_text(app)
+        await pilot.press("escape")
+
+        await pilot.press("D")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        assert f"is_active = false for {email}" in screen_text(app)
+        await pilot.click("#confirm")
+        run = await finished_run(pilot, app)
+        assert run.result is not None and run.result.ok, run.status_text()
+        await pilot.press("escape")
+        key = next(k for k, u in admins.users.items() if u.email == email)
+        await wait_for(pilot, lambda: table_rows(table)[key][2] == "no", "the user shown inactive")
+    with psycopg.connect(to_libpq(demo_db_url)) as conn:
+        row = conn.execute(
+            "SELECT hashed_password, is_active FROM app.users WHERE email = %s", (email,)
+        ).fetchone()
+    assert row is not None and row[1] is False
+    assert bcrypt.checkpw(PASSWORD.encode(), row[0].encode())
+    assert PASSWORD not in loaded.audit_log.read_text()
+    assert [(e["action"], e["outcome"]) for e in audit_entries(loaded)] == [
+        ("admin.reset_password", "ok"),
+        ("admin.deactivate", "ok"),
+    ]
