@@ -5,6 +5,9 @@ Entry point for the CLI: ``run_tui(loaded, backend=None) -> int``.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import signal
 import traceback
 from typing import Any, ClassVar
 
@@ -63,6 +66,8 @@ class MagflowApp(ActionsApp):
     def on_mount(self) -> None:
         from magflow_console.tui.screens.dashboard import DashboardScreen
 
+        self._exit_on_hangup()
+
         if self.backend.profile.protected:
             self.add_class("-protected")
         self.push_screen(DashboardScreen())
@@ -73,6 +78,14 @@ class MagflowApp(ActionsApp):
             )
         if self.refresh_loops:
             self.start_loops()
+
+    def _exit_on_hangup(self) -> None:
+        """A dropped SSH session (SIGHUP) or a kill (SIGTERM) quits like `q`: followers are
+        released and whoever started the app (e.g. the demo) still cleans up after it."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGHUP, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self.exit)
 
     def on_unmount(self) -> None:
         self.stop_loops()
