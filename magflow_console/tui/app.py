@@ -18,7 +18,7 @@ from textual.signal import Signal
 from magflow_console.backend import Backend
 from magflow_console.config import LoadedConfig
 from magflow_console.models import utcnow
-from magflow_console.sources.api import scrub
+from magflow_console.redact import scrub
 from magflow_console.tui.action_flow import ActionsApp
 from magflow_console.tui.commands import MagflowCommands
 from magflow_console.tui.fmt import Clock

@@ -5,14 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.widget import Widget
 
 from magflow_console.models import ApiCheck, ApiSnapshot
 from magflow_console.tui import fmt
 from magflow_console.tui.sanitize import one_line
-from magflow_console.tui.widgets.pane import Pane
-from magflow_console.tui.widgets.table import LiveTable, Row
+from magflow_console.tui.widgets.pane import TablePane
+from magflow_console.tui.widgets.table import Row
 
 COLUMNS: list[tuple[str, int | None]] = [
     ("check", 20),
@@ -45,25 +43,14 @@ def check_row(check: ApiCheck) -> Row:
     )
 
 
-class ApiPane(Pane):
+class ApiPane(TablePane):
     source = "api"
     title = "API"
     hotkey = "4"
 
-    def compose_body(self) -> ComposeResult:
-        yield LiveTable(COLUMNS, id="api-table")
-
-    @property
-    def table(self) -> LiveTable:
-        return self.query_one(LiveTable)
-
-    @property
-    def focus_target(self) -> Widget:
-        return self.table
+    columns = COLUMNS
+    table_id = "api-table"
 
     def show_snapshot(self, snapshot: ApiSnapshot, now: dt.datetime) -> None:
         self.table.set_rows([check_row(c) for c in snapshot.checks])
         self.border_subtitle = one_line(snapshot.base_url or "", 30)
-
-    def selected_text(self) -> str:
-        return self.table.selected_text()

@@ -5,14 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.widget import Widget
 
 from magflow_console.models import ContainerInfo, ContainersSnapshot
 from magflow_console.tui import fmt
 from magflow_console.tui.sanitize import one_line
-from magflow_console.tui.widgets.pane import Pane
-from magflow_console.tui.widgets.table import LiveTable, Row
+from magflow_console.tui.widgets.pane import TablePane
+from magflow_console.tui.widgets.table import Row
 
 COLUMNS: list[tuple[str, int | None]] = [
     ("svc", 7),
@@ -62,21 +60,13 @@ def container_rows(snap: ContainersSnapshot, now: dt.datetime) -> list[Row]:
     return rows
 
 
-class ContainersPane(Pane):
+class ContainersPane(TablePane):
     source = "containers"
     title = "Containers"
     hotkey = "1"
 
-    def compose_body(self) -> ComposeResult:
-        yield LiveTable(COLUMNS, id="containers-table")
-
-    @property
-    def table(self) -> LiveTable:
-        return self.query_one(LiveTable)
-
-    @property
-    def focus_target(self) -> Widget:
-        return self.table
+    columns = COLUMNS
+    table_id = "containers-table"
 
     def show_snapshot(self, snapshot: ContainersSnapshot, now: dt.datetime) -> None:
         self.table.set_rows(container_rows(snapshot, now))
@@ -89,6 +79,3 @@ class ContainersPane(Pane):
         if key is None or key.startswith(MISSING_PREFIX):
             return None
         return key
-
-    def selected_text(self) -> str:
-        return self.table.selected_text()

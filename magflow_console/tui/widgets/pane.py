@@ -23,6 +23,7 @@ from textual.widgets import Static
 
 from magflow_console.tui import fmt
 from magflow_console.tui.sanitize import one_line
+from magflow_console.tui.widgets.table import LiveTable
 
 
 class Pane(Vertical):
@@ -102,3 +103,24 @@ class Summary(Static, can_focus=True):
     @property
     def plain(self) -> str:
         return self._last.plain if self._last is not None else ""
+
+
+class TablePane(Pane):
+    """A pane whose body is one LiveTable (containers, API)."""
+
+    columns: list[tuple[str, int | None]] = []
+    table_id = ""
+
+    def compose_body(self) -> ComposeResult:
+        yield LiveTable(self.columns, id=self.table_id)
+
+    @property
+    def table(self) -> LiveTable:
+        return self.query_one(LiveTable)
+
+    @property
+    def focus_target(self) -> Widget:
+        return self.table
+
+    def selected_text(self) -> str:
+        return self.table.selected_text()
