@@ -38,6 +38,7 @@ from typing import Any
 import docker
 import docker.errors
 
+from magflow_console.config import DEFAULT_SERVICES
 from magflow_console.models import (
     ContainerInfo,
     ContainersSnapshot,
@@ -207,8 +208,13 @@ class DockerSource:
                 info = container_info(attrs, service, entry.get("Status") or "")
                 list_state = entry.get("State") or ""
                 if list_state and info.state != list_state:
-                    # the list is the newer fact when the two calls straddle a restart
-                    info = dataclasses.replace(info, state=list_state)
+                    # the two calls straddled a state change: inspect once more (the cache
+                    # re-inspects on a state mismatch); if they still disagree, the list
+                    # is the newer fact
+                    attrs = self._inspect_cached(client, entry) or attrs
+                    info = container_info(attrs, service, entry.get("Status") or "")
+                    if info.state != list_state:
+                        info = dataclasses.replace(info, state=list_state)
                 items.append(info)
             with self._lock:
                 for gone in set(self._cache) - seen:
@@ -537,13 +543,7 @@ def _line(data: bytes, stream: str | None) -> LogLine:
 
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
-DEFAULT_SERVICE_MAP: Mapping[str, str] = {
-    "app": "magflow_app",
-    "worker": "magflow_worker",
-    "beat": "magflow_beat",
-    "db": "magflow_db",
-    "redis": "magflow_redis",
-}
+DEFAULT_SERVICE_MAP: Mapping[str, str] = DEFAULT_SERVICES
 EVENT_KINDS = frozenset(
     {
         "health_status",
