@@ -26,7 +26,7 @@ from typing import Any
 import bcrypt
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import URL, Connection
+from sqlalchemy.engine import Connection
 from sqlalchemy.pool import NullPool
 
 from magflow_console import config as cfg
@@ -120,9 +120,9 @@ class _Db:
             raise SourceError(str(exc)) from None
         if not url:
             raise SourceError("No database URL is configured for this profile.")
-        self.url: URL = parse_url(url)
+        self.url = parse_url(url)
         self.engine = sa.create_engine(
-            self.url,
+            self.url.sqlalchemy_url(),
             poolclass=NullPool,
             connect_args={
                 "connect_timeout": max(2, math.ceil(self.connect_timeout)),

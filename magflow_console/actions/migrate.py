@@ -201,11 +201,11 @@ def _require_running(ctx: ActionContext, backend: Backend, plan: ActionPlan, nam
 
 
 def backup_path(ctx: ActionContext, backend: Backend) -> Path:
-    from sqlalchemy.engine import make_url
+    from magflow_console.sources.pg_conn import SourceError, parse_url
 
     try:
-        dbname = make_url(backend.db_url or "").database or "magflow"
-    except Exception:
+        dbname = parse_url(backend.db_url or "").database or "magflow"
+    except SourceError:
         dbname = "magflow"
     stamp = utcnow().strftime("%Y%m%dT%H%M%S%fZ")
     return paths.state_dir() / "backups" / f"{ctx.profile_name}-{dbname}-{stamp}.dump"
@@ -213,9 +213,9 @@ def backup_path(ctx: ActionContext, backend: Backend) -> Path:
 
 def container_backup(ctx: ActionContext, backend: Backend, dest: Path) -> Path:
     """``pg_dump -Fc`` inside the db container, copied out with ``get_archive``."""
-    from sqlalchemy.engine import make_url
+    from magflow_console.sources.pg_conn import parse_url
 
-    url = make_url(backend.db_url) if backend.db_url else None
+    url = parse_url(backend.db_url) if backend.db_url else None
     user = (url.username if url else None) or "app"
     dbname = (url.database if url else None) or "magflow"
     name = db_container(ctx)

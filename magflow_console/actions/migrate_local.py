@@ -187,7 +187,7 @@ def run_local_upgrade(
         emit(line)
 
     engine = sa.create_engine(
-        parse_url(url),
+        parse_url(url).sqlalchemy_url(),
         poolclass=sa.pool.NullPool,
         connect_args={
             "application_name": APPLICATION_NAME,
@@ -200,7 +200,9 @@ def run_local_upgrade(
             locked = bool(got.scalar())
             conn.commit()
             if not locked:
-                holders = migration_lock_holders(conn)
+                driver = conn.connection.driver_connection
+                assert driver is not None  # a live pooled connection has its psycopg one
+                holders = migration_lock_holders(driver)
                 conn.rollback()
                 raise LockHeld(holders)
             try:
@@ -289,14 +291,10 @@ def libpq_env(url: str) -> dict[str, str]:
 
     u = parse_url(url)
     env: dict[str, str] = {"PGAPPNAME": "magflow-console-backup", "PGCONNECT_TIMEOUT": "10"}
-    host = u.host or u.query.get("host")
-    port = u.port or u.query.get("port")
-    for key, value in (("PGHOST", host), ("PGPORT", port), ("PGUSER", u.username),
+    for key, value in (("PGHOST", u.host), ("PGPORT", u.port), ("PGUSER", u.username),
                        ("PGDATABASE", u.database), ("PGPASSWORD", u.password)):  # fmt: skip
-        if isinstance(value, tuple):
-            value = value[0] if value else None
-        if value not in (None, ""):
-            env[key] = str(value)
+        if value:
+            env[key] = value
     return env
 
 

@@ -29,14 +29,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 import httpx
-from sqlalchemy import text
 
 from magflow_console import config as cfg
 from magflow_console.actions.guard import ActionContext, ActionPlan, ActionRefused, ActionResult
 from magflow_console.models import SyncRun
 from magflow_console.sources import sync_stats
 from magflow_console.sources.pg_activity import long_transactions
-from magflow_console.sources.pg_conn import ReadOnlyConnection, SourceError
+from magflow_console.sources.pg_conn import ReadOnlyConnection, SourceError, rows, scalar
 
 ACCOUNTS = ("main", "fbe")
 ACCOUNT_CHOICES = ("main", "fbe", "both")
@@ -244,49 +243,46 @@ class SyncDb:
 
     def fresh_running_rows(self, minutes: int) -> list[tuple[str, str, Any]]:
         with self._db.transaction() as conn:
-            rows = conn.execute(
-                text(
-                    f"SELECT id::text, account_type, started_at FROM {self._table} "
-                    f"WHERE status = 'running' AND started_at >= {sync_stats.NOW_UTC} "
-                    "- make_interval(mins => CAST(:m AS int)) ORDER BY started_at"
-                ),
+            found = rows(
+                conn,
+                f"SELECT id::text AS id, account_type, started_at FROM {self._table} "
+                f"WHERE status = 'running' AND started_at >= {sync_stats.NOW_UTC} "
+                "- make_interval(mins => CAST(%(m)s AS int)) ORDER BY started_at",
                 {"m": int(minutes)},
-            ).all()
-        return [(r[0], r[1], r[2]) for r in rows]
+            )
+        return [(r["id"], r["account_type"], r["started_at"]) for r in found]
 
     def baseline(self, account: str) -> tuple[dt.datetime, frozenset[str]]:
         """(database UTC now minus the slack, ids of rows already in that window)."""
         with self._db.transaction() as conn:
-            now = conn.execute(text(f"SELECT {sync_stats.NOW_UTC}")).scalar_one()
+            now = scalar(conn, f"SELECT {sync_stats.NOW_UTC}")
             since = now - dt.timedelta(seconds=CLOCK_SLACK_SECONDS)
-            ids = conn.execute(
-                text(
-                    f"SELECT id::text FROM {self._table} WHERE account_type = :a "
-                    "AND greatest(created_at, started_at) >= :since"
-                ),
+            ids = rows(
+                conn,
+                f"SELECT id::text AS id FROM {self._table} WHERE account_type = %(a)s "
+                "AND greatest(created_at, started_at) >= %(since)s",
                 {"a": account, "since": since},
-            ).scalars()
-            return since, frozenset(ids)
+            )
+            return since, frozenset(r["id"] for r in ids)
 
     def new_row(self, account: str, since: dt.datetime, known: frozenset[str]) -> SyncRun | None:
         """The newest products row for ``account`` created after ``since`` and not known."""
         with self._db.transaction() as conn:
-            rows = conn.execute(
-                text(
-                    f"SELECT {sync_stats.DETAIL_COLUMNS} FROM {self._table} "
-                    "WHERE account_type = :a AND sync_type = 'products' "
-                    "AND greatest(created_at, started_at) >= :since "
-                    "AND NOT (id::text = ANY(CAST(:known AS text[]))) "
-                    "ORDER BY (status = 'running'), created_at DESC LIMIT 1"
-                ),
+            found = rows(
+                conn,
+                f"SELECT {sync_stats.DETAIL_COLUMNS} FROM {self._table} "
+                "WHERE account_type = %(a)s AND sync_type = 'products' "
+                "AND greatest(created_at, started_at) >= %(since)s "
+                "AND NOT (id::text = ANY(CAST(%(known)s AS text[]))) "
+                "ORDER BY (status = 'running'), created_at DESC LIMIT 1",
                 {
                     "a": account,
                     "since": since,
                     "known": list(known),
                     "running_timeout": self.running_timeout,
                 },
-            ).all()
-        return sync_stats.row_to_run(rows[0], detail=True) if rows else None
+            )
+        return sync_stats.row_to_run(found[0], detail=True) if found else None
 
     def close(self) -> None:
         self._db.close()

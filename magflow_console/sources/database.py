@@ -16,9 +16,6 @@ import time
 import uuid
 from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.engine import Connection
-
 from magflow_console.models import (
     AdminsSnapshot,
     AdminUser,
@@ -30,7 +27,14 @@ from magflow_console.models import (
 )
 from magflow_console.sources import sync_stats
 from magflow_console.sources.pg_activity import long_transactions, migration_lock_holders
-from magflow_console.sources.pg_conn import ReadOnlyConnection, SourceError
+from magflow_console.sources.pg_conn import (
+    Conn,
+    ReadOnlyConnection,
+    SourceError,
+    first,
+    rows,
+    scalar,
+)
 from magflow_console.sources.sync_stats import aware, qident
 
 VERSION_TABLE = "alembic_version"
@@ -84,40 +88,38 @@ class DatabaseSource:
             msg = self._db.error_message(e)
             return error_snapshot(DatabaseSnapshot, msg, started, schema=self.schema)
 
-    def _database(self, conn: Connection, started: float) -> DatabaseSnapshot:
+    def _database(self, conn: Conn, started: float) -> DatabaseSnapshot:
         s = self.schema
         t0 = time.perf_counter()
-        conn.execute(text("SELECT 1")).scalar()
+        scalar(conn, "SELECT 1")
         latency_ms = (time.perf_counter() - t0) * 1000
 
-        info = conn.execute(
-            text(
-                "SELECT current_setting('server_version') AS version, current_database() AS db,"
-                " EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = :s) AS has_schema"
-            ),
+        info = first(
+            conn,
+            "SELECT current_setting('server_version') AS version, current_database() AS db,"
+            " EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = %(s)s) AS has_schema",
             {"s": s},
-        ).one()
+        )
+        assert info is not None  # one row, always
 
         tables = tuple(
-            r[0]
-            for r in conn.execute(
-                text(
-                    "SELECT c.relname FROM pg_class c"
-                    " JOIN pg_namespace n ON n.oid = c.relnamespace"
-                    " WHERE n.nspname = :s AND c.relkind IN ('r', 'p') ORDER BY c.relname"
-                ),
+            r["relname"]
+            for r in rows(
+                conn,
+                "SELECT c.relname FROM pg_class c"
+                " JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE n.nspname = %(s)s AND c.relkind IN ('r', 'p') ORDER BY c.relname",
                 {"s": s},
             )
         )
         enums = {
-            r[0]: tuple(r[1])
-            for r in conn.execute(
-                text(
-                    "SELECT t.typname, array_agg(e.enumlabel ORDER BY e.enumsortorder)"
-                    " FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid"
-                    " JOIN pg_namespace n ON n.oid = t.typnamespace"
-                    " WHERE n.nspname = :s GROUP BY t.typname ORDER BY t.typname"
-                ),
+            r["typname"]: tuple(r["labels"])
+            for r in rows(
+                conn,
+                "SELECT t.typname, array_agg(e.enumlabel ORDER BY e.enumsortorder) AS labels"
+                " FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid"
+                " JOIN pg_namespace n ON n.oid = t.typnamespace"
+                " WHERE n.nspname = %(s)s GROUP BY t.typname ORDER BY t.typname",
                 {"s": s},
             )
         }
@@ -136,14 +138,14 @@ class DatabaseSource:
         xacts = long_transactions(conn, s, self.long_transaction_seconds)
 
         error = None
-        if not info.has_schema:
-            error = f'schema "{s}" does not exist in database "{info.db}"'
+        if not info["has_schema"]:
+            error = f'schema "{s}" does not exist in database "{info["db"]}"'
         return DatabaseSnapshot(
             state="ok",
             error=error,
             fetched_at=utcnow(),
             duration_ms=(time.perf_counter() - started) * 1000,
-            server_version=info.version,
+            server_version=info["version"],
             latency_ms=latency_ms,
             schema=s,
             tables=tables,
@@ -156,26 +158,26 @@ class DatabaseSource:
             schema_empty=not any(t != VERSION_TABLE for t in tables),
         )
 
-    def _version_rows(self, conn: Connection) -> dict[str, tuple[str, ...]]:
+    def _version_rows(self, conn: Conn) -> dict[str, tuple[str, ...]]:
         """Rows of ``<schema>.alembic_version`` and ``public.alembic_version`` (app first)."""
         out: dict[str, tuple[str, ...]] = {}
         for schema in dict.fromkeys((self.schema, "public")):
-            present = conn.execute(
-                text(f"SELECT to_regclass(format('%I.%I', CAST(:s AS text), '{VERSION_TABLE}'))"),
-                {"s": schema},
-            ).scalar()
+            present = scalar(
+                conn,
+                "SELECT to_regclass(quote_ident(%(s)s) || '.' || %(t)s)",
+                {"s": schema, "t": VERSION_TABLE},
+            )
             if present is None:
                 continue
             name = f"{schema}.{VERSION_TABLE}"
             try:
-                with conn.begin_nested():
-                    rows = conn.execute(
-                        text(
-                            f"SELECT version_num FROM {qident(schema)}.{VERSION_TABLE}"
-                            " ORDER BY version_num"
-                        )
-                    ).all()
-                out[name] = tuple(str(r[0]) for r in rows)
+                with conn.transaction():  # a savepoint: a failure here keeps the transaction
+                    found = rows(
+                        conn,
+                        f"SELECT version_num FROM {qident(schema)}.{VERSION_TABLE}"
+                        " ORDER BY version_num",
+                    )
+                out[name] = tuple(str(r["version_num"]) for r in found)
             except Exception:  # e.g. no privilege: the table exists, its rows are unknown
                 out[name] = ()
         return out
@@ -196,7 +198,7 @@ class DatabaseSource:
 
     def _sync(
         self,
-        conn: Connection,
+        conn: Conn,
         started: float,
         account: str | None,
         status: str | None,
@@ -238,7 +240,7 @@ class DatabaseSource:
             anomalies=found,
         )
 
-    def _product_counts(self, conn: Connection) -> dict[str, dict[str, Any]]:
+    def _product_counts(self, conn: Conn) -> dict[str, dict[str, Any]]:
         now = time.monotonic()
         if self._counts is not None and now - self._counts[0] < self.counts_max_age_seconds:
             return self._counts[1]
@@ -274,7 +276,7 @@ class DatabaseSource:
         started = time.perf_counter()
         try:
             with self._db.transaction() as conn:
-                items = tuple(_admin(r._mapping) for r in conn.execute(text(self._admins_sql())))
+                items = tuple(_admin(r) for r in rows(conn, self._admins_sql()))
             return AdminsSnapshot(
                 state="ok",
                 error=None,

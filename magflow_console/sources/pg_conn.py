@@ -1,76 +1,144 @@
-"""One reusable, read-only PostgreSQL connection for the database sources.
+"""One reusable, read-only PostgreSQL connection for the database sources (psycopg 3).
 
-- a single pooled connection (``pool_size=1``), pinged before use so the source
-  reconnects by itself after the server went away;
+- one connection, reused across refreshes; when it broke (server restart, network),
+  the next transaction reconnects by itself, once, before giving up;
 - every transaction is ``READ ONLY`` (psycopg's ``read_only`` switch makes each
   ``BEGIN`` a ``BEGIN READ ONLY``), and sets ``statement_timeout`` and the time zone
   with ``SET LOCAL``: PgBouncer rejects the ``options`` startup parameter (sheet §2.3);
 - errors become one human sentence that never carries the password or the URL.
 
-No Textual import here.
+The read side talks to psycopg directly rather than through SQLAlchemy: SQLAlchemy's
+import alone costs about 0.15-0.25 s, most of the start-up budget of a cold
+``status --json`` (bench/bench_status.py). SQLAlchemy stays where Alembic needs it
+(the local migration strategy); ``PgUrl.sqlalchemy_url()`` bridges the two.
+
+No Textual import.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-from sqlalchemy import event, exc
-from sqlalchemy.engine import URL, Connection, Engine
+import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.rows import dict_row
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 APPLICATION_NAME = "magflow-console"
 
-_SCHEMES = {
-    "postgres": "postgresql+psycopg",
-    "postgresql": "postgresql+psycopg",
-    "postgresql+asyncpg": "postgresql+psycopg",
-    "postgresql+psycopg2": "postgresql+psycopg",
-    "postgresql+psycopg": "postgresql+psycopg",
-    "postgresql+psycopg_async": "postgresql+psycopg",
-}
+#: the SQLAlchemy/asyncpg/psycopg2 spellings MagFlow uses, all read with libpq's own parser
+_SCHEMES = frozenset(
+    {
+        "postgres",
+        "postgresql",
+        "postgresql+asyncpg",
+        "postgresql+psycopg2",
+        "postgresql+psycopg",
+        "postgresql+psycopg_async",
+    }
+)
+
+#: any psycopg connection (the helpers below read rows as dicts whatever its row factory)
+Conn = psycopg.Connection[Any]
 
 
 class SourceError(Exception):
     """A failure already turned into a safe, one-sentence message."""
 
 
-def parse_url(url: str) -> URL:
-    """SQLAlchemy URL for psycopg 3 from any MagFlow-style URL (asyncpg, psycopg2, plain)."""
+@dataclass(frozen=True)
+class PgUrl:
+    """A database URL parsed by libpq (``conninfo_to_dict``); ``params`` holds the password.
+
+    ``repr`` hides the password so the object can be logged or shown in a traceback.
+    """
+
+    params: dict[str, str] = field(repr=False)
+
+    @property
+    def host(self) -> str | None:
+        return self.params.get("host") or self.params.get("hostaddr")
+
+    @property
+    def port(self) -> str | None:
+        return self.params.get("port")
+
+    @property
+    def database(self) -> str | None:
+        return self.params.get("dbname")
+
+    @property
+    def username(self) -> str | None:
+        return self.params.get("user")
+
+    @property
+    def password(self) -> str | None:
+        return self.params.get("password")
+
+    def __repr__(self) -> str:
+        return f"PgUrl({describe_target(self)!r}, user={self.username!r})"
+
+    def sqlalchemy_url(self) -> URL:
+        """The same target as a SQLAlchemy URL for psycopg 3 (Alembic, actions)."""
+        from sqlalchemy.engine import URL
+
+        rest = {k: v for k, v in self.params.items() if k not in _URL_PARTS}
+        host = self.host
+        if host and host.startswith("/"):  # a socket directory goes in the query
+            rest["host"], host = host, None
+        port = self.port
+        return URL.create(
+            "postgresql+psycopg",
+            username=self.username,
+            password=self.password,
+            host=host,
+            port=int(port) if port and port.isdigit() else None,
+            database=self.database,
+            query=rest,
+        )
+
+
+_URL_PARTS = frozenset({"user", "password", "host", "hostaddr", "port", "dbname"})
+
+
+def parse_url(url: str) -> PgUrl:
+    """libpq's reading of any MagFlow-style URL (asyncpg, psycopg2, plain)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise SourceError("the database URL is not a valid PostgreSQL URL")
+    if scheme not in _SCHEMES:
+        raise SourceError(f"the database URL scheme {scheme!r} is not PostgreSQL")
     try:
-        parsed = sa.make_url(url)
-    except Exception:  # ArgumentError, ValueError: the text may contain the password
+        params = conninfo_to_dict(f"postgresql://{rest}")
+    except Exception:  # psycopg.ProgrammingError: the text may contain the password
         raise SourceError("the database URL is not a valid PostgreSQL URL") from None
-    driver = _SCHEMES.get(parsed.drivername)
-    if driver is None:
-        raise SourceError(f"the database URL scheme {parsed.drivername!r} is not PostgreSQL")
-    return parsed.set(drivername=driver)
+    if any(not p.isdigit() for p in str(params.get("port") or "5432").split(",")):
+        raise SourceError("the database URL is not a valid PostgreSQL URL (port)")
+    return PgUrl({k: str(v) for k, v in params.items() if v is not None})
 
 
-def describe_target(url: URL) -> str:
+def describe_target(url: PgUrl) -> str:
     """``host:port/db`` (or ``socket-dir:port/db``) without user or password."""
-    host = url.host
-    query_host = url.query.get("host")
-    if not host and query_host:
-        host = query_host if isinstance(query_host, str) else query_host[0]
-    port: Any = url.port or url.query.get("port") or 5432
-    if isinstance(port, tuple):
-        port = port[0]
-    return f"{host or 'localhost'}:{port}/{url.database or ''}"
+    return f"{url.host or 'localhost'}:{url.port or 5432}/{url.database or ''}"
 
 
-def scrub(text: str, url: URL | None) -> str:
+def scrub(text: str, url: PgUrl | None) -> str:
     """Remove the password (and any user:password@ part) from a message."""
     if url is not None and url.password:
-        text = text.replace(str(url.password), "***")
+        text = text.replace(url.password, "***")
     return re.sub(r"(://[^:/@\s]*:)[^@\s]*@", r"\1***@", text)
 
 
-def friendly_error(err: BaseException, url: URL | None, connect_timeout: float) -> str:
+def friendly_error(err: BaseException, url: PgUrl | None, connect_timeout: float) -> str:
     """One sentence for an exception raised while talking to PostgreSQL."""
     if isinstance(err, SourceError):
         return str(err)
@@ -123,7 +191,8 @@ def friendly_error(err: BaseException, url: URL | None, connect_timeout: float) 
 
 
 class ReadOnlyConnection:
-    """A lock-guarded single connection; ``transaction()`` yields a read-only transaction."""
+    """A lock-guarded single connection; ``transaction()`` yields it inside a read-only
+    transaction. Read it with ``rows()``, ``first()`` and ``scalar()``."""
 
     def __init__(
         self, url: str, *, connect_timeout: float = 3.0, statement_timeout_ms: int = 5000
@@ -131,28 +200,13 @@ class ReadOnlyConnection:
         self.connect_timeout = connect_timeout
         self.statement_timeout_ms = int(statement_timeout_ms)
         self._lock = threading.Lock()
-        self.url: URL | None = None
-        self._engine: Engine | None = None
+        self.url: PgUrl | None = None
+        self._conn: Conn | None = None
         self._init_error: str | None = None
         try:
             self.url = parse_url(url)
         except SourceError as e:
             self._init_error = str(e)
-            return
-        self._engine = sa.create_engine(
-            self.url,
-            pool_size=1,
-            max_overflow=0,
-            pool_timeout=max(connect_timeout, 1.0) * 2,
-            pool_pre_ping=True,
-            pool_reset_on_return="rollback",
-            connect_args={
-                # libpq's minimum is 2 s
-                "connect_timeout": max(2, math.ceil(connect_timeout)),
-                "application_name": APPLICATION_NAME,
-            },
-        )
-        event.listen(self._engine, "connect", _make_read_only)
 
     @property
     def target(self) -> str:
@@ -161,36 +215,98 @@ class ReadOnlyConnection:
     def error_message(self, err: BaseException) -> str:
         return friendly_error(err, self.url, self.connect_timeout)
 
+    def _connect(self, url: PgUrl) -> Conn:
+        params: dict[str, Any] = {
+            **url.params,
+            # libpq's minimum is 2 s
+            "connect_timeout": max(2, math.ceil(self.connect_timeout)),
+            "application_name": APPLICATION_NAME,
+        }
+        conn = psycopg.connect(
+            make_conninfo("", **params),
+            # no server-side prepared statements: they break behind PgBouncer's
+            # transaction pooling (sheet §2.3), and these queries are cheap to plan
+            prepare_threshold=None,
+        )
+        conn.read_only = True
+        return conn
+
+    def _begin(self, url: PgUrl) -> Conn:
+        """The shared connection inside a fresh read-only transaction.
+
+        A reused connection that fails its first statement is replaced once (the server
+        restarted or the network dropped it since the last refresh)."""
+        while True:
+            conn = self._conn
+            fresh = conn is None or conn.closed
+            if conn is None or fresh:
+                conn = self._conn = self._connect(url)
+            try:
+                conn.execute(f"SET LOCAL statement_timeout = {self.statement_timeout_ms}")
+                conn.execute("SET LOCAL TIME ZONE 'UTC'")
+                return conn
+            except psycopg.OperationalError:
+                self._discard()
+                if fresh:
+                    raise
+
+    def _discard(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
+
+    def _end(self) -> None:
+        conn = self._conn
+        if conn is None or conn.closed:
+            return
+        if conn.broken:
+            self._discard()
+            return
+        try:
+            conn.rollback()  # read-only: nothing to commit
+        except psycopg.Error:
+            self._discard()
+
     @contextmanager
-    def transaction(self) -> Iterator[Connection]:
+    def transaction(self) -> Iterator[Conn]:
         """A read-only transaction on the shared connection (serialised by a lock).
 
         Raises ``SourceError`` with a safe sentence on any database failure.
         """
-        if self._engine is None:
+        if self.url is None:
             raise SourceError(self._init_error or "the database URL is not usable")
         with self._lock:
             try:
-                with self._engine.connect() as conn:
-                    conn.exec_driver_sql(
-                        f"SET LOCAL statement_timeout = {self.statement_timeout_ms}"
-                    )
-                    conn.exec_driver_sql("SET LOCAL TIME ZONE 'UTC'")
-                    yield conn
-                    conn.rollback()  # read-only: nothing to commit
+                try:
+                    yield self._begin(self.url)
+                finally:
+                    self._end()
             except SourceError:
                 raise
-            except exc.SQLAlchemyError as e:
-                raise SourceError(self.error_message(e)) from None
-            except OSError as e:  # socket-level failures outside the DBAPI
+            except (psycopg.Error, OSError) as e:  # OSError: socket-level failures
                 raise SourceError(self.error_message(e)) from None
 
     def close(self) -> None:
         with self._lock:
-            if self._engine is not None:
-                self._engine.dispose()
+            self._discard()
 
 
-def _make_read_only(dbapi_connection: Any, _record: Any) -> None:
-    # psycopg 3: every implicit BEGIN becomes BEGIN READ ONLY on this connection
-    dbapi_connection.read_only = True
+def rows(conn: Conn, query: str, params: Any = None) -> list[dict[str, Any]]:
+    """All rows of a query, as dicts (column name -> value)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(query, params)
+        return cur.fetchall()
+
+
+def first(conn: Conn, query: str, params: Any = None) -> dict[str, Any] | None:
+    """The first row as a dict, or ``None``."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(query, params)
+        return cur.fetchone()
+
+
+def scalar(conn: Conn, query: str, params: Any = None) -> Any:
+    """The first column of the first row (``None`` when there is no row)."""
+    row = conn.execute(query, params).fetchone()
+    return None if row is None else row[0]

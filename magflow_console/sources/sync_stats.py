@@ -23,10 +23,8 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.engine import Connection, Row
-
 from magflow_console.models import AccountStats, Finding, LongTransaction, SyncRun
+from magflow_console.sources.pg_conn import Conn, first, rows
 
 KNOWN_ACCOUNTS = ("main", "fbe")
 BOTH = "both"
@@ -50,7 +48,7 @@ OUTCOME_SQL = f"""(CASE
         WHEN status = 'completed' AND {ERROR_COUNT_SQL} > 0 THEN 'partial'
         WHEN status = 'completed' THEN 'success'
         WHEN status = 'running'
-             AND started_at < {NOW_UTC} - make_interval(mins => CAST(:running_timeout AS int))
+             AND started_at < {NOW_UTC} - make_interval(mins => CAST(%(running_timeout)s AS int))
              THEN 'stale_running'
         ELSE status END)"""
 
@@ -78,8 +76,7 @@ def aware(value: Any) -> dt.datetime | None:
     return value.astimezone(dt.UTC)
 
 
-def row_to_run(r: Row[Any], detail: bool = False) -> SyncRun:
-    m = r._mapping
+def row_to_run(m: Mapping[str, Any], detail: bool = False) -> SyncRun:
     return SyncRun(
         id=str(m["id"]),
         sync_type=m["sync_type"],
@@ -103,19 +100,18 @@ def row_to_run(r: Row[Any], detail: bool = False) -> SyncRun:
     )
 
 
-def missing_tables(conn: Connection, schema: str, tables: tuple[str, ...]) -> list[str]:
-    rows = conn.execute(
-        text(
-            "SELECT t FROM unnest(CAST(:tables AS text[])) AS t "
-            "WHERE to_regclass(format('%I.%I', CAST(:schema AS text), t)) IS NULL"
-        ),
+def missing_tables(conn: Conn, schema: str, tables: tuple[str, ...]) -> list[str]:
+    found = rows(
+        conn,
+        "SELECT t FROM unnest(CAST(%(tables)s AS text[])) AS t "
+        "WHERE to_regclass(quote_ident(%(schema)s) || '.' || quote_ident(t)) IS NULL",
         {"tables": list(tables), "schema": schema},
-    ).all()
-    return [f"{schema}.{r[0]}" for r in rows]
+    )
+    return [f"{schema}.{r['t']}" for r in found]
 
 
 def recent_runs(
-    conn: Connection,
+    conn: Conn,
     schema: str,
     *,
     running_timeout: int,
@@ -127,28 +123,26 @@ def recent_runs(
     where = []
     params: dict[str, Any] = {"running_timeout": running_timeout, "limit": max(0, int(limit))}
     if account:
-        where.append("account_type = :account")
+        where.append("account_type = %(account)s")
         params["account"] = account
     if status:
-        where.append(f"(status = :status OR {OUTCOME_SQL} = :status)")
+        where.append(f"(status = %(status)s OR {OUTCOME_SQL} = %(status)s)")
         params["status"] = status
     sql = (
         f"SELECT {RUN_COLUMNS} FROM {qident(schema)}.emag_sync_logs"
         + (" WHERE " + " AND ".join(where) if where else "")
-        + " ORDER BY started_at DESC, id LIMIT :limit"
+        + " ORDER BY started_at DESC, id LIMIT %(limit)s"
     )
-    return tuple(row_to_run(r) for r in conn.execute(text(sql), params))
+    return tuple(row_to_run(r) for r in rows(conn, sql, params))
 
 
-def one_run(conn: Connection, schema: str, run_id: str, running_timeout: int) -> SyncRun | None:
-    sql = (
-        f"SELECT {DETAIL_COLUMNS} FROM {qident(schema)}.emag_sync_logs WHERE id = CAST(:id AS uuid)"
-    )
-    row = conn.execute(text(sql), {"id": run_id, "running_timeout": running_timeout}).first()
+def one_run(conn: Conn, schema: str, run_id: str, running_timeout: int) -> SyncRun | None:
+    sql = f"SELECT {DETAIL_COLUMNS} FROM {qident(schema)}.emag_sync_logs WHERE id = CAST(%(id)s AS uuid)"
+    row = first(conn, sql, {"id": run_id, "running_timeout": running_timeout})
     return row_to_run(row, detail=True) if row is not None else None
 
 
-def product_counts(conn: Connection, schema: str) -> dict[str, dict[str, Any]]:
+def product_counts(conn: Conn, schema: str) -> dict[str, dict[str, Any]]:
     """Products (total / active / inactive / newest sync) and offers per account.
 
     The expensive part of ``fetch_sync`` on a big catalogue: ``is_active`` is in no index,
@@ -157,33 +151,30 @@ def product_counts(conn: Connection, schema: str) -> dict[str, dict[str, Any]]:
     """
     s = qident(schema)
     data: dict[str, dict[str, Any]] = {}
-    for r in conn.execute(
-        text(
-            f"""SELECT account_type, count(*) AS total,
-                       count(*) FILTER (WHERE is_active) AS active,
-                       max(last_synced_at) AS last_synced
-                  FROM {s}.emag_products_v2 GROUP BY account_type"""
-        )
+    for r in rows(
+        conn,
+        f"""SELECT account_type, count(*) AS total,
+                   count(*) FILTER (WHERE is_active) AS active,
+                   max(last_synced_at) AS last_synced
+              FROM {s}.emag_products_v2 GROUP BY account_type""",
     ):
-        data.setdefault(r.account_type, {}).update(
-            products_total=int(r.total),
-            products_active=int(r.active),
-            products_inactive=int(r.total) - int(r.active),
-            last_synced_at=aware(r.last_synced),
+        data.setdefault(r["account_type"], {}).update(
+            products_total=int(r["total"]),
+            products_active=int(r["active"]),
+            products_inactive=int(r["total"]) - int(r["active"]),
+            last_synced_at=aware(r["last_synced"]),
         )
 
-    for r in conn.execute(
-        text(
-            f"SELECT account_type, count(*) AS n FROM {s}.emag_product_offers_v2 "
-            "GROUP BY account_type"
-        )
+    for r in rows(
+        conn,
+        f"SELECT account_type, count(*) AS n FROM {s}.emag_product_offers_v2 GROUP BY account_type",
     ):
-        data.setdefault(r.account_type, {})["offers"] = int(r.n)
+        data.setdefault(r["account_type"], {})["offers"] = int(r["n"])
     return data
 
 
 def account_stats(
-    conn: Connection,
+    conn: Conn,
     schema: str,
     *,
     counts: Mapping[str, Mapping[str, Any]] | None = None,
@@ -200,9 +191,9 @@ def account_stats(
     # Index-driven: the accounts by a skip scan of (sync_type, account_type), then per
     # account the newest run and the newest success by a backward scan of started_at, and
     # the 24 h / 7 d windows by a range scan of started_at; no pass over the whole history.
-    for r in conn.execute(
-        text(
-            f"""WITH RECURSIVE accts AS (
+    for r in rows(
+        conn,
+        f"""WITH RECURSIVE accts AS (
                     (SELECT account_type FROM {s}.emag_sync_logs
                       WHERE sync_type = 'products' ORDER BY account_type LIMIT 1)
                     UNION ALL
@@ -232,18 +223,17 @@ def account_stats(
                           FROM {s}.emag_sync_logs
                          WHERE sync_type = 'products' AND account_type = a.account_type
                            AND started_at >= {NOW_UTC} - interval '7 days') w
-                 WHERE a.account_type IS NOT NULL"""
-        ),
+                 WHERE a.account_type IS NOT NULL""",
     ):
-        runs_24h, runs_7d = int(r.runs_24h), int(r.runs_7d)
-        data.setdefault(r.account_type, {}).update(
-            last_run=aware(r.last_run),
-            last_run_status=r.last_status,
-            last_success=aware(r.last_success),
+        runs_24h, runs_7d = int(r["runs_24h"]), int(r["runs_7d"])
+        data.setdefault(r["account_type"], {}).update(
+            last_run=aware(r["last_run"]),
+            last_run_status=r["last_status"],
+            last_success=aware(r["last_success"]),
             runs_24h=runs_24h,
             runs_7d=runs_7d,
-            success_rate_24h=(int(r.ok_24h) / runs_24h) if runs_24h else None,
-            success_rate_7d=(int(r.ok_7d) / runs_7d) if runs_7d else None,
+            success_rate_24h=(int(r["ok_24h"]) / runs_24h) if runs_24h else None,
+            success_rate_7d=(int(r["ok_7d"]) / runs_7d) if runs_7d else None,
         )
 
     order = [*KNOWN_ACCOUNTS, *sorted(a for a in data if a not in KNOWN_ACCOUNTS)]
@@ -262,7 +252,7 @@ def _fmt(ts: dt.datetime | None) -> str:
 
 
 def anomalies(
-    conn: Connection,
+    conn: Conn,
     schema: str,
     accounts: Mapping[str, AccountStats],
     *,
@@ -274,9 +264,9 @@ def anomalies(
     found: list[Finding] = []
     params = {"running_timeout": running_timeout}
 
-    bad = conn.execute(
-        text(
-            f"""SELECT account_type, sync_type, outcome, count(*) AS n,
+    bad = rows(
+        conn,
+        f"""SELECT account_type, sync_type, outcome, count(*) AS n,
                        max(started_at) AS newest, sum(error_count) AS errors,
                        (array_agg(id ORDER BY started_at DESC))[1] AS newest_id
                   FROM (SELECT id::text AS id, account_type, sync_type, started_at,
@@ -285,59 +275,57 @@ def anomalies(
                          WHERE started_at >= {NOW_UTC} - interval '24 hours') r
                  WHERE outcome IN ('partial', 'empty', 'failed')
                  GROUP BY account_type, sync_type, outcome
-                 ORDER BY account_type, sync_type, outcome"""
-        ),
+                 ORDER BY account_type, sync_type, outcome""",
         params,
-    ).all()
+    )
     for r in bad:
-        code, label = _LABELS[r.outcome]
-        acct = accounts.get(r.account_type)
+        code, label = _LABELS[r["outcome"]]
+        acct = accounts.get(r["account_type"])
         latest_is_bad = (
-            r.sync_type == "products"
+            r["sync_type"] == "products"
             and acct is not None
             and acct.last_run is not None
-            and aware(r.newest) == acct.last_run
+            and aware(r["newest"]) == acct.last_run
         )
         severity: Any = "warning"
-        if r.outcome in ("empty", "failed") and latest_is_bad:
+        if r["outcome"] in ("empty", "failed") and latest_is_bad:
             severity = "critical"
-        extra = f", {int(r.errors)} errors in total" if r.outcome == "partial" else ""
+        extra = f", {int(r['errors'])} errors in total" if r["outcome"] == "partial" else ""
         found.append(
             Finding(
                 code=code,
                 severity=severity,
                 message=(
-                    f"{r.n} {r.sync_type} sync run(s) for {r.account_type} {label} in the "
-                    f"last 24 h (newest {_fmt(aware(r.newest))}{extra})"
+                    f"{r['n']} {r['sync_type']} sync run(s) for {r['account_type']} {label} in the "
+                    f"last 24 h (newest {_fmt(aware(r['newest']))}{extra})"
                 ),
-                account=r.account_type,
-                subject=r.newest_id,
+                account=r["account_type"],
+                subject=r["newest_id"],
             )
         )
 
-    stale = conn.execute(
-        text(
-            f"""SELECT account_type, count(*) AS n, min(started_at) AS oldest,
+    stale = rows(
+        conn,
+        f"""SELECT account_type, count(*) AS n, min(started_at) AS oldest,
                        (array_agg(id::text ORDER BY started_at))[1] AS oldest_id
                   FROM {s}.emag_sync_logs
                  WHERE status = 'running'
-                   AND started_at < {NOW_UTC} - make_interval(mins => CAST(:running_timeout AS int))
-                 GROUP BY account_type ORDER BY account_type"""
-        ),
+                   AND started_at < {NOW_UTC} - make_interval(mins => CAST(%(running_timeout)s AS int))
+                 GROUP BY account_type ORDER BY account_type""",
         params,
-    ).all()
+    )
     for r in stale:
         found.append(
             Finding(
                 code="sync_stale_running",
                 severity="warning",
                 message=(
-                    f"{r.n} sync run(s) for {r.account_type} still marked running for more than "
-                    f"{running_timeout} min (oldest started {_fmt(aware(r.oldest))}); "
+                    f"{r['n']} sync run(s) for {r['account_type']} still marked running for more than "
+                    f"{running_timeout} min (oldest started {_fmt(aware(r['oldest']))}); "
                     "a committed 'running' row is stale and safe to mark failed"
                 ),
-                account=r.account_type,
-                subject=r.oldest_id,
+                account=r["account_type"],
+                subject=r["oldest_id"],
             )
         )
 

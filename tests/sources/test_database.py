@@ -19,12 +19,12 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg.types.json import Jsonb
-from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from magflow_console.models import to_jsonable
 from magflow_console.reference.embedded import to_libpq, with_database
 from magflow_console.sources.database import DatabaseSource
-from magflow_console.sources.pg_conn import SourceError, friendly_error, parse_url
+from magflow_console.sources.pg_conn import SourceError, friendly_error, parse_url, scalar
 
 pytestmark = pytest.mark.postgres
 
@@ -128,7 +128,7 @@ def wait_for(predicate: Callable[[], bool], what: str, timeout: float = 10.0) ->
 
 def source_pid(src: DatabaseSource) -> int:
     with src._db.transaction() as conn:
-        return int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
+        return int(scalar(conn, "SELECT pg_backend_pid()"))
 
 
 # --------------------------------------------------------------------------- facts
@@ -366,20 +366,19 @@ def test_connection_is_read_only_and_configured(head_db_url: str) -> None:
     src = DatabaseSource(head_db_url, statement_timeout_ms=4321)
     with src._db.transaction() as conn:
         settings = conn.execute(
-            text(
-                "SELECT current_setting('transaction_read_only'),"
-                " current_setting('statement_timeout'), current_setting('TimeZone'),"
-                " current_setting('application_name')"
-            )
-        ).one()
+            "SELECT current_setting('transaction_read_only'),"
+            " current_setting('statement_timeout'), current_setting('TimeZone'),"
+            " current_setting('application_name')"
+        ).fetchone()
+    assert settings is not None
     assert tuple(settings) == ("on", "4321ms", "UTC", "magflow-console")
     with pytest.raises(SourceError, match="read-only"), src._db.transaction() as conn:
-        conn.execute(text("DELETE FROM app.emag_sync_logs"))
+        conn.execute("DELETE FROM app.emag_sync_logs")
     with pytest.raises(SourceError, match="read-only"), src._db.transaction() as conn:
-        conn.execute(text("CREATE TABLE app.console_was_here (x int)"))
+        conn.execute("CREATE TABLE app.console_was_here (x int)")
     # still read-only on the next transaction of the same connection
     with src._db.transaction() as conn:
-        assert conn.execute(text("SHOW transaction_read_only")).scalar() == "on"
+        assert scalar(conn, "SHOW transaction_read_only") == "on"
     src.close()
     with connect(head_db_url) as conn:
         assert conn.execute("SELECT to_regclass('app.console_was_here')").fetchone()[0] is None
@@ -555,13 +554,13 @@ def test_wrong_password_on_a_real_server(pg_server: Any, head_db_url: str) -> No
         )
     try:
         with _password_required_for(pg_server.admin_url, role):
-            url = parse_url(head_db_url).set(username=role, password=SECRET)
+            url = make_url(head_db_url).set(username=role, password=SECRET)
             _assert_all_fail(
                 url.render_as_string(hide_password=False),
                 f"password authentication failed for user {role}",
             )
             good = DatabaseSource(
-                parse_url(head_db_url)
+                make_url(head_db_url)
                 .set(username=role, password="the-right-one")
                 .render_as_string(hide_password=False)
             )
