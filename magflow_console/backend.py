@@ -49,7 +49,11 @@ class Backend:
         self.loaded = loaded
         self.profile = loaded.profile
         self.profile_name = loaded.profile_name
-        self._lock = threading.Lock()
+        # one lock per source, so that creating one (importing the docker SDK, say) does
+        # not hold up the others: status() builds them from three threads at once
+        self._docker_lock = threading.Lock()
+        self._db_lock = threading.Lock()
+        self._api_lock = threading.Lock()
         self._docker: DockerSource | None = None
         self._db: DatabaseSource | None = None
         self._api: ApiSource | None = None
@@ -65,7 +69,7 @@ class Backend:
 
     @property
     def docker(self) -> DockerSource:
-        with self._lock:
+        with self._docker_lock:
             if self._docker is None:
                 host = cfg.docker_host(self.profile)
                 import_docker_sdk(ssh=host.startswith("ssh://"))
@@ -83,7 +87,7 @@ class Backend:
 
     @property
     def db(self) -> DatabaseSource | None:
-        with self._lock:
+        with self._db_lock:
             if self._db is None and self.db_url:
                 from magflow_console.sources.database import DatabaseSource
 
@@ -101,7 +105,7 @@ class Backend:
 
     @property
     def api_source(self) -> ApiSource:
-        with self._lock:
+        with self._api_lock:
             if self._api is None:
                 from magflow_console.sources.api import ApiSource
 

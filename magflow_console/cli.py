@@ -99,22 +99,23 @@ def _backend(args: argparse.Namespace) -> Any:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from magflow_console import output
-
     backend = _backend(args)
     try:
         report = backend.status()
     finally:
         backend.close()
     if args.json:
-        output.print_json(output.status_json(report))
+        from magflow_console import jsonout
+
+        jsonout.print_json(jsonout.status_json(report))
     else:
+        from magflow_console import output
+
         output.print_status(report)
     return int(report.verdict)
 
 
 def cmd_migrations(args: argparse.Namespace) -> int:
-    from magflow_console import output
     from magflow_console.diagnose import rules
 
     backend = _backend(args)
@@ -125,14 +126,17 @@ def cmd_migrations(args: argparse.Namespace) -> int:
     findings = rules.migration_findings(snap)
     verdict = rules.verdict(findings, [snap.state])
     if args.json:
-        output.print_json(output.section_json(snap, verdict=verdict))
+        from magflow_console import jsonout
+
+        jsonout.print_json(jsonout.section_json(snap, verdict=verdict))
     else:
+        from magflow_console import output
+
         output.print_migrations(snap)
     return int(verdict)
 
 
 def cmd_containers(args: argparse.Namespace) -> int:
-    from magflow_console import output
     from magflow_console.diagnose import rules
 
     backend = _backend(args)
@@ -142,14 +146,17 @@ def cmd_containers(args: argparse.Namespace) -> int:
         backend.close()
     verdict = rules.verdict(rules.container_findings(snap), [snap.state])
     if args.json:
-        output.print_json(output.section_json(snap, verdict=verdict))
+        from magflow_console import jsonout
+
+        jsonout.print_json(jsonout.section_json(snap, verdict=verdict))
     else:
+        from magflow_console import output
+
         output.print_containers(snap)
     return int(verdict)
 
 
 def cmd_sync_logs(args: argparse.Namespace) -> int:
-    from magflow_console import output
     from magflow_console.diagnose import rules
 
     backend = _backend(args)
@@ -166,8 +173,12 @@ def cmd_sync_logs(args: argparse.Namespace) -> int:
         states = []
     verdict = rules.verdict(findings, states)
     if args.json:
-        output.print_json(output.section_json(snap, verdict=verdict))
+        from magflow_console import jsonout
+
+        jsonout.print_json(jsonout.section_json(snap, verdict=verdict))
     else:
+        from magflow_console import output
+
         output.print_sync(snap)
     return int(verdict)
 

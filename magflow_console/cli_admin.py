@@ -109,7 +109,7 @@ def cmd_admin_deactivate(args: argparse.Namespace) -> int:
 
 
 def cmd_admin_list(args: argparse.Namespace) -> int:
-    from magflow_console import output
+    from magflow_console import jsonout, output
     from magflow_console.backend import Backend
     from magflow_console.cli import load
     from magflow_console.models import to_jsonable
@@ -123,7 +123,7 @@ def cmd_admin_list(args: argparse.Namespace) -> int:
         print(f"admin list: {snap.error}", file=sys.stderr)
         return EXIT_REFUSED
     if args.json:
-        output.print_json({"admins": to_jsonable(snap.items)})
+        jsonout.print_json({"admins": to_jsonable(snap.items)})
         return EXIT_OK
     if not snap.items:
         print("(no admin users)")
@@ -172,13 +172,13 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from magflow_console import output
+    from magflow_console import jsonout
     from magflow_console.actions.audit_view import audit_rows, format_table
     from magflow_console.cli import load
 
     rows = audit_rows(load(args).audit_log, args.limit)
     if args.json:
-        output.print_json({"entries": [r.entry for r in rows]})
+        jsonout.print_json({"entries": [r.entry for r in rows]})
     else:
         for line in format_table(rows):
             print(line)

@@ -50,7 +50,7 @@ def run(args: argparse.Namespace, load: Callable[..., cfg.LoadedConfig]) -> int:
         }
         loaded = load(args, extra)
         if args.json:
-            from magflow_console import output
+            from magflow_console import jsonout
             from magflow_console.backend import Backend
 
             backend = Backend(loaded)
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace, load: Callable[..., cfg.LoadedConfig]) -> int:
                 report = backend.status()
             finally:
                 backend.close()
-            output.print_json(output.status_json(report))
+            jsonout.print_json(jsonout.status_json(report))
             return 0
         from magflow_console.tui.app import run_tui
 

@@ -7,7 +7,6 @@ Text that comes from the stack (names, errors, log lines) is always wrapped in
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import re
 import sys
@@ -27,7 +26,6 @@ from magflow_console.models import (
     StatusReport,
     SyncSnapshot,
     Verdict,
-    to_jsonable,
     utcnow,
 )
 
@@ -72,28 +70,6 @@ def ago(when: dt.datetime | None, now: dt.datetime | None = None) -> str:
 
 def pct(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.0f}%"
-
-
-# --------------------------------------------------------------------------- JSON
-
-
-def print_json(doc: Any) -> None:
-    sys.stdout.write(json.dumps(doc, indent=2, sort_keys=False, default=str) + "\n")
-    sys.stdout.flush()
-
-
-def status_json(report: StatusReport) -> dict[str, Any]:
-    doc: dict[str, Any] = to_jsonable(report)
-    doc["verdict"] = report.verdict.label
-    doc["exit_code"] = int(report.verdict)
-    return doc
-
-
-def section_json(snapshot: Any, *, verdict: Verdict) -> dict[str, Any]:
-    doc: dict[str, Any] = to_jsonable(snapshot)
-    doc["verdict"] = verdict.label
-    doc["generated_at"] = utcnow().isoformat()
-    return doc
 
 
 # --------------------------------------------------------------------------- info
