@@ -105,6 +105,8 @@ def test_usage_error_exit_3(xdg: dict[str, str]) -> None:
 
 
 def test_headless_commands_never_import_textual(xdg: dict[str, str], tmp_path: Path) -> None:
+    """Textual never; and a cold `status --json` stays off the heavy imports it does not
+    need (SQLAlchemy, rich, paramiko): start-up is most of its time (bench/)."""
     probe = (
         "import sys, runpy\n"
         "sys.argv = ['magflow-console', 'status', '--json', '--db-url', "
@@ -114,12 +116,15 @@ def test_headless_commands_never_import_textual(xdg: dict[str, str], tmp_path: P
         "except SystemExit:\n    pass\n"
         "bad = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'))\n"
         "print('TEXTUAL:', bad, file=sys.stderr)\n"
+        "heavy = sorted(m for m in ('sqlalchemy', 'rich', 'paramiko') if m in sys.modules)\n"
+        "print('HEAVY:', heavy, file=sys.stderr)\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAGFLOW_CONSOLE_")} | xdg
     proc = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=ROOT, timeout=60
     )
     assert "TEXTUAL: []" in proc.stderr, proc.stderr
+    assert "HEAVY: []" in proc.stderr, proc.stderr
     doc = json.loads(proc.stdout)
     assert doc["database"]["state"] == "error"
 
