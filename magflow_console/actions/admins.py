@@ -22,12 +22,11 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import quote, unquote, urlsplit
 
 import bcrypt
-import sqlalchemy as sa
-from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import Connection
-from sqlalchemy.pool import NullPool
+import psycopg
+from psycopg.conninfo import make_conninfo
 
 from magflow_console import config as cfg
 from magflow_console.actions.guard import ActionContext, ActionPlan, ActionRefused, ActionResult
@@ -35,6 +34,7 @@ from magflow_console.sources.pg_conn import (
     APPLICATION_NAME,
     SourceError,
     describe_target,
+    first,
     friendly_error,
     parse_url,
     scrub,
@@ -121,14 +121,6 @@ class _Db:
         if not url:
             raise SourceError("No database URL is configured for this profile.")
         self.url = parse_url(url)
-        self.engine = sa.create_engine(
-            self.url.sqlalchemy_url(),
-            poolclass=NullPool,
-            connect_args={
-                "connect_timeout": max(2, math.ceil(self.connect_timeout)),
-                "application_name": APPLICATION_NAME,
-            },
-        )
 
     @property
     def target(self) -> str:
@@ -138,29 +130,32 @@ class _Db:
         return f"{qident(self.schema)}.{qident(table)}"
 
     @contextmanager
-    def begin(self) -> Iterator[Connection]:
-        """One transaction; any database error becomes ``SourceError`` (safe sentence)."""
+    def begin(self) -> Iterator[psycopg.Connection[Any]]:
+        """One transaction on its own connection, committed when the block ends normally;
+        any database error becomes ``SourceError`` (a safe sentence)."""
+        params: dict[str, Any] = {
+            **self.url.params,
+            "connect_timeout": max(2, math.ceil(self.connect_timeout)),
+            "application_name": APPLICATION_NAME,
+        }
         try:
-            with self.engine.begin() as conn:
-                conn.exec_driver_sql("SET LOCAL statement_timeout = '30s'")
-                conn.exec_driver_sql("SET LOCAL lock_timeout = '30s'")
+            with psycopg.connect(make_conninfo("", **params), prepare_threshold=None) as conn:
+                conn.execute("SET LOCAL statement_timeout = '30s'")
+                conn.execute("SET LOCAL lock_timeout = '30s'")
                 yield conn
         except SourceError:
             raise
-        except (sa_exc.SQLAlchemyError, OSError) as exc:
-            # never str(exc): SQLAlchemy appends the bound parameters (the hash)
+        except (psycopg.Error, OSError) as exc:
             raise SourceError(friendly_error(exc, self.url, self.connect_timeout)) from None
-        finally:
-            self.engine.dispose()
 
 
 def _find_user(db: _Db, email: str) -> dict[str, Any] | None:
     with db.begin() as conn:
-        row = conn.execute(
-            sa.text(f"SELECT id, email, is_active FROM {db.t('users')} WHERE email = :e"),
+        return first(
+            conn,
+            f"SELECT id, email, is_active FROM {db.t('users')} WHERE email = %(e)s",
             {"e": email},
-        ).first()
-    return dict(row._mapping) if row is not None else None
+        )
 
 
 def _open_db(ctx: ActionContext, plan: ActionPlan) -> _Db:
@@ -207,12 +202,12 @@ def invalidate_login_cache(ctx: ActionContext, email: str) -> str:
     except Exception as exc:
         password = None
         try:
-            password = sa.make_url(url).password if "://" in url else None
+            password = unquote(urlsplit(url).password or "") or None
         except Exception:
             password = None
         text = scrub(f"{type(exc).__name__}: {exc}", None)
         if password:
-            text = text.replace(str(password), "***")
+            text = text.replace(password, "***").replace(quote(password, safe=""), "***")
         return (
             f"Could not clear the Redis login cache key {key} ({text}): the old credentials "
             f"may keep working for up to {LOGIN_CACHE_TTL_MINUTES} minutes."
@@ -268,22 +263,23 @@ def run_create_admin(ctx: ActionContext, plan: ActionPlan, password: str) -> Act
         db = _Db(ctx)
         with db.begin() as conn:
             conn.execute(
-                sa.text(
+                (
                     f"INSERT INTO {db.t('roles')} (name, description, is_system_role, "
-                    "created_at, updated_at) VALUES (:name, :desc, true, :now, :now) "
+                    "created_at, updated_at) VALUES (%(name)s, %(desc)s, true, %(now)s, %(now)s) "
                     "ON CONFLICT (name) DO NOTHING"
                 ),
                 {"name": ADMIN_ROLE, "desc": "Administrator", "now": now},
             )
-            user_id = conn.execute(
-                sa.text(
+            row = conn.execute(
+                (
                     f"INSERT INTO {db.t('users')} (email, hashed_password, full_name, is_active, "
                     "is_superuser, email_verified, failed_login_attempts, created_at, updated_at) "
-                    "VALUES (:email, :hashed, :full_name, true, true, true, 0, :now, :now) "
+                    "VALUES (%(email)s, %(hashed)s, %(full_name)s, true, true, true, 0, %(now)s, %(now)s) "
                     "ON CONFLICT (email) DO NOTHING RETURNING id"
                 ),
                 {"email": email, "hashed": hashed, "full_name": full_name, "now": now},
-            ).scalar()
+            ).fetchone()
+            user_id = None if row is None else row[0]
             if user_id is None:
                 conn.rollback()
                 return ActionResult(
@@ -293,9 +289,9 @@ def run_create_admin(ctx: ActionContext, plan: ActionPlan, password: str) -> Act
                     {"email": email, "created": False, "exists": True},
                 )
             conn.execute(
-                sa.text(
+                (
                     f"INSERT INTO {db.t('user_roles')} (user_id, role_id) "
-                    f"SELECT :uid, id FROM {db.t('roles')} WHERE name = :name "
+                    f"SELECT %(uid)s, id FROM {db.t('roles')} WHERE name = %(name)s "
                     "ON CONFLICT DO NOTHING"
                 ),
                 {"uid": user_id, "name": ADMIN_ROLE},
@@ -357,24 +353,23 @@ def run_reset_password(ctx: ActionContext, plan: ActionPlan, password: str) -> A
     try:
         db = _Db(ctx)
         with db.begin() as conn:
-            row = conn.execute(
-                sa.text(
-                    f"UPDATE {db.t('users')} SET hashed_password = :hashed, "
-                    "failed_login_attempts = 0, updated_at = :now "
-                    "WHERE email = :email RETURNING id, email"
-                ),
+            row = first(
+                conn,
+                f"UPDATE {db.t('users')} SET hashed_password = %(hashed)s, "
+                "failed_login_attempts = 0, updated_at = %(now)s "
+                "WHERE email = %(email)s RETURNING id, email",
                 {"hashed": hashed, "now": utc_naive(), "email": email},
-            ).first()
+            )
     except SourceError as exc:
         return ActionResult(False, f"Resetting the password of {email} failed: {exc}")
     if row is None:
         return ActionResult(False, f"No user with email {email} exists: nothing changed.")
-    cache = invalidate_login_cache(ctx, str(row.email))
+    cache = invalidate_login_cache(ctx, str(row["email"]))
     return ActionResult(
         True,
         f"Password of {email} reset.",
         (cache, *plan.warnings),
-        {"email": email, "id": int(row.id), "cache": cache},
+        {"email": email, "id": int(row["id"]), "cache": cache},
     )
 
 
@@ -400,23 +395,25 @@ def run_deactivate_admin(ctx: ActionContext, plan: ActionPlan) -> ActionResult:
     try:
         db = _Db(ctx)
         with db.begin() as conn:
-            row = conn.execute(
-                sa.text(
-                    f"UPDATE {db.t('users')} u SET is_active = false, updated_at = :now "
-                    f"FROM (SELECT id, is_active FROM {db.t('users')} WHERE email = :email "
-                    "FOR UPDATE) old WHERE u.id = old.id "
-                    "RETURNING u.id, u.email, old.is_active AS was_active"
-                ),
+            row = first(
+                conn,
+                f"UPDATE {db.t('users')} u SET is_active = false, updated_at = %(now)s "
+                f"FROM (SELECT id, is_active FROM {db.t('users')} WHERE email = %(email)s "
+                "FOR UPDATE) old WHERE u.id = old.id "
+                "RETURNING u.id, u.email, old.is_active AS was_active",
                 {"now": utc_naive(), "email": email},
-            ).first()
+            )
     except SourceError as exc:
         return ActionResult(False, f"Deactivating {email} failed: {exc}")
     if row is None:
         return ActionResult(False, f"No user with email {email} exists: nothing changed.")
-    cache = invalidate_login_cache(ctx, str(row.email))
-    message = f"Deactivated {email}." if row.was_active else f"{email} was already inactive."
+    cache = invalidate_login_cache(ctx, str(row["email"]))
+    message = f"Deactivated {email}." if row["was_active"] else f"{email} was already inactive."
     return ActionResult(
-        True, message, (cache, *plan.warnings), {"email": email, "id": int(row.id), "cache": cache}
+        True,
+        message,
+        (cache, *plan.warnings),
+        {"email": email, "id": int(row["id"]), "cache": cache},
     )
 
 
