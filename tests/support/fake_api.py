@@ -425,6 +425,10 @@ ROUTES: dict[tuple[str, str], Route] = {
 def _handler_for(api: FakeMagflowApi) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # headers and body go out in two writes; with Nagle on, a kept-alive connection
+        # waits for the client's delayed ACK (~40 ms) before the body. uvicorn sets
+        # TCP_NODELAY too, so this is what the real API does.
+        disable_nagle_algorithm = True
         server_version = "uvicorn"
         sys_version = ""
 
