@@ -5,9 +5,11 @@ Sources, highest first: CLI flags > environment (``MAGFLOW_CONSOLE_*``, nested w
 ``$MAGFLOW_CONSOLE_CONFIG``, else ``$XDG_CONFIG_HOME/magflow-console/config.toml``.
 
 pydantic-settings reads the file and the environment (its TOML and env sources);
-this module merges the layers itself so that ``magflow-console info`` can say which
-layer every effective value came from, and so that a bad value is reported as one
-line naming the file (or variable) and the key.
+``config_sources`` merges the layers itself, keeping where each key came from, so that
+``magflow-console info`` can say which layer every effective value came from, and so
+that a bad value is reported as one line naming the file (or variable) and the key.
+``ConfigError``, ``ENV_PREFIX`` and ``candidate_files`` live there and are re-exported
+here; the models, choosing the profile and ``load_config`` live here.
 
 Environment forms:
 - ``MAGFLOW_CONSOLE_DEFAULT_PROFILE=prod``
@@ -17,26 +19,28 @@ Environment forms:
 
 from __future__ import annotations
 
-import json
 import os
-import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic_settings import (
-    BaseSettings,
-    EnvSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
-)
 
 from magflow_console import paths
+from magflow_console.config_sources import ENV_PREFIX as ENV_PREFIX
+from magflow_console.config_sources import ConfigError as ConfigError
+from magflow_console.config_sources import (
+    _check_env_names,
+    _flatten,
+    _merge_profile,
+    _merge_top_level,
+    _read_config_file,
+    _validation_error,
+)
+from magflow_console.config_sources import candidate_files as candidate_files
 
-ENV_PREFIX = "MAGFLOW_CONSOLE_"
 DEFAULT_SERVICES: dict[str, str] = {
     "app": "magflow_app",
     "worker": "magflow_worker",
@@ -45,10 +49,6 @@ DEFAULT_SERVICES: dict[str, str] = {
     "redis": "magflow_redis",
 }
 DEFAULT_PROFILE_NAME = "local"
-
-
-class ConfigError(Exception):
-    """A configuration problem; ``str()`` is the one line shown to the user (exit 3)."""
 
 
 class _Section(BaseModel):
@@ -192,39 +192,6 @@ class Settings(_Section):
 # --------------------------------------------------------------------------- loading
 
 
-class _SettingsEnv(BaseSettings):
-    """Shape used by pydantic-settings' env source for the top level."""
-
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="ignore"
-    )
-    default_profile: str | None = None
-    audit_log: str | None = None
-    profiles: dict[str, dict[str, Any]] | None = None
-
-
-class _ProfileEnv(BaseSettings):
-    """Shape used by the env source for the active-profile shortcuts."""
-
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="ignore"
-    )
-    database: dict[str, Any] | None = None
-    docker: dict[str, Any] | None = None
-    alembic: dict[str, Any] | None = None
-    api: dict[str, Any] | None = None
-    redis: dict[str, Any] | None = None
-    sync: dict[str, Any] | None = None
-    read_only: Any = None
-    protected: Any = None
-    refresh_interval: Any = None
-    keys: dict[str, Any] | None = None
-
-
-class _TomlShape(BaseSettings):
-    model_config = SettingsConfigDict(extra="allow")
-
-
 @dataclass(frozen=True)
 class LoadedConfig:
     """The active profile, plus where each effective value came from."""
@@ -241,89 +208,6 @@ class LoadedConfig:
         return self.settings.audit_log or paths.audit_log_file()
 
 
-def candidate_files(cli_path: str | None, environ: Mapping[str, str]) -> list[tuple[str, Path]]:
-    if cli_path:
-        return [("--config", Path(cli_path).expanduser())]
-    env_path = environ.get(ENV_PREFIX + "CONFIG")
-    if env_path:
-        return [(ENV_PREFIX + "CONFIG", Path(env_path).expanduser())]
-    return [("XDG default", paths.default_config_file())]
-
-
-def _flatten(data: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
-    for key, value in data.items():
-        dotted = f"{prefix}{key}"
-        if isinstance(value, Mapping) and value and key != "services" and key != "keys":
-            yield from _flatten(value, dotted + ".")
-        else:
-            yield dotted, value
-
-
-def _merge(into: dict[str, Any], layer: Mapping[str, Any]) -> None:
-    for key, value in layer.items():
-        if isinstance(value, Mapping) and isinstance(into.get(key), dict):
-            _merge(into[key], value)
-        elif isinstance(value, Mapping):
-            into[key] = {}
-            _merge(into[key], value)
-        else:
-            into[key] = value
-
-
-def _set_dotted(target: dict[str, Any], dotted: str, value: Any) -> None:
-    parts = dotted.split(".")
-    for part in parts[:-1]:
-        target = target.setdefault(part, {})
-    target[parts[-1]] = value
-
-
-def _env_var_for(dotted: str, profile: str | None) -> str:
-    pieces = dotted.split(".")
-    if profile is not None:
-        pieces = ["profiles", profile, *pieces]
-    return ENV_PREFIX + "__".join(p.upper() for p in pieces)
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        return dict(TomlConfigSettingsSource(_TomlShape, toml_file=path)())
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: malformed TOML: {exc}") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read: {exc.strerror or exc}") from None
-
-
-def _read_env(model: type[BaseSettings], environ: Mapping[str, str]) -> dict[str, Any]:
-    source = EnvSettingsSource(model, env_prefix=ENV_PREFIX, env_nested_delimiter="__")
-    source.env_vars = {k.lower(): v for k, v in environ.items() if k.startswith(ENV_PREFIX)}
-    try:
-        data = source()
-    except Exception as exc:  # pydantic-settings raises SettingsError on bad JSON values
-        raise ConfigError(f"environment: {exc}") from None
-    return _decode_json_leaves({k: v for k, v in data.items() if v is not None})
-
-
-def _decode_json_leaves(data: dict[str, Any]) -> dict[str, Any]:
-    """Nested env values arrive as strings; a JSON object or list is decoded
-    (``MAGFLOW_CONSOLE_DOCKER__SERVICES='{"app": "x"}'``)."""
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        if isinstance(value, dict):
-            out[key] = _decode_json_leaves(value)
-        elif isinstance(value, str) and value[:1] in ("{", "["):
-            try:
-                out[key] = json.loads(value)
-            except json.JSONDecodeError:
-                raise ConfigError(f"environment: {key}: not valid JSON") from None
-        else:
-            out[key] = value
-    return out
-
-
-def _format_loc(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(p) for p in loc)
-
-
 def load_config(
     *,
     config_path: str | None = None,
@@ -335,30 +219,10 @@ def load_config(
     environ = os.environ if environ is None else environ
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
 
-    searched: list[tuple[str, Path, bool]] = []
-    file_data: dict[str, Any] = {}
-    config_file: Path | None = None
-    for how, path in candidate_files(config_path, environ):
-        exists = path.is_file()
-        searched.append((how, path, exists))
-        if exists:
-            file_data = _read_toml(path)
-            config_file = path
-        elif how != "XDG default":
-            raise ConfigError(f"{path}: config file not found (from {how})")
+    file_data, config_file, searched = _read_config_file(config_path, environ)
 
-    _check_env_names(environ)
-    top_env = _read_env(_SettingsEnv, environ)
-    origins: dict[str, str] = {}
-    file_label = str(config_file) if config_file else "file"
-
-    merged: dict[str, Any] = {}
-    for layer, label in ((file_data, f"file {file_label}"), (top_env, "env")):
-        _merge(merged, layer)
-        for dotted, _ in _flatten(layer):
-            origins[dotted] = (
-                label if label != "env" else f"env {ENV_PREFIX}{dotted.upper().replace('.', '__')}"
-            )
+    _check_env_names(environ, _KNOWN_ENV_HEADS)
+    merged, origins = _merge_top_level(file_data, config_file, environ)
 
     try:
         settings = Settings.model_validate(merged)
@@ -367,22 +231,7 @@ def load_config(
 
     name = _choose_profile(profile, merged, settings, config_file)
 
-    profile_data: dict[str, Any] = {}
-    profile_origins: dict[str, str] = {}
-    raw_profile = merged.get("profiles", {}).get(name, {})
-    _merge(profile_data, raw_profile)
-    for dotted, _ in _flatten(raw_profile):
-        src = origins.get(f"profiles.{name}.{dotted}", "file")
-        profile_origins[dotted] = src
-
-    shortcut_env = _read_env(_ProfileEnv, environ)
-    _merge(profile_data, shortcut_env)
-    for dotted, _ in _flatten(shortcut_env):
-        profile_origins[dotted] = f"env {_env_var_for(dotted, None)}"
-
-    for dotted, value in overrides.items():
-        _set_dotted(profile_data, dotted, value)
-        profile_origins[dotted] = "cli"
+    profile_data, profile_origins = _merge_profile(merged, origins, name, environ, overrides)
 
     try:
         active = Profile.model_validate(profile_data)
@@ -432,42 +281,6 @@ _KNOWN_ENV_HEADS = {
     "PROFILES",
     *(n.upper() for n in Profile.model_fields),
 }
-
-
-def _check_env_names(environ: Mapping[str, str]) -> None:
-    for key in environ:
-        if key.startswith(ENV_PREFIX):
-            head = key[len(ENV_PREFIX) :].split("__", 1)[0]
-            if head not in _KNOWN_ENV_HEADS:
-                raise ConfigError(f"environment: {key}: unknown key")
-
-
-def _validation_error(exc: ValidationError, origins: Mapping[str, str], prefix: str) -> ConfigError:
-    err = exc.errors()[0]
-    loc = tuple(p for p in err["loc"] if p not in ("function-after",))
-    dotted = _format_loc(loc)
-    origin = origins.get(dotted)
-    if origin is None:  # nested default objects: find the closest known parent
-        for dotted_origin, src in origins.items():
-            if dotted.startswith(dotted_origin) or dotted_origin.startswith(dotted):
-                origin = src
-                break
-    where = (origin or "config").removeprefix("file ")
-    if err["type"] == "extra_forbidden":
-        problem = "unknown key"
-    else:
-        problem = err["msg"]
-        if (
-            "input" in err
-            and not isinstance(err["input"], dict | list)
-            and not _looks_secret(dotted)
-        ):
-            problem += f" (got {err['input']!r})"
-    return ConfigError(f"{where}: {prefix}{dotted}: {problem}")
-
-
-def _looks_secret(dotted: str) -> bool:
-    return any(s in dotted.lower() for s in ("password", "url", "secret", "token"))
 
 
 # --------------------------------------------------------------------------- resolution

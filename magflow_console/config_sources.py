@@ -1,0 +1,254 @@
+"""Configuration sources: the TOML file and the environment, merged with provenance.
+
+The reading side of ``magflow_console.config.load_config``: which file is read
+(``candidate_files``), reading it and the ``MAGFLOW_CONSOLE_*`` environment through
+pydantic-settings' TOML and env sources, merging layers as plain dicts while keeping
+the dotted keys each layer set (so that every effective value has an origin), and
+turning a validation error into the one-line ``ConfigError`` that names the file (or
+variable) and the key.
+
+``ConfigError`` and ``ENV_PREFIX`` are defined here because both modules need them;
+``magflow_console.config`` re-exports them (and ``candidate_files``). This module does
+not import ``magflow_console.config``: the setting models, choosing the profile and
+validating live there, and the known env-name heads are passed in.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections.abc import Iterator, Mapping, Set
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from magflow_console import paths
+
+ENV_PREFIX = "MAGFLOW_CONSOLE_"
+
+
+class ConfigError(Exception):
+    """A configuration problem; ``str()`` is the one line shown to the user (exit 3)."""
+
+
+class _SettingsEnv(BaseSettings):
+    """Shape used by pydantic-settings' env source for the top level."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="ignore"
+    )
+    default_profile: str | None = None
+    audit_log: str | None = None
+    profiles: dict[str, dict[str, Any]] | None = None
+
+
+class _ProfileEnv(BaseSettings):
+    """Shape used by the env source for the active-profile shortcuts."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="ignore"
+    )
+    database: dict[str, Any] | None = None
+    docker: dict[str, Any] | None = None
+    alembic: dict[str, Any] | None = None
+    api: dict[str, Any] | None = None
+    redis: dict[str, Any] | None = None
+    sync: dict[str, Any] | None = None
+    read_only: Any = None
+    protected: Any = None
+    refresh_interval: Any = None
+    keys: dict[str, Any] | None = None
+
+
+class _TomlShape(BaseSettings):
+    model_config = SettingsConfigDict(extra="allow")
+
+
+def candidate_files(cli_path: str | None, environ: Mapping[str, str]) -> list[tuple[str, Path]]:
+    if cli_path:
+        return [("--config", Path(cli_path).expanduser())]
+    env_path = environ.get(ENV_PREFIX + "CONFIG")
+    if env_path:
+        return [(ENV_PREFIX + "CONFIG", Path(env_path).expanduser())]
+    return [("XDG default", paths.default_config_file())]
+
+
+def _flatten(data: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    for key, value in data.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value and key != "services" and key != "keys":
+            yield from _flatten(value, dotted + ".")
+        else:
+            yield dotted, value
+
+
+def _merge(into: dict[str, Any], layer: Mapping[str, Any]) -> None:
+    for key, value in layer.items():
+        if isinstance(value, Mapping) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        elif isinstance(value, Mapping):
+            into[key] = {}
+            _merge(into[key], value)
+        else:
+            into[key] = value
+
+
+def _set_dotted(target: dict[str, Any], dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    for part in parts[:-1]:
+        target = target.setdefault(part, {})
+    target[parts[-1]] = value
+
+
+def _env_var_for(dotted: str, profile: str | None) -> str:
+    pieces = dotted.split(".")
+    if profile is not None:
+        pieces = ["profiles", profile, *pieces]
+    return ENV_PREFIX + "__".join(p.upper() for p in pieces)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return dict(TomlConfigSettingsSource(_TomlShape, toml_file=path)())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: malformed TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+
+
+def _read_env(model: type[BaseSettings], environ: Mapping[str, str]) -> dict[str, Any]:
+    source = EnvSettingsSource(model, env_prefix=ENV_PREFIX, env_nested_delimiter="__")
+    source.env_vars = {k.lower(): v for k, v in environ.items() if k.startswith(ENV_PREFIX)}
+    try:
+        data = source()
+    except Exception as exc:  # pydantic-settings raises SettingsError on bad JSON values
+        raise ConfigError(f"environment: {exc}") from None
+    return _decode_json_leaves({k: v for k, v in data.items() if v is not None})
+
+
+def _decode_json_leaves(data: dict[str, Any]) -> dict[str, Any]:
+    """Nested env values arrive as strings; a JSON object or list is decoded
+    (``MAGFLOW_CONSOLE_DOCKER__SERVICES='{"app": "x"}'``)."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            out[key] = _decode_json_leaves(value)
+        elif isinstance(value, str) and value[:1] in ("{", "["):
+            try:
+                out[key] = json.loads(value)
+            except json.JSONDecodeError:
+                raise ConfigError(f"environment: {key}: not valid JSON") from None
+        else:
+            out[key] = value
+    return out
+
+
+def _format_loc(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+def _read_config_file(
+    config_path: str | None, environ: Mapping[str, str]
+) -> tuple[dict[str, Any], Path | None, list[tuple[str, Path, bool]]]:
+    """(file data, the file read if any, (how chosen, path, exists) per candidate)."""
+    searched: list[tuple[str, Path, bool]] = []
+    file_data: dict[str, Any] = {}
+    config_file: Path | None = None
+    for how, path in candidate_files(config_path, environ):
+        exists = path.is_file()
+        searched.append((how, path, exists))
+        if exists:
+            file_data = _read_toml(path)
+            config_file = path
+        elif how != "XDG default":
+            raise ConfigError(f"{path}: config file not found (from {how})")
+    return file_data, config_file, searched
+
+
+def _merge_top_level(
+    file_data: Mapping[str, Any], config_file: Path | None, environ: Mapping[str, str]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The file, then the top-level env, merged; plus dotted key -> origin."""
+    top_env = _read_env(_SettingsEnv, environ)
+    origins: dict[str, str] = {}
+    file_label = str(config_file) if config_file else "file"
+
+    merged: dict[str, Any] = {}
+    for layer, label in ((file_data, f"file {file_label}"), (top_env, "env")):
+        _merge(merged, layer)
+        for dotted, _ in _flatten(layer):
+            origins[dotted] = (
+                label if label != "env" else f"env {ENV_PREFIX}{dotted.upper().replace('.', '__')}"
+            )
+    return merged, origins
+
+
+def _merge_profile(
+    merged: Mapping[str, Any],
+    origins: Mapping[str, str],
+    name: str,
+    environ: Mapping[str, str],
+    overrides: Mapping[str, Any],
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Profile ``name`` from the merged layers, then the active-profile env shortcuts,
+    then the CLI overrides (dotted keys); plus dotted key -> origin."""
+    profile_data: dict[str, Any] = {}
+    profile_origins: dict[str, str] = {}
+    raw_profile = merged.get("profiles", {}).get(name, {})
+    _merge(profile_data, raw_profile)
+    for dotted, _ in _flatten(raw_profile):
+        src = origins.get(f"profiles.{name}.{dotted}", "file")
+        profile_origins[dotted] = src
+
+    shortcut_env = _read_env(_ProfileEnv, environ)
+    _merge(profile_data, shortcut_env)
+    for dotted, _ in _flatten(shortcut_env):
+        profile_origins[dotted] = f"env {_env_var_for(dotted, None)}"
+
+    for dotted, value in overrides.items():
+        _set_dotted(profile_data, dotted, value)
+        profile_origins[dotted] = "cli"
+    return profile_data, profile_origins
+
+
+def _check_env_names(environ: Mapping[str, str], known_heads: Set[str]) -> None:
+    for key in environ:
+        if key.startswith(ENV_PREFIX):
+            head = key[len(ENV_PREFIX) :].split("__", 1)[0]
+            if head not in known_heads:
+                raise ConfigError(f"environment: {key}: unknown key")
+
+
+def _validation_error(exc: ValidationError, origins: Mapping[str, str], prefix: str) -> ConfigError:
+    err = exc.errors()[0]
+    loc = tuple(p for p in err["loc"] if p not in ("function-after",))
+    dotted = _format_loc(loc)
+    origin = origins.get(dotted)
+    if origin is None:  # nested default objects: find the closest known parent
+        for dotted_origin, src in origins.items():
+            if dotted.startswith(dotted_origin) or dotted_origin.startswith(dotted):
+                origin = src
+                break
+    where = (origin or "config").removeprefix("file ")
+    if err["type"] == "extra_forbidden":
+        problem = "unknown key"
+    else:
+        problem = err["msg"]
+        if (
+            "input" in err
+            and not isinstance(err["input"], dict | list)
+            and not _looks_secret(dotted)
+        ):
+            problem += f" (got {err['input']!r})"
+    return ConfigError(f"{where}: {prefix}{dotted}: {problem}")
+
+
+def _looks_secret(dotted: str) -> bool:
+    return any(s in dotted.lower() for s in ("password", "url", "secret", "token"))
