@@ -18,6 +18,7 @@ side's client is tuned for quick probes). No Textual import.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -230,6 +231,7 @@ def plan_container(
         changes,
         params,
         () if noop else warnings_for(service, verb),
+        stoppable=not noop,
     )
 
 
@@ -241,9 +243,15 @@ def is_noop(plan: ActionPlan) -> bool:
 
 
 def wait_for_state(
-    container: Container, verb: str, timeout: float, poll: float = 0.3
+    container: Container,
+    verb: str,
+    timeout: float,
+    poll: float = 0.3,
+    stop: threading.Event | None = None,
 ) -> tuple[bool, ContainerState]:
-    """Poll until running (+healthy when there is a healthcheck), or stopped for ``stop``."""
+    """Poll until running (+healthy when there is a healthcheck), or stopped for ``stop``;
+    gives up at ``timeout`` or as soon as the ``stop`` event is set."""
+    stop = stop or threading.Event()
     deadline = time.monotonic() + timeout
     while True:
         state = container_state(container)
@@ -251,9 +259,9 @@ def wait_for_state(
             done = state.status in ("exited", "created", "dead")
         else:
             done = state.status == "running" and state.health in (None, "healthy")
-        if done or time.monotonic() >= deadline:
+        if done or time.monotonic() >= deadline or stop.is_set():
             return done, state
-        time.sleep(poll)
+        stop.wait(poll)
 
 
 def container_runner(
@@ -280,7 +288,7 @@ def container_runner(
                 container.stop(timeout=STOP_TIMEOUT)
             else:
                 container.start()
-            ok, state = wait_for_state(container, verb, wait)
+            ok, state = wait_for_state(container, verb, wait, stop=ctx.stop)
             took = time.monotonic() - started
         finally:
             client.close()
@@ -292,6 +300,14 @@ def container_runner(
             return ActionResult(True, f"{past} {name}: now {state.describe()} ({took:.1f} s).",
                                 (f"state: {state.describe()}",), data)  # fmt: skip
         want = "stopped" if verb == "stop" else "running and healthy"
+        if ctx.stop.is_set():
+            return ActionResult(
+                False,
+                f"Stopped waiting after {took:.0f} s: docker {verb} {name} was done; "
+                f"it is {state.describe()}, not yet {want}.",
+                (f"state: {state.describe()}", f"restart count: {state.restart_count}"),
+                data,
+            )
         return ActionResult(
             False,
             f"{past.lower()} {name}, but it is {state.describe()}, not {want}, after {took:.0f} s.",

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +34,9 @@ class ActionPlan:
     changes: tuple[str, ...]  # what will change, one line each
     params: Mapping[str, Any] = field(default_factory=dict)  # audited; never secrets
     warnings: tuple[str, ...] = ()
+    #: the action ends with a wait (a sync's outcome, a container's health) that the
+    #: operator may stop early with ``ActionContext.stop``; what was done stays done
+    stoppable: bool = False
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,9 @@ class ActionContext:
     loaded: cfg.LoadedConfig
     audit: AuditLog
     emit: Emit = field(default=lambda line: None)
+    #: set by the UI to stop waiting (see ``ActionPlan.stoppable``); actions check it
+    #: between steps and in their polling loops, never in the middle of a change
+    stop: threading.Event = field(default_factory=threading.Event)
 
     @property
     def profile(self) -> cfg.Profile:
@@ -102,6 +109,9 @@ class ActionContext:
             result = run()
         except ActionRefused as exc:
             self._audit(plan, "refused", str(exc))
+            raise
+        except KeyboardInterrupt:  # Ctrl-C in the CLI: audited, then the CLI exits 130
+            self._audit(plan, "cancelled", "interrupted while running (Ctrl-C)")
             raise
         except Exception as exc:
             detail = scrub(f"{type(exc).__name__}: {exc}")

@@ -144,7 +144,7 @@ def plan_sync(
         )
         operation = f"POST {SYNC_PATH} ({', '.join(accounts)})"
     changes += ("the sync writes emag_products_v2 / offers and one emag_sync_logs row per account",)
-    return ActionPlan("sync.trigger", operation, changes, params, tuple(warnings))
+    return ActionPlan("sync.trigger", operation, changes, params, tuple(warnings), stoppable=True)
 
 
 # --------------------------------------------------------------------------- run
@@ -169,9 +169,15 @@ def run_sync(
     client = client or (docker_client(ctx) if strategy == "celery" else None)
     details: list[str] = []
     outcomes: dict[str, Any] = {}
+    triggered_accounts: list[str] = []
     ok = True
     try:
         for account in req.accounts():
+            if ctx.stop.is_set():  # stopped while watching the previous account
+                details.append(f"{account}: not triggered (stopped by the operator)")
+                outcomes[account] = {"ok": None, "result": "not_triggered"}
+                ok = False
+                continue
             since, known = db.baseline(account)
             if session is not None:
                 resp = session.post_sync(api_body(req, account))
@@ -191,13 +197,15 @@ def run_sync(
                     ok = False
                     break
             details.append(triggered)
+            triggered_accounts.append(account)
             if immediate is not None:
                 outcome = immediate
             elif wait:
                 logs = _log_reader(ctx, client) if strategy == "celery" else None
                 outcome = watch_outcome(
-                    db, account, since, known, limit, logs=logs, emit=ctx.emit, poll=poll_interval
-                )
+                    db, account, since, known, limit,
+                    logs=logs, emit=ctx.emit, poll=poll_interval, stop=ctx.stop,
+                )  # fmt: skip
             else:
                 outcomes[account] = {"ok": None, "result": "enqueued"}
                 continue
@@ -209,7 +217,10 @@ def run_sync(
         if session is not None:
             session.close()
     accounts = " and ".join(req.accounts())
-    if not ok:
+    if ctx.stop.is_set():
+        done = " and ".join(triggered_accounts) or "no account"
+        message = f"Stopped waiting: eMAG product sync triggered for {done}; outcome unknown."
+    elif not ok:
         message = f"eMAG product sync of {accounts} failed."
     elif all(o.get("result") == "enqueued" for o in outcomes.values()):
         message = f"eMAG product sync of {accounts} triggered; not waiting for the outcome."

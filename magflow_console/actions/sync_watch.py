@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ class Outcome:
     """How one account's triggered sync ended (or did not)."""
 
     ok: bool
-    result: str  # success | partial | empty | failed | not_persisted | log_failed | api
+    result: str  # success | partial | empty | failed | not_persisted | log_failed | api | stopped
     message: str
     run: SyncRun | None = None
     log_lines: tuple[str, ...] = field(default=())
@@ -228,8 +229,11 @@ def watch_outcome(
     logs: Callable[[float], list[str]] | None = None,
     emit: Callable[[str], None] = lambda line: None,
     poll: float = 1.0,
+    stop: threading.Event | None = None,
 ) -> Outcome:
-    """Poll for the outcome of one account's sync until ``timeout`` seconds have passed."""
+    """Poll for the outcome of one account's sync until ``timeout`` seconds have passed,
+    or until ``stop`` is set (the operator stopped waiting: the outcome is then unknown)."""
+    stop = stop or threading.Event()
     started = time.monotonic()
     deadline = started + timeout
     log_since = time.time() - CLOCK_SLACK_SECONDS
@@ -238,6 +242,13 @@ def watch_outcome(
     seen_marker = ""
     emit(f"{account}: watching emag_sync_logs for a new row (timeout {timeout:.0f} s)")
     while True:
+        if stop.is_set():
+            return Outcome(
+                False,
+                "stopped",
+                f"stopped waiting after {time.monotonic() - started:.0f} s: the sync was "
+                "triggered and may still be running; its outcome is not known yet",
+            )
         try:
             run = db.new_row(account, since, known)
         except SourceError as exc:
@@ -277,4 +288,4 @@ def watch_outcome(
                 "not_persisted",
                 f"no result persisted: {why}; check the worker and app logs{extra}",
             )
-        time.sleep(max(0.05, min(poll, deadline - now)))
+        stop.wait(max(0.05, min(poll, deadline - now)))

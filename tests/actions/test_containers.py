@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,7 @@ from docker.models.containers import Container
 
 from magflow_console import config as cfg
 from magflow_console.actions import containers
-from magflow_console.actions.guard import ActionContext, ActionRefused
+from magflow_console.actions.guard import ActionContext, ActionRefused, ActionResult
 from tests.support.docker_engine import DockerEngine
 
 SECOND_NS = 1_000_000_000
@@ -118,6 +120,44 @@ def test_unhealthy_after_restart_is_reported_as_failure(
     assert not result.ok
     assert "not running and healthy" in result.message
     assert ctx.audit.read()[-1]["outcome"] == "failed"
+
+
+def test_stop_waiting_for_a_container_that_never_gets_healthy(
+    docker_engine: DockerEngine, make_container: Callable[..., Container]
+) -> None:
+    sick = make_container(healthcheck={**HEALTHCHECK, "test": ["CMD-SHELL", "exit 1"]})
+    started_before = state(sick)[2]
+    ctx = make_ctx(docker_engine, {"worker": cname(sick)})
+    plan = containers.plan_container(ctx, None, "restart", "worker", wait_seconds=600)
+    assert plan.stoppable
+    timer = threading.Timer(2.0, ctx.stop.set)
+    timer.start()
+    began = time.monotonic()
+    result = containers.execute_container(ctx, None, plan)
+    timer.join()
+    assert time.monotonic() - began < 60  # not the 600 s wait
+    assert not result.ok
+    assert result.message.startswith("Stopped waiting after ")
+    assert f"docker restart {cname(sick)} was done" in result.message
+    assert state(sick)[2] != started_before  # the restart itself happened
+    entry = ctx.audit.read()[-1]
+    assert (entry["outcome"], entry["detail"][:15]) == ("failed", "Stopped waiting")
+
+
+def test_ctrl_c_while_running_is_audited_as_cancelled(
+    docker_engine: DockerEngine, worker: Container
+) -> None:
+    ctx = make_ctx(docker_engine, {"worker": cname(worker)})
+    plan = containers.plan_container(ctx, None, "restart", "worker")
+
+    def interrupted() -> ActionResult:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        ctx.execute(plan, interrupted)
+    entry = ctx.audit.read()[-1]
+    assert (entry["action"], entry["outcome"]) == ("container.restart", "cancelled")
+    assert "interrupted while running" in entry["detail"]
 
 
 def test_refuses_containers_outside_the_stack(

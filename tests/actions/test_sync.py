@@ -437,6 +437,59 @@ def test_wait_sees_the_row_after_the_worker_logs_completion(
     assert "succeeded" in result.message
 
 
+@pytest.mark.docker
+def test_stop_waiting_ends_the_watch_and_triggers_no_further_account(
+    tmp_path: Path, head_db_url: str, docker_engine: DockerEngine, make_container: Any
+) -> None:
+    """`both` with --wait: the operator stops while main is being watched (no row, no
+    marker ever comes): the watch ends at its next check, fbe is not triggered, and the
+    result and the audit say that main was triggered and its outcome is unknown."""
+    worker = make_container()
+    ctx = docker_ctx(tmp_path, head_db_url, docker_engine, worker.name)
+    req = sync.SyncRequest("both", max_pages=3)
+    plan = sync.plan_sync(ctx, req)
+    assert plan.stoppable
+    lines = ctx.lines  # type: ignore[attr-defined]
+
+    def stop_once_watching() -> None:
+        wait_for(lambda: any("main: watching" in ln for ln in lines), "the main watch")
+        ctx.stop.set()
+
+    t = threading.Thread(target=stop_once_watching)
+    t.start()
+    started = time.monotonic()
+    result = sync.execute_sync(ctx, plan, req, wait=True, timeout=600, poll_interval=0.2)
+    took = time.monotonic() - started
+    t.join()
+    assert took < 60, took  # not the 600 s watch timeout
+    assert not result.ok
+    assert result.message.startswith("Stopped waiting: eMAG product sync triggered for main;")
+    assert result.data["outcomes"]["main"]["result"] == "stopped"
+    assert result.data["outcomes"]["fbe"] == {"ok": None, "result": "not_triggered"}
+    assert "fbe: not triggered (stopped by the operator)" in result.details
+    calls = celery_calls(worker)
+    assert len(calls) == 1 and '"account_type": "main"' in calls[0], calls
+    entry = audit_entries(tmp_path)[-1]
+    assert (entry["action"], entry["outcome"]) == ("sync.trigger", "failed")
+    assert entry["detail"].startswith("Stopped waiting")
+
+
+def test_watch_returns_promptly_when_stopped(tmp_path: Path, head_db_url: str) -> None:
+    ctx = make_ctx(tmp_path, head_db_url)
+    db = sync.SyncDb(ctx)
+    try:
+        since, known = db.baseline("main")
+        stop = threading.Event()
+        threading.Timer(0.3, stop.set).start()
+        started = time.monotonic()
+        outcome = sync.watch_outcome(db, "main", since, known, 120.0, poll=5.0, stop=stop)
+    finally:
+        db.close()
+    assert time.monotonic() - started < 10  # woken from its 5 s poll sleep, not 120 s
+    assert (outcome.ok, outcome.result) == (False, "stopped")
+    assert "outcome is not known yet" in outcome.message
+
+
 # --------------------------------------------------------------------------- api (fake API)
 
 

@@ -310,6 +310,45 @@ async def test_restart_a_container_from_its_detail_screen(
     assert [(e["action"], e["outcome"]) for e in entries] == [("container.restart", "ok")]
 
 
+async def test_stop_waiting_for_a_restarted_container_that_never_gets_healthy(
+    make_config: Any, stack_containers: Any, make_container: Any
+) -> None:
+    sick = make_container(
+        healthcheck={"test": ["CMD-SHELL", "exit 1"], "interval": 500_000_000, "retries": 1}
+    )
+    services = {**stack_containers.service_map, "extra": sick.name}
+    loaded = make_config(**{"docker.services": services})
+    app = real_app(loaded)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_loaded(pilot, app)
+        app.open_container(sick.name)
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, ContainerDetailScreen), "the detail screen"
+        )
+        await pilot.press("R")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        await pilot.click("#confirm")
+        await wait_for(pilot, lambda: isinstance(app.screen, ActionRunScreen), "the run screen")
+        run = app.screen
+        assert isinstance(run, ActionRunScreen)
+        await wait_for(
+            pilot, lambda: any("docker restart" in line for line in run.output), "the restart"
+        )
+        assert not run.finished and "Stop waiting" in screen_text(app)
+        await pilot.press("escape")  # cannot close a running action; it says how to stop
+        assert app.screen is run
+        await pilot.press("x")
+        await wait_for(pilot, lambda: run.finished, "the action to stop waiting", timeout=30)
+        assert run.result is not None and not run.result.ok
+        assert "Stopped waiting after" in run.status_text()
+        assert "Stop waiting" not in screen_text(app)
+        await pilot.press("escape")
+        assert isinstance(app.screen, ContainerDetailScreen)
+    entries = audit_entries(loaded)
+    assert [(e["action"], e["outcome"]) for e in entries] == [("container.restart", "failed")]
+    assert entries[0]["detail"].startswith("Stopped waiting")
+
+
 async def test_sync_form_confirm_and_trigger(make_config: Any, stack_containers: Any) -> None:
     loaded = make_config()
     app = real_app(loaded)

@@ -7,7 +7,11 @@ redraws a second, not one per line); every line is cleaned of escape sequences f
 When the worker ends, the final ``ActionResult`` (message and details), or the refusal,
 is shown and ``on_done`` is called (the flow refreshes the affected sources there).
 Closing is possible once the action has finished: a running migration cannot be
-abandoned half-way from the UI.
+abandoned half-way from the UI. An action whose plan is ``stoppable`` (a sync waiting for
+its outcome, a container waiting to be healthy) can be told to stop waiting with ``x``:
+it sets ``ctx.stop``; the action ends at its next check, and what it already did (the
+trigger, the restart) stays done and is said so in the result. Leaving the app does the
+same, so a quit never leaves a worker polling in the background.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ class ActionRunScreen(Screen[ActionResult | None]):
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,enter", "close", "Close", id="run-close"),
+        Binding("x", "stop_waiting", "Stop waiting", id="run-stop"),
         Binding("y", "copy", "Copy output", id="run-copy"),
     ]
 
@@ -87,6 +92,9 @@ class ActionRunScreen(Screen[ActionResult | None]):
         self.set_interval(FLUSH_SECONDS, self._flush)
         self._run()
 
+    def on_unmount(self) -> None:
+        self.ctx.stop.set()  # the app is closing: let a waiting action end now
+
     # ------------------------------------------------------------------ worker side
 
     def _emit(self, line: str) -> None:
@@ -123,6 +131,7 @@ class ActionRunScreen(Screen[ActionResult | None]):
     def _finished(self, result: ActionResult | None, refused: str | None) -> None:
         self._flush()
         self.finished = True
+        self.refresh_bindings()
         self.result = result
         self.refused = refused
         self.ctx.emit = lambda line: None
@@ -145,9 +154,27 @@ class ActionRunScreen(Screen[ActionResult | None]):
     def status_text(self) -> str:
         return str(self.query_one("#run-status", Static).render())
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "stop_waiting":
+            return self.plan.stoppable and not self.finished and not self.ctx.stop.is_set()
+        return True
+
+    def action_stop_waiting(self) -> None:
+        if self.finished or not self.plan.stoppable:
+            return
+        self.ctx.stop.set()
+        self.query_one("#run-status", Static).update(
+            Text("● stopping at the next check… (what was done stays done)", style="bold yellow")
+        )
+        self.refresh_bindings()
+
     def action_close(self) -> None:
         if not self.finished:
-            self.notify("The action is still running; wait for it to finish.", timeout=3)
+            if self.plan.stoppable:
+                hint = "press x to stop waiting (what was done stays done)."
+            else:
+                hint = "it cannot be stopped half-way; wait for it to finish."
+            self.notify(f"The action is still running: {hint}", timeout=4)
             return
         self.dismiss(self.result)
 
