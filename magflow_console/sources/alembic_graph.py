@@ -4,7 +4,9 @@ Everything here is pure (no I/O) except the re-exported readers from
 :mod:`magflow_console.sources.alembic_parse`. The pending order reproduces
 Alembic's own (``ScriptDirectory._upgrade_revs`` -> ``RevisionMap._topological_sort``),
 which walks heads in file order and emits a branch as deep as it can before moving
-to a head that depends on it; the tests cross-check it against Alembic.
+to a head that depends on it; the tests cross-check it against Alembic. The problem
+checks behind :func:`analyze` (the stable finding codes) live in
+:mod:`magflow_console.sources.alembic_problems`.
 
 Decisions (documented for the callers):
 
@@ -26,7 +28,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from magflow_console.models import (
@@ -51,12 +53,14 @@ from magflow_console.sources.alembic_parse import (
     resolve_name,
     roots,
 )
-
-VERSION_NUM_WIDTH = 32  # app.alembic_version.version_num is varchar(32)
-APP_VERSION_TABLE = "app.alembic_version"
-_VALID_ID = re.compile(r"[A-Za-z0-9_]+")
-ALEMBIC_ILLEGAL_CHARS = "@-+:"  # alembic.script.revision._revision_illegal_chars
-_SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
+from magflow_console.sources.alembic_problems import ALEMBIC_ILLEGAL_CHARS as ALEMBIC_ILLEGAL_CHARS
+from magflow_console.sources.alembic_problems import APP_VERSION_TABLE as APP_VERSION_TABLE
+from magflow_console.sources.alembic_problems import (
+    VERSION_NUM_WIDTH,
+    database_findings,
+    script_findings,
+    sort_findings,
+)
 
 __all__ = [
     "VERSION_NUM_WIDTH",
@@ -221,222 +225,6 @@ def pending_for_target(graph: ScriptGraph, current: Sequence[str], target: str) 
     return _pending(graph, current, _resolve_target(graph, target))
 
 
-# --------------------------------------------------------------------------- problems
-
-
-def _names(ids: Iterable[str]) -> str:
-    return ", ".join(ids)
-
-
-def _sort_findings(findings: Iterable[Finding]) -> list[Finding]:
-    return sorted(findings, key=lambda f: _SEVERITY_ORDER.get(f.severity, 3))
-
-
-def _split_revises(text: str) -> set[str]:
-    return {part for part in re.split(r"[\s,()'\"]+", text) if part and part != "None"}
-
-
-def _script_findings(
-    graph: ScriptGraph,
-    graph_heads: Sequence[str],
-    cycles: Sequence[tuple[str, ...]],
-    *,
-    pending: Sequence[str],
-    db_checked: bool,
-) -> list[Finding]:
-    out: list[Finding] = []
-    if len(graph_heads) > 1:
-        out.append(
-            Finding(
-                "multiple_heads",
-                "critical",
-                f"The migrations have {len(graph_heads)} heads ({_names(graph_heads)}), so "
-                "'alembic upgrade head' fails with \"Multiple head revisions\"; merge them "
-                "with 'alembic merge heads'.",
-                tuple(graph_heads),
-            )
-        )
-    graph_roots = roots(graph)
-    if len(graph_roots) > 1:
-        out.append(
-            Finding(
-                "multiple_roots",
-                "warning",
-                f"The migrations have {len(graph_roots)} roots ({_names(graph_roots)}); "
-                "only one should start the history.",
-                graph_roots,
-            )
-        )
-    stems = {r.path.removesuffix(".py"): r.revision for r in graph.revisions}
-    missing: dict[str, list[str]] = {}
-    for rid in graph.ids:
-        rev = graph.by_id[rid]
-        for ref in (*rev.down_revisions, *rev.depends_on):
-            if ref not in graph.by_id and resolve_name(graph, ref) is None:
-                missing.setdefault(ref, []).append(rid)
-    for ref, users in missing.items():
-        hint = (
-            f"; that is the file name of revision {stems[ref]}, not its id" if ref in stems else ""
-        )
-        out.append(
-            Finding(
-                "missing_parent",
-                "critical",
-                f"Revision {_names(users)} names parent {ref}, which no migration defines{hint}; "
-                f"Alembic fails with KeyError '{ref}'.",
-                (*users, ref),
-            )
-        )
-    for rid in graph.ids:
-        files = [r.path for r in graph.revisions if r.revision == rid]
-        if len(files) > 1:
-            out.append(
-                Finding(
-                    "duplicate_revision",
-                    "critical",
-                    f"Revision {rid} is defined by {len(files)} files ({_names(files)}); "
-                    "Alembic keeps only the last one and reports multiple heads.",
-                    (rid,),
-                )
-            )
-    for cycle in cycles:
-        out.append(
-            Finding(
-                "cycle",
-                "critical",
-                f"Revisions {_names(cycle)} form a cycle through their down_revision values; "
-                "Alembic cannot load this history.",
-                cycle,
-            )
-        )
-    pend = set(pending)
-    for rid in graph.ids:
-        if len(rid) > VERSION_NUM_WIDTH:
-            urgent = not db_checked or rid in pend
-            out.append(
-                Finding(
-                    "revision_id_too_long",
-                    "critical" if urgent else "warning",
-                    f"Revision id {rid} has {len(rid)} characters but alembic_version.version_num "
-                    f"holds {VERSION_NUM_WIDTH}, so stamping it fails (StringDataRightTruncation)"
-                    + ("." if urgent else "; the database is already past it, a fresh one is not."),
-                    (rid,),
-                )
-            )
-        if not _VALID_ID.fullmatch(rid):
-            refused = sorted(set(rid) & set(ALEMBIC_ILLEGAL_CHARS))
-            consequence = (
-                f"Alembic refuses to load the history (characters {' '.join(refused)} are "
-                "not allowed in revision ids)"
-                if refused
-                else "no MagFlow revision id has ever done so"
-            )
-            out.append(
-                Finding(
-                    "invalid_revision_id",
-                    "critical" if refused else "warning",
-                    f"Revision id {rid!r} contains characters other than letters, digits and "
-                    f"underscores; {consequence}.",
-                    (rid,),
-                )
-            )
-    for rev in graph.revisions:
-        diffs = []
-        if rev.doc_revision_id is not None and rev.doc_revision_id != rev.revision:
-            diffs.append(f"Revision ID: {rev.doc_revision_id}")
-        if rev.doc_revises is not None and _split_revises(rev.doc_revises) != set(
-            rev.down_revisions
-        ):
-            diffs.append(f"Revises: {rev.doc_revises or '(empty)'}")
-        if diffs:
-            actual = _names(rev.down_revisions) or "None"
-            out.append(
-                Finding(
-                    "docstring_mismatch",
-                    "info",
-                    f"The docstring of {rev.path} says {' and '.join(diffs)}, but the code says "
-                    f"revision {rev.revision} revises {actual}; the code is what Alembic uses.",
-                    (rev.revision,),
-                    subject=rev.path,
-                )
-            )
-    return out
-
-
-def _database_findings(
-    graph: ScriptGraph,
-    *,
-    current: Sequence[str],
-    unknown: Sequence[str],
-    pending: Sequence[str],
-    version_tables: Sequence[str] | None,
-    schema_empty: bool | None,
-) -> list[Finding]:
-    out: list[Finding] = []
-    for rid in unknown:
-        out.append(
-            Finding(
-                "unknown_current_revision",
-                "critical",
-                f"The database is stamped with revision {rid}, which no migration file defines "
-                f"(deleted or renamed); Alembic fails with \"Can't locate revision identified by "
-                f"'{rid}'\" until the database is stamped with a known revision.",
-                (rid,),
-            )
-        )
-    tables = tuple(version_tables or ())
-    if version_tables is not None and APP_VERSION_TABLE not in tables:
-        only = (
-            f" (only {_names(tables)} exists, which the app's Alembic does not read)"
-            if tables
-            else ""
-        )
-        if schema_empty is False:
-            out.append(
-                Finding(
-                    "version_table_missing",
-                    "critical",
-                    f"The app schema has tables but no {APP_VERSION_TABLE}{only}; 'alembic upgrade' "
-                    'would try to create everything again and fail with "already exists", so '
-                    "stamp the matching revision first.",
-                )
-            )
-        else:
-            state = "is empty" if schema_empty else "may be empty"
-            out.append(
-                Finding(
-                    "version_table_missing",
-                    "warning",
-                    f"There is no {APP_VERSION_TABLE}{only} and the schema {state}: the database "
-                    "was never migrated, or a fresh 'upgrade head' failed and rolled back.",
-                )
-            )
-    if len(tables) > 1:
-        out.append(
-            Finding(
-                "version_table_ambiguous",
-                "warning",
-                f"Several version tables exist ({_names(tables)}); some tool stamped the wrong "
-                f"schema, and the app reads only {APP_VERSION_TABLE}.",
-            )
-        )
-    if pending:
-        shown = _names(pending[:12]) + (
-            f" and {len(pending) - 12} more" if len(pending) > 12 else ""
-        )
-        where = _names(current) if current else "no revision"
-        out.append(
-            Finding(
-                "pending_migrations",
-                "warning",
-                f"The database is at {where} and {len(pending)} migration(s) are not applied: "
-                f"{shown}.",
-                tuple(pending),
-            )
-        )
-    return out
-
-
 # --------------------------------------------------------------------------- analysis
 
 
@@ -457,11 +245,11 @@ def analyze(
     unknown = tuple(c for c in cur if c not in graph.by_id)
     pending = pending_upgrade(graph, cur) if current is not None else ()
     findings = list(graph.parse_problems)
-    findings += _script_findings(
+    findings += script_findings(
         graph, graph_heads, cycles, pending=pending, db_checked=current is not None
     )
     if current is not None:
-        findings += _database_findings(
+        findings += database_findings(
             graph,
             current=cur,
             unknown=unknown,
@@ -476,7 +264,7 @@ def analyze(
         current=cur,
         unknown_current=unknown,
         pending=pending,
-        findings=tuple(_sort_findings(findings)),
+        findings=tuple(sort_findings(findings)),
     )
 
 
