@@ -156,9 +156,42 @@ def cmd_containers(args: argparse.Namespace) -> int:
     return int(verdict)
 
 
+def cmd_sync_run(args: argparse.Namespace) -> int:
+    """``sync-logs --id``: one run in full (the sync detail screen's headless twin).
+
+    Exit code: 0 success, 1 completed with errors, 2 failed / 0 items / stale running,
+    3 not found or database unreachable (one line on stderr)."""
+    backend = _backend(args)
+    try:
+        run = backend.sync_run(args.id)
+        error = backend.db.last_error if backend.db is not None else backend._db_error
+    finally:
+        backend.close()
+    if run is None:
+        why = error or f"no sync run with id {args.id!r} (a full id or a unique prefix of 6+)"
+        print(f"magflow-console: {why}", file=sys.stderr)
+        return EXIT_UNKNOWN
+    if args.json:
+        from magflow_console import jsonout
+        from magflow_console.models import to_jsonable
+
+        jsonout.print_json(to_jsonable(run))
+    else:
+        from magflow_console import output
+        from magflow_console.run_detail import run_text
+
+        output.console().print(run_text(run))
+    outcome = run.outcome or run.status
+    if outcome in ("success", "running"):
+        return EXIT_OK
+    return EXIT_WARNING if outcome == "partial" else EXIT_CRITICAL
+
+
 def cmd_sync_logs(args: argparse.Namespace) -> int:
     from magflow_console.diagnose import rules
 
+    if args.id:
+        return cmd_sync_run(args)
     backend = _backend(args)
     try:
         snap = backend.sync(account=args.account, status=args.status, limit=args.limit)
@@ -237,8 +270,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("sync-logs", cmd_sync_logs, "eMAG sync runs and per-account statistics")
     p.add_argument("--json", action="store_true")
     p.add_argument("--account", help="main, fbe, ...")
-    p.add_argument("--status", choices=["running", "completed", "failed", "partial"])
+    p.add_argument(
+        "--status",
+        choices=["running", "completed", "failed", "success", "partial", "empty", "stale_running"],
+        help="a status, or an outcome (success, partial, empty, stale_running)",
+    )
     p.add_argument("--limit", type=int, default=None, help="runs to list (default 50)")
+    p.add_argument(
+        "--id", metavar="RUN", help="show one run in full: its id or a unique prefix (6+)"
+    )
     p = add(
         "demo", cmd_demo, "throwaway PostgreSQL with the reference schema and data, then the TUI"
     )

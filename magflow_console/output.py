@@ -24,11 +24,21 @@ from magflow_console.models import (
     Finding,
     MigrationsSnapshot,
     StatusReport,
+    SyncRun,
     SyncSnapshot,
     Verdict,
     utcnow,
 )
 
+#: below this many columns the tables drop their less telling columns
+NARROW_WIDTH = 100
+#: runs shown by `status` (all of them: `sync-logs`)
+STATUS_RUNS = 5
+TEXT_COLS = frozenset({"id", "started", "account", "type", "operation", "status", "outcome"})
+#: run-id characters the tables show (enough for `sync-logs --id`, which takes a prefix)
+ID_CHARS = 8
+#: where the details of a folded info finding are
+INFO_DETAIL = {"docstring_mismatch": "magflow-console migrations"}
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]|\x1b\[[0-9;?]*[ -/]*[@-~]")
 SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
 VERDICT_STYLE = {
@@ -48,7 +58,7 @@ def lit(value: object, style: str = "") -> Text:
     return Text(clean(value), style=style)
 
 
-def _console() -> Console:
+def console() -> Console:
     """A TTY gets its real width; a pipe gets $COLUMNS or 160 (no wrapping into mush)."""
     width = None
     if not sys.stdout.isatty():
@@ -76,7 +86,7 @@ def pct(value: float | None) -> str:
 
 
 def print_info(loaded: cfg.LoadedConfig) -> None:
-    con = _console()
+    con = console()
     con.print(Text("Config files searched:", style="bold"))
     for how, path, exists in loaded.searched:
         con.print(Text(f"  {path}  ({how}, {'found' if exists else 'not found'})"))
@@ -105,34 +115,45 @@ def _section_error(con: Console, title: str, snap: Any) -> bool:
     return False
 
 
+def _narrow(con: Console) -> bool:
+    """An 80-column terminal (SSH at 3 a.m.): fewer, shorter columns rather than mush."""
+    return con.width < NARROW_WIDTH
+
+
 def print_containers(snap: ContainersSnapshot, con: Console | None = None) -> None:
-    con = con or _console()
+    con = con or console()
     if _section_error(con, "Containers", snap):
         return
+    wide = not _narrow(con)
     table = Table(title=f"Containers ({clean(snap.docker_host)})", title_justify="left")
-    for col in ("service", "container", "state", "health", "restarts", "up since", "image"):
-        table.add_column(col)
+    cols = ["service", "container", "state", "health", "restarts", "up since", "image"]
+    if not wide:  # the service names the container; `containers --json` has the rest
+        cols = [c for c in cols if c not in ("container", "image")]
+    for col in cols:
+        table.add_column(col, no_wrap=col != "image")
     for c in snap.items:
         health_style = {"healthy": "green", "unhealthy": "red", "starting": "yellow"}.get(
             c.health or "", "dim"
         )
         state_style = "green" if c.state == "running" else "red"
-        table.add_row(
-            lit(c.service or "-"),
-            lit(c.name),
-            lit(c.state, state_style),
-            lit(c.health or "-", health_style),
-            lit(c.restart_count, "red" if c.restart_count else ""),
-            ago(c.started_at) if c.state == "running" else "-",
-            lit(c.image),
-        )
+        cells: dict[str, Text | str] = {
+            "service": lit(c.service or c.name),
+            "container": lit(c.name),
+            "state": lit(c.state, state_style),
+            "health": lit(c.health or "-", health_style),
+            "restarts": lit(c.restart_count, "red" if c.restart_count else ""),
+            "up since": ago(c.started_at) if c.state == "running" else "-",
+            "image": lit(c.image),
+        }
+        table.add_row(*(cells[col] for col in cols))
     for svc in snap.missing:
-        table.add_row(lit(svc), "-", Text("missing", "red"), "-", "-", "-", "-")
+        gone: dict[str, Text | str] = {"service": lit(svc), "state": Text("missing", "red")}
+        table.add_row(*(gone.get(col, Text("-")) for col in cols))
     con.print(table)
 
 
 def print_database(snap: DatabaseSnapshot, con: Console | None = None) -> None:
-    con = con or _console()
+    con = con or console()
     if _section_error(con, "Database", snap):
         return
     con.print(
@@ -156,7 +177,7 @@ def print_database(snap: DatabaseSnapshot, con: Console | None = None) -> None:
 def print_migrations(
     snap: MigrationsSnapshot, con: Console | None = None, *, findings: bool = True
 ) -> None:
-    con = con or _console()
+    con = con or console()
     if _section_error(con, "Migrations", snap) and not snap.revisions:
         return
     current = ", ".join(snap.current) or ("(not checked)" if not snap.db_checked else "(none)")
@@ -178,82 +199,89 @@ def print_migrations(
         _print_findings(con, snap.problems)
 
 
-def print_sync(snap: SyncSnapshot, con: Console | None = None, *, findings: bool = True) -> None:
-    con = con or _console()
+RUN_STYLE = {
+    "success": "green",
+    "partial": "yellow",
+    "empty": "red",
+    "failed": "red",
+    "stale_running": "magenta",
+}
+
+
+def _run_state(r: SyncRun) -> Text:
+    extra = f" ({r.outcome})" if r.outcome and r.outcome not in ("success", r.status) else ""
+    return lit(f"{r.status}{extra}", RUN_STYLE.get(r.outcome or "", ""))
+
+
+def print_sync(
+    snap: SyncSnapshot,
+    con: Console | None = None,
+    *,
+    findings: bool = True,
+    max_runs: int | None = None,
+) -> None:
+    """Accounts, then the recent runs (all of them, or the newest ``max_runs``)."""
+    con = con or console()
     if _section_error(con, "eMAG sync", snap):
         return
+    narrow = _narrow(con)
     table = Table(title="eMAG accounts", title_justify="left")
-    for col in (
-        "account",
-        "products",
-        "active",
-        "inactive",
-        "offers",
-        "last run",
-        "last success",
-        "24h",
-        "7d",
-    ):
-        table.add_column(col, justify="right" if col not in ("account",) else "left")
+    acols = ["account", "products", "active", "inactive", "offers", "last run", "last ok",
+             "24h", "7d"]  # fmt: skip
+    if narrow:  # inactive = products - active
+        acols.remove("inactive")
+    for col in acols:
+        table.add_column(col, justify="left" if col == "account" else "right", no_wrap=True)
     for acct in snap.accounts.values():
-        table.add_row(
-            lit(acct.account),
-            f"{acct.products_total:,}",
-            f"{acct.products_active:,}",
-            f"{acct.products_inactive:,}",
-            f"{acct.offers:,}",
-            f"{ago(acct.last_run)} {acct.last_run_status or ''}".strip(),
-            ago(acct.last_success),
-            pct(acct.success_rate_24h),
-            pct(acct.success_rate_7d),
-        )
+        last_style = {"failed": "red", "running": "yellow"}.get(acct.last_run_status or "", "")
+        acells: dict[str, Text | str] = {
+            "account": lit(acct.account),
+            "products": f"{acct.products_total:,}",
+            "active": f"{acct.products_active:,}",
+            "inactive": f"{acct.products_inactive:,}",
+            "offers": f"{acct.offers:,}",
+            "last run": Text(ago(acct.last_run), last_style),
+            "last ok": ago(acct.last_success),
+            "24h": pct(acct.success_rate_24h),
+            "7d": pct(acct.success_rate_7d),
+        }
+        table.add_row(*(acells[col] for col in acols))
     con.print(table)
-    runs = Table(title="Recent runs", title_justify="left")
-    for col in (
-        "started",
-        "account",
-        "type",
-        "operation",
-        "status",
-        "items",
-        "created",
-        "updated",
-        "failed",
-        "errors",
-        "secs",
-    ):
-        runs.add_column(col)
-    style = {
-        "success": "green",
-        "partial": "yellow",
-        "empty": "red",
-        "failed": "red",
-        "stale_running": "magenta",
-    }
-    for r in snap.recent:
-        runs.add_row(
-            r.started_at.strftime("%m-%d %H:%M") if r.started_at else "-",
-            lit(r.account_type),
-            lit(r.sync_type),
-            lit(r.operation),
-            lit(
-                f"{r.status}{' (' + r.outcome + ')' if r.outcome and r.outcome not in ('success', r.status) else ''}",
-                style.get(r.outcome, ""),
-            ),
-            str(r.total_items),
-            str(r.created_items),
-            str(r.updated_items),
-            str(r.failed_items),
-            str(r.error_count),
-            f"{r.duration_seconds:.0f}" if r.duration_seconds is not None else "-",
-        )
+    shown = snap.recent if max_runs is None else snap.recent[:max_runs]
+    title = "Recent runs"
+    if len(shown) < len(snap.recent):
+        title += f" (newest {len(shown)} of {len(snap.recent)}; all: magflow-console sync-logs)"
+    runs = Table(title=title, title_justify="left")
+    cols = ["id", "started", "account", "type", "operation", "status", "items", "created",
+            "updated", "failed", "errors", "secs"]  # fmt: skip
+    if narrow:  # the columns that say whether a run worked; `sync-logs --json` has all
+        cols = ["id", "started", "account", "outcome", "items", "failed", "errors"]
+    for col in cols:
+        runs.add_column(col, no_wrap=True, justify="left" if col in TEXT_COLS else "right")
+    for r in shown:
+        cells: dict[str, Text | str] = {
+            "id": lit(r.id[:ID_CHARS], "dim"),
+            "started": r.started_at.strftime("%m-%d %H:%M") if r.started_at else "-",
+            "account": lit(r.account_type),
+            "type": lit(r.sync_type),
+            "operation": lit(r.operation),
+            "status": _run_state(r),
+            "outcome": lit(r.outcome or r.status, RUN_STYLE.get(r.outcome or "", "")),
+            "items": str(r.total_items),
+            "created": str(r.created_items),
+            "updated": str(r.updated_items),
+            "failed": str(r.failed_items),
+            "errors": str(r.error_count),
+            "secs": f"{r.duration_seconds:.0f}" if r.duration_seconds is not None else "-",
+        }
+        runs.add_row(*(cells[col] for col in cols))
     con.print(runs)
     if findings:
         _print_findings(con, snap.anomalies)
 
 
 def print_api(snap: ApiSnapshot, con: Console | None = None) -> None:
-    con = con or _console()
+    con = con or console()
     if _section_error(con, "API", snap):
         return
     table = Table(title=f"API ({clean(snap.base_url)})", title_justify="left")
@@ -270,20 +298,41 @@ def print_api(snap: ApiSnapshot, con: Console | None = None) -> None:
     con.print(table)
 
 
-def _print_findings(con: Console, findings: tuple[Finding, ...] | list[Finding]) -> None:
-    for f in findings:
-        con.print(
-            Text.assemble(
-                ("  ", ""),
-                (f"{f.severity.upper():8}", SEVERITY_STYLE.get(f.severity, "")),
-                (f" {f.code}: ", "bold"),
-                lit(f.message),
-            )
+SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
+
+
+def _print_findings(
+    con: Console, findings: tuple[Finding, ...] | list[Finding], *, fold_info: bool = False
+) -> None:
+    """Most severe first; wrapped lines stay under their message (hanging indent).
+
+    ``fold_info``: info findings become one line per code (the overview of ``status``;
+    ``migrations`` and ``sync-logs`` show each one)."""
+    ordered = sorted(findings, key=lambda f: SEVERITY_ORDER.get(f.severity, 3))
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column()
+    folded: dict[str, int] = {}
+    for f in ordered:
+        if fold_info and f.severity == "info":
+            folded[f.code] = folded.get(f.code, 0) + 1
+            continue
+        grid.add_row(
+            Text(f"{f.severity.upper():8}", SEVERITY_STYLE.get(f.severity, "")),
+            Text.assemble((f"{f.code}: ", "bold"), lit(f.message)),
         )
+    for code, count in folded.items():
+        where = INFO_DETAIL.get(code, "magflow-console status --json")
+        grid.add_row(
+            Text(f"{'INFO':8}", SEVERITY_STYLE["info"]),
+            Text.assemble((f"{code}: ", "bold"), lit(f"{count} finding(s); details: {where}")),
+        )
+    if grid.row_count:
+        con.print(grid)
 
 
 def print_status(report: StatusReport) -> None:
-    con = _console()
+    con = console()
     con.print(
         Text.assemble(
             ("MagFlow ", "bold"),
@@ -295,8 +344,8 @@ def print_status(report: StatusReport) -> None:
     print_containers(report.containers, con)
     print_database(report.database, con)
     print_migrations(report.migrations, con, findings=False)
-    print_sync(report.sync, con, findings=False)
+    print_sync(report.sync, con, findings=False, max_runs=STATUS_RUNS)
     print_api(report.api, con)
     if report.findings:
         con.print(Text("Findings:", style="bold"))
-        _print_findings(con, report.findings)
+        _print_findings(con, report.findings, fold_info=True)

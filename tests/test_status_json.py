@@ -198,3 +198,69 @@ def test_human_status_is_readable_and_hides_the_password(
     assert "pending (apply order): 20251021_eliminated_suggest" in out
     assert "fbe" in out and "Findings:" in out
     assert "Traceback" not in proc.stderr
+
+
+def test_human_output_fits_80_columns_and_puts_the_worst_first(
+    demo_db_url: str, docker_engine: Any, stack_env: dict[str, str], fake_api: Any, tmp_path: Path
+) -> None:
+    """An on-call terminal over SSH: no line wider than 80 columns, the newest runs only
+    (the rest is one command away), findings from critical down, info folded."""
+    fake_api.set_mode("healthy")
+    args = _args(demo_db_url, docker_engine, fake_api.base_url)
+    proc = _run(["status", *args], stack_env | {"COLUMNS": "80"}, tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= 80, proc.stdout
+    assert "…" not in proc.stdout.split("API (")[0], proc.stdout  # no cut-off header or cell
+    assert any(line.startswith("Recent runs (newest 5 of 50;") for line in lines)
+    severities = [line.split()[0] for line in lines[lines.index("Findings:") + 1 :]
+                  if line[:1].isupper()]  # fmt: skip
+    order = {"CRITICAL": 0, "WARNING": 1, "INFO": 2}
+    assert severities == sorted(severities, key=order.__getitem__), severities
+    assert "INFO     docstring_mismatch: 5 finding(s); details: magflow-console migrations" in (
+        proc.stdout
+    )
+
+    proc = _run(["sync-logs", "--limit", "50", *args], stack_env | {"COLUMNS": "80"}, tmp_path)
+    lines = proc.stdout.splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= 80, proc.stdout
+    header = next(line for line in lines if "│ id" in line or "┃ id" in line)
+    assert "outcome" in header and "…" not in header
+
+
+def test_sync_logs_id_shows_one_run_in_full(
+    demo_db_url: str, docker_engine: Any, stack_env: dict[str, str], fake_api: Any, tmp_path: Path
+) -> None:
+    args = _args(demo_db_url, docker_engine, fake_api.base_url)
+    listed = json.loads(
+        _run(["sync-logs", "--json", "--status", "partial", *args], stack_env, tmp_path).stdout
+    )["recent"][0]
+    proc = _run(["sync-logs", "--id", listed["id"][:8], *args], stack_env, tmp_path)
+    assert proc.returncode == 1, proc.stderr  # completed with errors: a warning
+    assert f"run          {listed['id']}" in proc.stdout
+    assert "outcome      partial (status completed)" in proc.stdout
+    assert '"error":' in proc.stdout  # the errors JSON, pretty-printed
+    doc = json.loads(
+        _run(["sync-logs", "--id", listed["id"], "--json", *args], stack_env, tmp_path).stdout
+    )
+    assert doc["id"] == listed["id"] and doc["outcome"] == "partial"
+    assert isinstance(doc["errors"], list) and doc["errors"]
+    missing = _run(["sync-logs", "--id", "ffffffff", *args], stack_env, tmp_path)
+    assert missing.returncode == 3 and missing.stdout == ""
+    assert "no sync run with id 'ffffffff'" in missing.stderr
+    # the headless twin of the sync detail screen renders without importing Textual
+    probe = (
+        "import sys, runpy\n"
+        f"sys.argv = ['magflow-console', 'sync-logs', '--id', {listed['id'][:8]!r}, *{args!r}]\n"
+        "try:\n    runpy.run_module('magflow_console', run_name='__main__')\n"
+        "except SystemExit:\n    pass\n"
+        "print('TEXTUAL:', sorted(m for m in sys.modules if m.split('.')[0] == 'textual'),"
+        " file=sys.stderr)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAGFLOW_CONSOLE_")}
+    env |= stack_env | {"XDG_CONFIG_HOME": str(tmp_path / "cfg")}
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=ROOT
+    )
+    assert "outcome      partial" in proc.stdout, proc.stderr
+    assert "TEXTUAL: []" in proc.stderr, proc.stderr

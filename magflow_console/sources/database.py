@@ -12,6 +12,7 @@ No Textual import.
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 import uuid
 from typing import Any
@@ -38,6 +39,8 @@ from magflow_console.sources.pg_conn import (
 from magflow_console.sources.sync_stats import aware, qident
 
 VERSION_TABLE = "alembic_version"
+#: the shortest run-id prefix ``sync_run`` accepts (the human tables show 8 characters)
+MIN_ID_PREFIX = 6
 
 
 class DatabaseSource:
@@ -251,19 +254,35 @@ class DatabaseSource:
     def sync_run(self, run_id: str) -> SyncRun | None:
         """One run with its full detail (errors jsonb, sync_params, triggered_by).
 
-        ``None`` when the id is unknown or malformed, or when the database failed;
-        in the last case ``last_error`` holds the reason.
+        ``run_id`` is a full id or a unique prefix of at least ``MIN_ID_PREFIX``
+        characters (what the human tables show). ``None`` when the id is unknown or
+        malformed, or when the database failed or the prefix is ambiguous; in those two
+        cases ``last_error`` says why.
         """
         self.last_error = None
+        wanted = str(run_id).strip().lower()
         try:
-            uuid.UUID(str(run_id))
+            wanted = str(uuid.UUID(wanted))
+            full = True
         except ValueError:
-            return None
+            full = False
+            if not re.fullmatch(rf"[0-9a-f-]{{{MIN_ID_PREFIX},35}}", wanted):
+                return None
         try:
             with self._db.transaction() as conn:
-                return sync_stats.one_run(
-                    conn, self.schema, str(run_id), self.running_timeout_minutes
-                )
+                if not full:
+                    ids = sync_stats.run_ids_by_prefix(conn, self.schema, wanted)
+                    if len(ids) > 1:
+                        many = "more than 5" if len(ids) > 5 else str(len(ids))
+                        self.last_error = (
+                            f"the id prefix {wanted} matches {many} runs "
+                            f"({', '.join(i[:13] for i in ids[:5])}); give more of the id"
+                        )
+                        return None
+                    if not ids:
+                        return None
+                    wanted = ids[0]
+                return sync_stats.one_run(conn, self.schema, wanted, self.running_timeout_minutes)
         except SourceError as e:
             self.last_error = str(e)
         except Exception as e:

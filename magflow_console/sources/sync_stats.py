@@ -136,6 +136,17 @@ def recent_runs(
     return tuple(row_to_run(r) for r in rows(conn, sql, params))
 
 
+def run_ids_by_prefix(conn: Conn, schema: str, prefix: str, limit: int = 6) -> list[str]:
+    """Ids of the runs whose id starts with ``prefix`` (hex digits and dashes), newest first.
+
+    A sequential scan of the ids: some milliseconds on 100k rows, for one lookup."""
+    sql = (
+        f"SELECT id::text AS id FROM {qident(schema)}.emag_sync_logs "
+        "WHERE id::text LIKE %(p)s ORDER BY started_at DESC LIMIT %(n)s"
+    )
+    return [r["id"] for r in rows(conn, sql, {"p": prefix + "%", "n": limit})]
+
+
 def one_run(conn: Conn, schema: str, run_id: str, running_timeout: int) -> SyncRun | None:
     sql = f"SELECT {DETAIL_COLUMNS} FROM {qident(schema)}.emag_sync_logs WHERE id = CAST(%(id)s AS uuid)"
     row = first(conn, sql, {"id": run_id, "running_timeout": running_timeout})

@@ -434,6 +434,29 @@ def test_sync_run_detail(head_db_url: str) -> None:
     src.close()
 
 
+def test_sync_run_by_unique_prefix(head_db_url: str) -> None:
+    """What the human tables show (8 characters) finds the run; an ambiguous prefix says
+    which runs it matches; too short or not hex is simply not an id."""
+    base = uuid.uuid4().hex[:7]
+    ids = [uuid.UUID(f"{base}{n}-0000-4000-8000-{uuid.uuid4().hex[:12]}") for n in (1, 2)]
+    with connect(head_db_url) as conn:
+        for i, run_id in enumerate(ids):
+            insert_sync_log(conn, id=run_id, hours_ago=3 + i, account_type="fbe")
+    src = DatabaseSource(head_db_url)
+    try:
+        run = src.sync_run(str(ids[0])[:8].upper())
+        assert run is not None and run.id == str(ids[0]) and src.last_error is None
+        assert src.sync_run(base) is None
+        assert src.last_error is not None
+        assert f"the id prefix {base} matches 2 runs" in src.last_error
+        assert str(ids[0])[:13] in src.last_error and str(ids[1])[:13] in src.last_error
+        assert src.sync_run(base[:5]) is None and src.last_error is None  # under 6: not an id
+        assert src.sync_run("zzzzzzzz") is None and src.last_error is None
+        assert src.sync_run("ffffffff-ffff") is None and src.last_error is None  # no match
+    finally:
+        src.close()
+
+
 def _add_product(conn: Any, account: str) -> None:
     insert_row(
         conn,

@@ -3,8 +3,7 @@ duration, triggered_by, and its ``errors`` JSON pretty-printed)."""
 
 from __future__ import annotations
 
-import json
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text
 from textual import on, work
@@ -15,10 +14,10 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from magflow_console.models import SyncRun, SyncSnapshot
-from magflow_console.tui import fmt
+from magflow_console.run_detail import run_text
 from magflow_console.tui.messages import DetailLoaded
-from magflow_console.tui.sanitize import clean, one_line
-from magflow_console.tui.widgets.sync_pane import RUN_COLUMNS, outcome_style, run_row
+from magflow_console.tui.sanitize import one_line
+from magflow_console.tui.widgets.sync_pane import RUN_COLUMNS, run_row
 from magflow_console.tui.widgets.table import LiveTable
 
 if TYPE_CHECKING:
@@ -27,46 +26,6 @@ if TYPE_CHECKING:
 ACCOUNTS: tuple[str | None, ...] = (None, "main", "fbe", "both")
 STATUSES: tuple[str | None, ...] = (None, "completed", "failed", "running", "partial")
 LIMIT = 200
-
-
-def pretty_json(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            return value
-    return json.dumps(value, indent=2, ensure_ascii=False, default=str, sort_keys=False)
-
-
-def run_text(run: SyncRun) -> Text:
-    t = Text()
-
-    def row(label: str, value: str, style: str = "") -> None:
-        t.append(f"{label:<13}", style="dim")
-        t.append(one_line(value) + "\n", style=style)
-
-    row("run", run.id, "bold")
-    row("outcome", f"{run.outcome or '?'} (status {run.status})", outcome_style(run))
-    row("type", f"{run.sync_type} · {run.operation} · account {run.account_type}")
-    row("started", fmt.full_stamp(run.started_at))
-    row("completed", fmt.full_stamp(run.completed_at))
-    row("duration", fmt.duration(run.duration_seconds))
-    row("triggered by", run.triggered_by or "— (never written by MagFlow)")
-    row("version", run.sync_version or "—")
-    row(
-        "items",
-        f"total {run.total_items:,} · processed {run.processed_items:,} · created "
-        f"{run.created_items:,} · updated {run.updated_items:,} · failed {run.failed_items:,}",
-        "red" if run.failed_items else "",
-    )
-    row("errors", f"{run.error_count}", "red" if run.error_count else "")
-    t.append("params\n", style="dim")
-    t.append(clean(pretty_json(run.sync_params)) + "\n")
-    t.append("errors\n", style="dim")
-    t.append(clean(pretty_json(run.errors)), style="red" if run.errors else "")
-    return t
 
 
 class SyncDetailScreen(Screen[None]):
