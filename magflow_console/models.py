@@ -60,6 +60,9 @@ class Finding:
     revisions: tuple[str, ...] = ()
     account: str | None = None
     subject: str | None = None
+    #: a few words for narrow places (a dashboard pane at 80 columns); ``message`` is the
+    #: full sentence
+    short: str | None = None
 
 
 # --------------------------------------------------------------------------- containers

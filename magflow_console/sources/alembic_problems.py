@@ -63,6 +63,7 @@ def script_findings(
                 "'alembic upgrade head' fails with \"Multiple head revisions\"; merge them "
                 "with 'alembic merge heads'.",
                 tuple(graph_heads),
+                short=f"{len(graph_heads)} heads: merge them",
             )
         )
     graph_roots = roots(graph)
@@ -74,6 +75,7 @@ def script_findings(
                 f"The migrations have {len(graph_roots)} roots ({_names(graph_roots)}); "
                 "only one should start the history.",
                 graph_roots,
+                short=f"{len(graph_roots)} roots",
             )
         )
     stems = {r.path.removesuffix(".py"): r.revision for r in graph.revisions}
@@ -94,6 +96,7 @@ def script_findings(
                 f"Revision {_names(users)} names parent {ref}, which no migration defines{hint}; "
                 f"Alembic fails with KeyError '{ref}'.",
                 (*users, ref),
+                short=f"missing parent {ref}",
             )
         )
     for rid in graph.ids:
@@ -106,6 +109,7 @@ def script_findings(
                     f"Revision {rid} is defined by {len(files)} files ({_names(files)}); "
                     "Alembic keeps only the last one and reports multiple heads.",
                     (rid,),
+                    short=f"{rid} defined {len(files)} times",
                 )
             )
     for cycle in cycles:
@@ -116,6 +120,7 @@ def script_findings(
                 f"Revisions {_names(cycle)} form a cycle through their down_revision values; "
                 "Alembic cannot load this history.",
                 cycle,
+                short=f"cycle through {len(cycle)} revisions",
             )
         )
     pend = set(pending)
@@ -130,6 +135,7 @@ def script_findings(
                     f"holds {VERSION_NUM_WIDTH}, so stamping it fails (StringDataRightTruncation)"
                     + ("." if urgent else "; the database is already past it, a fresh one is not."),
                     (rid,),
+                    short=f"id longer than {VERSION_NUM_WIDTH}: {rid}",
                 )
             )
         if not _VALID_ID.fullmatch(rid):
@@ -147,6 +153,7 @@ def script_findings(
                     f"Revision id {rid!r} contains characters other than letters, digits and "
                     f"underscores; {consequence}.",
                     (rid,),
+                    short=f"invalid id {rid!r}",
                 )
             )
     for rev in graph.revisions:
@@ -167,6 +174,7 @@ def script_findings(
                     f"revision {rev.revision} revises {actual}; the code is what Alembic uses.",
                     (rev.revision,),
                     subject=rev.path,
+                    short=f"docstring disagrees with the code: {rev.path}",
                 )
             )
     return out
@@ -191,6 +199,7 @@ def database_findings(
                 f"(deleted or renamed); Alembic fails with \"Can't locate revision identified by "
                 f"'{rid}'\" until the database is stamped with a known revision.",
                 (rid,),
+                short=f"database at unknown revision {rid}",
             )
         )
     tables = tuple(version_tables or ())
@@ -208,6 +217,7 @@ def database_findings(
                     f"The app schema has tables but no {APP_VERSION_TABLE}{only}; 'alembic upgrade' "
                     'would try to create everything again and fail with "already exists", so '
                     "stamp the matching revision first.",
+                    short=f"no {APP_VERSION_TABLE}, but the schema has tables",
                 )
             )
         else:
@@ -218,6 +228,7 @@ def database_findings(
                     "warning",
                     f"There is no {APP_VERSION_TABLE}{only} and the schema {state}: the database "
                     "was never migrated, or a fresh 'upgrade head' failed and rolled back.",
+                    short=f"no {APP_VERSION_TABLE}: never migrated?",
                 )
             )
     if len(tables) > 1:
@@ -227,6 +238,7 @@ def database_findings(
                 "warning",
                 f"Several version tables exist ({_names(tables)}); some tool stamped the wrong "
                 f"schema, and the app reads only {APP_VERSION_TABLE}.",
+                short=f"{len(tables)} version tables",
             )
         )
     if pending:
@@ -241,6 +253,7 @@ def database_findings(
                 f"The database is at {where} and {len(pending)} migration(s) are not applied: "
                 f"{shown}.",
                 tuple(pending),
+                short=f"{len(pending)} migration(s) not applied",
             )
         )
     return out

@@ -256,6 +256,7 @@ _LABELS = {
     "empty": ("sync_completed_empty", "completed with 0 items (nothing synced)"),
     "failed": ("sync_failed", "failed"),
 }
+_SHORT = {"partial": "with errors", "empty": "with 0 items", "failed": "failed"}
 
 
 def _fmt(ts: dt.datetime | None) -> str:
@@ -312,6 +313,10 @@ def anomalies(
                 ),
                 account=r["account_type"],
                 subject=r["newest_id"],
+                short=(
+                    ("" if r["sync_type"] == "products" else f"{r['sync_type']}: ")
+                    + f"{r['n']} run(s) {_SHORT[r['outcome']]} in 24 h"
+                ),
             )
         )
 
@@ -337,6 +342,7 @@ def anomalies(
                 ),
                 account=r["account_type"],
                 subject=r["oldest_id"],
+                short=f"{r['n']} run(s) stuck 'running' > {running_timeout} min",
             )
         )
 
@@ -362,6 +368,7 @@ def anomalies(
                     f"{no_success_hours:g} h ({since})"
                 ),
                 account=name,
+                short=f"no successful sync in {no_success_hours:g} h",
             )
         )
 
@@ -379,6 +386,7 @@ def anomalies(
                     f"{', ' + x.client_addr if x.client_addr else ''}): probably a running sync"
                 ),
                 subject=str(x.pid),
+                short=f"sync probably running (pid {x.pid}, {x.xact_age_seconds:.0f} s)",
             )
         )
     return tuple(found)

@@ -89,6 +89,32 @@ def age(value: dt.datetime | None, now: dt.datetime) -> str:
     return span((now - as_utc(value)).total_seconds())
 
 
+def short_span(seconds: float | None) -> str:
+    """At most 4 characters, for the narrowest columns: ``45s``, ``99m``, ``1.7h``, ``13h``,
+    ``1.3d``, ``12d``."""
+    if seconds is None:
+        return "—"
+    s = max(seconds, 0.0)
+    if s < 60:
+        return f"{int(s)}s"
+    if s < 100 * 60:
+        return f"{int(s // 60)}m"
+    if s < 10 * 3600:
+        return f"{int(s / 360) / 10:.1f}h"  # truncated, like the other units
+    if s < 86400:
+        return f"{int(s // 3600)}h"
+    if s < 10 * 86400:
+        return f"{int(s / 8640) / 10:.1f}d"
+    return f"{min(int(s // 86400), 999)}d"
+
+
+def short_age(value: dt.datetime | None, now: dt.datetime) -> str:
+    """``age`` in at most 4 characters (``never`` is 5: it is worth the overflow)."""
+    if value is None:
+        return "never"
+    return short_span((now - as_utc(value)).total_seconds())
+
+
 def percent(value: float | None) -> str:
     return "—" if value is None else f"{round(value * 100):d}%"
 

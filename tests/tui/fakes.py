@@ -158,6 +158,7 @@ MIGRATIONS = MigrationsSnapshot(
             "warning",
             "The database is 1 revision behind head 20251021_eliminated_suggest.",
             (REVISIONS[-1],),
+            short="1 migration(s) not applied",
         ),
     ),
     lock_holders=(LockHolder(4242, True, "alembic (magflow_app)", "172.18.0.4", "active", 12.0),),
@@ -239,16 +240,18 @@ SYNC = SyncSnapshot(
     recent=RUNS,
     anomalies=(
         Finding(
-            "sync_no_success",
+            "sync_no_recent_success",
             "critical",
             "No successful products sync for fbe in 16h (threshold 12h).",
             account="fbe",
+            short="no successful sync in 12 h",
         ),
         Finding(
-            "sync_empty_runs",
+            "sync_completed_empty",
             "warning",
             "2 runs completed with 0 items: credentials missing or every page failed.",
             account="fbe",
+            short="2 run(s) with 0 items in 24 h",
         ),
     ),
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -85,10 +86,21 @@ def migrations_text(snap: MigrationsSnapshot) -> Text:
     text.append("\n")
     _label(text, "lock")
     text.append_text(lock_text(snap.lock_holders))
+    # the pane is narrow: short forms, and info problems of one kind on one line (the
+    # migration detail screen lists each in full)
+    infos = Counter(p.code for p in snap.problems if p.severity == "info")
+    folded: set[str] = set()
     for problem in snap.problems:
+        if problem.severity == "info" and infos[problem.code] > 1:
+            if problem.code in folded:
+                continue
+            folded.add(problem.code)
+            line = f"{problem.code.replace('_', ' ')} ×{infos[problem.code]}"
+        else:
+            line = problem.short or problem.message
         text.append("\n")
         text.append("● ", style=fmt.style_for(problem.severity))
-        text.append(one_line(problem.message), style=fmt.style_for(problem.severity))
+        text.append(one_line(line), style=fmt.style_for(problem.severity))
     return text
 
 

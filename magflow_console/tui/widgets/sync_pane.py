@@ -64,9 +64,9 @@ def account_row(stats: AccountStats, now: dt.datetime) -> Row:
             Text(one_line(stats.account, 5), style="bold"),
             Text(fmt.count(stats.products_total)),
             Text(fmt.count(stats.products_active), style="dim"),
-            Text(fmt.age(stats.last_run, now), style=fmt.style_for(stats.last_run_status)),
+            Text(fmt.short_age(stats.last_run, now), style=fmt.style_for(stats.last_run_status)),
             Text(
-                fmt.age(stats.last_success, now),
+                fmt.short_age(stats.last_success, now),
                 style="bold red" if stats.last_success is None else "",
             ),
             Text(fmt.percent(stats.success_rate_24h), style=fmt.rate_style(stats.success_rate_24h)),
@@ -75,17 +75,32 @@ def account_row(stats: AccountStats, now: dt.datetime) -> Row:
     )
 
 
+#: lines the anomalies get in the pane (app.tcss: #sync-anomalies max-height)
+ANOMALY_LINES = 3
+_SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
+
+
 def anomalies_text(snap: SyncSnapshot) -> Text:
+    """Worst first; when they do not fit, the last line says how many more there are."""
     text = Text(no_wrap=True, overflow="ellipsis")
     if not snap.accounts:
         text.append("no accounts (no products, no sync runs)", style="dim")
-    for finding in snap.anomalies:
+    ordered = sorted(snap.anomalies, key=lambda f: _SEVERITY_ORDER.get(f.severity, 3))
+    shown = ordered if len(ordered) <= ANOMALY_LINES else ordered[: ANOMALY_LINES - 1]
+    for finding in shown:
         if text.plain:
             text.append("\n")
         text.append("▲ ", style=fmt.style_for(finding.severity))
         if finding.account:
             text.append(f"{one_line(finding.account)}: ", style="bold")
-        text.append(one_line(finding.message), style=fmt.style_for(finding.severity))
+        text.append(
+            one_line(finding.short or finding.message), style=fmt.style_for(finding.severity)
+        )
+    if len(shown) < len(ordered):
+        rest = ordered[len(shown) :]
+        worst = min(rest, key=lambda f: _SEVERITY_ORDER.get(f.severity, 3)).severity
+        text.append("\n▲ ", style=fmt.style_for(worst))
+        text.append(f"+{len(rest)} more (all: magflow-console status)", style="dim")
     return text
 
 
