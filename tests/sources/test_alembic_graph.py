@@ -326,6 +326,8 @@ def test_each_problem_code_has_trigger_and_clean_case(tmp_path: Path, code: str)
     assert code not in codes(good.findings)
     for finding in hits:
         assert finding.message.endswith(".") and len(finding.message) > 30
+        # the pane's short form: a few words, shorter than the sentence
+        assert finding.short and len(finding.short) < len(finding.message), finding
     if code not in ("version_table_missing", "version_table_ambiguous"):
         assert all(f.revisions for f in hits)
         assert any(r in hits[0].message for r in hits[0].revisions)

@@ -160,6 +160,8 @@ def test_demo_failure_patterns(demo_db_url: str, demo_summary: Any) -> None:
         assert snap.accounts[acct].products_total == demo_summary.products[acct]
         assert snap.accounts[acct].offers == demo_summary.offers[acct]
     found = {(f.code, f.account) for f in snap.anomalies}
+    for f in snap.anomalies:  # every anomaly has the dashboard's short form
+        assert f.short and len(f.short) <= 36 and len(f.short) < len(f.message), f
     # fbe: every run of the last ~31 h completed with 0 items -> no success for > 24 h
     assert ("sync_no_recent_success", "fbe") in found
     assert ("sync_no_recent_success", "main") not in found  # main's latest run is a success
