@@ -106,7 +106,7 @@ async def test_keys_focus_panes_and_open_details(stack_config: Any, stack_contai
             ),
             "runs filtered to account main",
         )
-        await pilot.press("s", "s")  # status: failed
+        await pilot.press("s")  # status: failed
         await wait_for(
             pilot,
             lambda: (
@@ -123,6 +123,15 @@ async def test_keys_focus_panes_and_open_details(stack_config: Any, stack_contai
         )
         detail = str(sync_screen.query_one("#run-detail").render())
         assert "errors" in detail and '"error":' in detail  # the errors JSON, pretty-printed
+        await pilot.press("a", "s")  # account fbe, then the outcome class "empty" (0 items)
+        await wait_for(
+            pilot,
+            lambda: (
+                bool(table._shown)
+                and all(row[1:3] == ["fbe", "empty"] for row in table_rows(table).values())
+            ),
+            "fbe's runs that synced nothing",
+        )
         await pilot.press("escape")
 
         await pilot.press("a")

@@ -24,7 +24,10 @@ if TYPE_CHECKING:
     from magflow_console.tui.app import MagflowApp
 
 ACCOUNTS: tuple[str | None, ...] = (None, "main", "fbe", "both")
-STATUSES: tuple[str | None, ...] = (None, "completed", "failed", "running", "partial")
+#: a status, or an outcome class (what went wrong first: failed, 0 items, errors, stuck)
+STATUSES: tuple[str | None, ...] = (
+    None, "failed", "empty", "partial", "stale_running", "running", "success", "completed",
+)  # fmt: skip
 LIMIT = 200
 
 
