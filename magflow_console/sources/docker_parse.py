@@ -269,11 +269,11 @@ def precheck_socket(base_url: str | None) -> None:
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
-        raise _Unreachable(f"no socket at {path}") from None
-    except PermissionError:
-        raise _Unreachable(f"permission denied on {path}") from None
+        raise _Unreachable("the socket file does not exist (is the engine running?)") from None
+    except PermissionError:  # the sentence names the path already (Docker engine at ...)
+        raise _Unreachable("permission denied on the socket path") from None
     if not stat.S_ISSOCK(mode):
-        raise _Unreachable(f"{path} is not a socket")
+        raise _Unreachable("that path is not a socket")
 
 
 def _walk(exc: BaseException) -> Iterator[BaseException]:

@@ -411,13 +411,15 @@ def _assert_error(src: DockerSource, reason: str) -> None:
 
 def test_missing_socket_path_gives_error_snapshot(tmp_path: Path) -> None:
     path = tmp_path / "docker.sock"
-    _assert_error(DockerSource(f"unix://{path}"), f"no socket at {path}")
+    _assert_error(
+        DockerSource(f"unix://{path}"), "the socket file does not exist (is the engine running?)"
+    )
 
 
 def test_path_that_is_not_a_socket_gives_error_snapshot(tmp_path: Path) -> None:
     path = tmp_path / "docker.sock"
     path.write_text("not a socket")
-    _assert_error(DockerSource(f"unix://{path}"), f"{path} is not a socket")
+    _assert_error(DockerSource(f"unix://{path}"), "that path is not a socket")
 
 
 def test_dead_socket_gives_connection_refused(tmp_path: Path) -> None:
