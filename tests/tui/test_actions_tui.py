@@ -386,6 +386,41 @@ async def test_sync_form_confirm_and_trigger(make_config: Any, stack_containers:
     assert entries[0]["params"]["account"] == "fbe" and entries[0]["params"]["max_pages"] == 2
 
 
+async def test_sync_form_with_the_api_strategy_offers_mode_and_inactive_offers(
+    make_config: Any, fake_api: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MFC_TUI_API_USER", fake_api.credentials.email)
+    monkeypatch.setenv("MFC_TUI_API_PASSWORD", fake_api.credentials.password)
+    loaded = make_config(**{
+        "sync.strategy": "api",
+        "api.username_env": "MFC_TUI_API_USER",
+        "api.password_env": "MFC_TUI_API_PASSWORD",
+    })  # fmt: skip
+    before = len(fake_api.sync_requests)
+    app = real_app(loaded)
+    async with app.run_test(size=(80, 24)) as pilot:  # the form fits an 80x24 terminal
+        await wait_loaded(pilot, app)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: isinstance(app.screen, SyncFormScreen), "the sync form")
+        form = app.screen
+        assert isinstance(form, SyncFormScreen)
+        await pilot.click("#acc-fbe")
+        await pilot.click("#mode-incremental")
+        await pilot.click("#sync-inactive")
+        await pilot.click("#sync-wait")  # off: do not watch for the outcome
+        await pilot.click("#sync-form-ok")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        await pilot.click("#confirm")
+        run = await finished_run(pilot, app)
+        assert run.result is not None and run.result.ok, run.status_text()
+    sent = fake_api.sync_requests[before:]
+    assert [(b["account_type"], b["mode"], b["include_inactive"]) for b in sent] == [
+        ("fbe", "incremental", True)
+    ]
+    entries = audit_entries(loaded)
+    assert [(e["action"], e["outcome"]) for e in entries] == [("sync.trigger", "ok")]
+
+
 async def test_actions_are_in_the_command_palette(make_config: Any) -> None:
     loaded = make_config()
     app = real_app(loaded)

@@ -1,4 +1,6 @@
-"""Which eMAG account to sync (main, fbe or both) and how many pages at most.
+"""Which eMAG account to sync (main, fbe or both) and how many pages at most; with the api
+strategy also the mode and whether inactive offers are included (the Celery task takes the
+account and the page limit only, sheet §6).
 
 The request is validated with ``SyncRequest.validate`` for the profile's strategy before
 the form closes (the plan validates it again). Dismisses with a ``SyncFormResult`` or
@@ -18,7 +20,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, RadioButton, RadioSet, Static
 
-from magflow_console.actions.sync import ACCOUNT_CHOICES, SyncRequest
+from magflow_console.actions.sync import ACCOUNT_CHOICES, MODES, SyncRequest
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,7 @@ class SyncFormScreen(ModalScreen[SyncFormResult | None]):
     SyncFormScreen > Vertical {
         width: 64; height: auto; border: round $accent; padding: 0 1; background: $surface;
     }
-    SyncFormScreen RadioSet { width: 100%; margin: 0 0 1 0; }
+    SyncFormScreen RadioSet { width: 100%; margin: 0 0 1 0; layout: horizontal; }
     SyncFormScreen Input { margin: 0 0 1 0; }
     SyncFormScreen #sync-form-error { color: $error; height: auto; }
     SyncFormScreen #sync-form-buttons { height: auto; align-horizontal: right; }
@@ -58,6 +60,12 @@ class SyncFormScreen(ModalScreen[SyncFormResult | None]):
                     yield RadioButton(account, value=account == self.account, id=f"acc-{account}")
             yield Static(Text("Max pages per account", style="bold"))
             yield Input(str(self.max_pages), type="integer", id="sync-max-pages")
+            if self.strategy == "api":
+                yield Static(Text("Mode", style="bold"))
+                with RadioSet(id="sync-mode-choice"):
+                    for mode in MODES:
+                        yield RadioButton(mode, value=mode == "full", id=f"mode-{mode}")
+                yield Checkbox("Include inactive offers", value=False, id="sync-inactive")
             yield Checkbox("Wait for the outcome", value=True, id="sync-wait")
             yield Static("", id="sync-form-error")
             with Horizontal(id="sync-form-buttons"):
@@ -65,11 +73,19 @@ class SyncFormScreen(ModalScreen[SyncFormResult | None]):
                 yield Button("Next", id="sync-form-ok", variant="primary")
 
     def on_mount(self) -> None:
-        self.query_one(RadioSet).focus()
+        self.query_one("#sync-account-choice", RadioSet).focus()
 
     def selected_account(self) -> str:
-        pressed = self.query_one(RadioSet).pressed_button
+        pressed = self.query_one("#sync-account-choice", RadioSet).pressed_button
         return str(pressed.label) if pressed is not None else self.account
+
+    def _api_options(self) -> tuple[str, bool]:
+        """(mode, include inactive): the api strategy's choices; the defaults otherwise."""
+        if self.strategy != "api":
+            return "full", False
+        pressed = self.query_one("#sync-mode-choice", RadioSet).pressed_button
+        mode = str(pressed.label) if pressed is not None else "full"
+        return mode, self.query_one("#sync-inactive", Checkbox).value
 
     @on(Input.Submitted, "#sync-max-pages")
     @on(Button.Pressed, "#sync-form-ok")
@@ -81,7 +97,10 @@ class SyncFormScreen(ModalScreen[SyncFormResult | None]):
         except ValueError:
             error.update(Text("Max pages must be a whole number >= 1."))
             return
-        req = SyncRequest(account=self.selected_account(), max_pages=pages)
+        mode, inactive = self._api_options()
+        req = SyncRequest(
+            account=self.selected_account(), max_pages=pages, mode=mode, include_inactive=inactive
+        )
         problems = req.validate(self.strategy)
         if problems:
             error.update(Text("; ".join(problems) + "."))
