@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, quote, urlencode
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -110,6 +111,23 @@ class PgUrl:
 _URL_PARTS = frozenset({"user", "password", "host", "hostaddr", "port", "dbname"})
 
 
+#: driver options of asyncpg/SQLAlchemy URLs that mean nothing to libpq (dropped)
+_DRIVER_ONLY = frozenset({"prepared_statement_cache_size", "statement_cache_size"})
+
+
+def _libpq_query(query: str) -> str:
+    """asyncpg's ``ssl=`` spelling becomes libpq's ``sslmode=`` (same values); options
+    only the Python drivers understand are dropped."""
+    if not query:
+        return query
+    pairs = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k not in _DRIVER_ONLY]
+    if any(k == "sslmode" for k, _ in pairs):  # an explicit sslmode wins
+        pairs = [(k, v) for k, v in pairs if k != "ssl"]
+    else:
+        pairs = [("sslmode" if k == "ssl" else k, v) for k, v in pairs]
+    return urlencode(pairs, quote_via=quote)
+
+
 def parse_url(url: str) -> PgUrl:
     """libpq's reading of any MagFlow-style URL (asyncpg, psycopg2, plain)."""
     scheme, sep, rest = url.partition("://")
@@ -117,9 +135,15 @@ def parse_url(url: str) -> PgUrl:
         raise SourceError("the database URL is not a valid PostgreSQL URL")
     if scheme not in _SCHEMES:
         raise SourceError(f"the database URL scheme {scheme!r} is not PostgreSQL")
+    base, qmark, query = rest.partition("?")
     try:
-        params = conninfo_to_dict(f"postgresql://{rest}")
-    except Exception:  # psycopg.ProgrammingError: the text may contain the password
+        params = conninfo_to_dict(f"postgresql://{base}{qmark}{_libpq_query(query)}")
+    except Exception as exc:  # psycopg.ProgrammingError; the text may hold the password
+        unknown = re.search(r'invalid URI query parameter: "(\w+)"', str(exc))
+        if unknown:  # only the parameter's name, never a value
+            raise SourceError(
+                f"the database URL has a query parameter libpq does not know: {unknown[1]!r}"
+            ) from None
         raise SourceError("the database URL is not a valid PostgreSQL URL") from None
     if any(not p.isdigit() for p in str(params.get("port") or "5432").split(",")):
         raise SourceError("the database URL is not a valid PostgreSQL URL (port)")

@@ -50,7 +50,10 @@ def test_sqlalchemy_url_keeps_the_password_but_repr_hides_it() -> None:
     [
         (f"mysql://app:{QUOTED}@db/magflow", "not PostgreSQL"),
         (f"postgresql://app:{QUOTED}@db:notaport/magflow", "not a valid"),
-        (f"postgresql://app:{QUOTED}@db/magflow?no_such_option=1", "not a valid"),
+        (
+            f"postgresql://app:{QUOTED}@db/magflow?no_such_option={QUOTED}",
+            "a query parameter libpq does not know: 'no_such_option'",
+        ),
         ("just some text", "not a valid"),
     ],
 )
@@ -67,3 +70,15 @@ def test_libpq_env_for_pg_dump() -> None:
     assert env["PGPASSWORD"] == SECRET
     sock = libpq_env("postgresql://app@/magflow?host=/run/postgresql")
     assert sock["PGHOST"] == "/run/postgresql" and "PGPORT" not in sock
+
+
+def test_asyncpg_query_options_are_read_the_libpq_way() -> None:
+    url = parse_url(
+        "postgresql+asyncpg://app@db/magflow?ssl=require&prepared_statement_cache_size=0"
+        "&application_name=magflow"
+    )
+    assert url.params["sslmode"] == "require" and "ssl" not in url.params
+    assert "prepared_statement_cache_size" not in url.params
+    assert url.params["application_name"] == "magflow"
+    both = parse_url("postgresql://app@db/magflow?sslmode=disable&ssl=require")
+    assert both.params["sslmode"] == "disable"  # an explicit sslmode wins
