@@ -26,6 +26,8 @@ from magflow_console.models import ContainerInfo, HealthProbe
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
 DEFAULT_SERVICE_MAP: Mapping[str, str] = DEFAULT_SERVICES
+#: the container events that change what a containers view shows (the events stream
+#: asks the engine for these only; ``exec_*`` health-probe noise never arrives)
 EVENT_KINDS = frozenset(
     {
         "health_status",
@@ -39,6 +41,7 @@ EVENT_KINDS = frozenset(
         "destroy",
         "pause",
         "unpause",
+        "rename",
     }
 )
 _ZERO_TIME_YEAR = 1

@@ -36,23 +36,6 @@ LOOPS: dict[str, tuple[str, ...]] = {
     "sync": ("sync",),
     "api": ("api",),
 }
-#: docker event kinds that change what the containers pane shows
-EVENT_KINDS = frozenset(
-    {
-        "health_status",
-        "die",
-        "start",
-        "restart",
-        "stop",
-        "kill",
-        "oom",
-        "pause",
-        "unpause",
-        "destroy",
-        "create",
-        "rename",
-    }
-)
 EVENT_THROTTLE = 0.5  # seconds: a burst of events gives one container refresh
 EVENT_RETRY = 5.0  # seconds before re-opening a failed event stream
 
@@ -167,9 +150,9 @@ class RefreshingApp(App[int]):
                 for event in self.backend.events(stop):
                     if stop.is_set():
                         return
+                    # the source yields only the kinds in sources.docker_parse.EVENT_KINDS
                     kind = str(getattr(event, "kind", "")).split(":", 1)[0].strip()
-                    if kind in EVENT_KINDS:
-                        self.post_message(StackEventReceived(kind, str(getattr(event, "name", ""))))
+                    self.post_message(StackEventReceived(kind, str(getattr(event, "name", ""))))
             except Exception:  # the stream died (engine gone): the containers loop reports it
                 pass
             stop.wait(EVENT_RETRY)

@@ -296,6 +296,8 @@ def test_raw_exec_events_are_dropped() -> None:
             "Actor": {"ID": "abc", "Attributes": {"name": "magflow_app"}}}  # fmt: skip
     assert src._to_event({**base, "Action": "exec_start: sh -c true"}) is None
     assert src._to_event({**base, "Action": "exec_die"}) is None
+    renamed = src._to_event({**base, "Action": "rename"})  # the pane's names change
+    assert renamed is not None and renamed.kind == "rename"
     event = src._to_event({**base, "Action": "health_status: unhealthy"})
     assert event is not None and (event.kind, event.health, event.service) == (
         "health_status", "unhealthy", "app",
