@@ -276,6 +276,17 @@ async def test_create_admin_with_a_masked_password(make_config: Any, demo_db_url
     assert row[2].startswith("$2b$12$") and PASSWORD not in row[2]
 
 
+async def restart_from_detail(pilot: Any, app: Any, name: str) -> None:
+    """Dashboard loaded -> the container's detail screen -> R -> the confirmation."""
+    await wait_loaded(pilot, app)
+    app.open_container(name)
+    await wait_for(
+        pilot, lambda: isinstance(app.screen, ContainerDetailScreen), "the detail screen"
+    )
+    await pilot.press("R")
+    await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+
+
 async def test_restart_a_container_from_its_detail_screen(
     make_config: Any, stack_containers: Any, make_container: Any
 ) -> None:
@@ -286,13 +297,7 @@ async def test_restart_a_container_from_its_detail_screen(
     loaded = make_config(**{"docker.services": services})
     app = real_app(loaded)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_loaded(pilot, app)
-        app.open_container(extra.name)
-        await wait_for(
-            pilot, lambda: isinstance(app.screen, ContainerDetailScreen), "the detail screen"
-        )
-        await pilot.press("R")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        await restart_from_detail(pilot, app, extra.name)
         shown = screen_text(app)
         assert f"docker restart {extra.name}" in shown
         assert "stopped and started again" in shown
@@ -320,13 +325,7 @@ async def test_stop_waiting_for_a_restarted_container_that_never_gets_healthy(
     loaded = make_config(**{"docker.services": services})
     app = real_app(loaded)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_loaded(pilot, app)
-        app.open_container(sick.name)
-        await wait_for(
-            pilot, lambda: isinstance(app.screen, ContainerDetailScreen), "the detail screen"
-        )
-        await pilot.press("R")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        await restart_from_detail(pilot, app, sick.name)
         await pilot.click("#confirm")
         await wait_for(pilot, lambda: isinstance(app.screen, ActionRunScreen), "the run screen")
         run = app.screen
