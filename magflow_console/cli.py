@@ -144,7 +144,8 @@ def cmd_containers(args: argparse.Namespace) -> int:
         snap = backend.containers()
     finally:
         backend.close()
-    verdict = rules.verdict(rules.container_findings(snap), [snap.state])
+    findings = rules.container_findings(snap)
+    verdict = rules.verdict(findings, [snap.state])
     if args.json:
         from magflow_console import jsonout
 
@@ -152,7 +153,9 @@ def cmd_containers(args: argparse.Namespace) -> int:
     else:
         from magflow_console import output
 
-        output.print_containers(snap)
+        con = output.console()
+        output.print_containers(snap, con)
+        output.print_findings(con, findings)
     return int(verdict)
 
 

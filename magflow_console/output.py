@@ -196,7 +196,7 @@ def print_migrations(
         who = f"pid {h.pid} {h.application_name} {h.client_addr or ''}".strip()
         con.print(lit(f"  migration lock {'held' if h.granted else 'awaited'} by {who}", "yellow"))
     if findings:
-        _print_findings(con, snap.problems)
+        print_findings(con, snap.problems)
 
 
 RUN_STYLE = {
@@ -277,7 +277,7 @@ def print_sync(
         runs.add_row(*(cells[col] for col in cols))
     con.print(runs)
     if findings:
-        _print_findings(con, snap.anomalies)
+        print_findings(con, snap.anomalies)
 
 
 def print_api(snap: ApiSnapshot, con: Console | None = None) -> None:
@@ -301,7 +301,7 @@ def print_api(snap: ApiSnapshot, con: Console | None = None) -> None:
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 
 
-def _print_findings(
+def print_findings(
     con: Console, findings: tuple[Finding, ...] | list[Finding], *, fold_info: bool = False
 ) -> None:
     """Most severe first; wrapped lines stay under their message (hanging indent).
@@ -348,4 +348,4 @@ def print_status(report: StatusReport) -> None:
     print_api(report.api, con)
     if report.findings:
         con.print(Text("Findings:", style="bold"))
-        _print_findings(con, report.findings, fold_info=True)
+        print_findings(con, report.findings, fold_info=True)

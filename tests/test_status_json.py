@@ -221,6 +221,13 @@ def test_human_output_fits_80_columns_and_puts_the_worst_first(
         proc.stdout
     )
 
+    proc = _run(["containers", *args], stack_env | {"COLUMNS": "80"}, tmp_path)
+    assert proc.returncode == 2
+    assert max(len(line.rstrip()) for line in proc.stdout.splitlines()) <= 80, proc.stdout
+    # the exit code comes with its reasons: the unhealthy worker's last probe output
+    assert "CRITICAL container_unhealthy: " in proc.stdout, proc.stdout
+    assert "No nodes replied" in " ".join(proc.stdout.split())
+
     proc = _run(["sync-logs", "--limit", "50", *args], stack_env | {"COLUMNS": "80"}, tmp_path)
     lines = proc.stdout.splitlines()
     assert max(len(line.rstrip()) for line in lines) <= 80, proc.stdout
