@@ -156,6 +156,13 @@ class Backend:
         except Exception as exc:
             return error_snapshot(AdminsSnapshot, f"Admin query failed: {exc}", started)
 
+    @property
+    def sync_run_error(self) -> str | None:
+        """Why the last ``sync_run()`` gave None, when it was not simply "no such run"."""
+        if self._db is not None:
+            return self._db.last_error
+        return self._db_error
+
     def sync_run(self, run_id: str) -> SyncRun | None:
         src = self.db
         if src is None:

@@ -167,7 +167,7 @@ def cmd_sync_run(args: argparse.Namespace) -> int:
     backend = _backend(args)
     try:
         run = backend.sync_run(args.id)
-        error = backend.db.last_error if backend.db is not None else backend._db_error
+        error = backend.sync_run_error
     finally:
         backend.close()
     if run is None:
