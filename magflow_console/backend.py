@@ -210,7 +210,8 @@ class Backend:
             except Exception as exc:
                 from magflow_console.sources.docker import describe_failure
 
-                error = describe_failure(self.docker.docker_host, exc, self.docker.timeout)
+                why = describe_failure(self.docker.docker_host, exc, self.docker.timeout)
+                error = f"The migrations are read from container {name}; {why}"
                 # not cached: the next refresh tries the engine again
                 return ag.ScriptGraph(location=location, revisions=(), error=error)
             self._graph = ag.read_scripts_from_container(client, name, a.container_path)

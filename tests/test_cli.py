@@ -150,3 +150,8 @@ def test_status_json_with_everything_down_is_a_clean_document(xdg: dict[str, str
         assert doc[section]["state"] == "error", section
         assert doc[section]["error"], section
     assert "nonexistent/docker.sock" in doc["containers"]["error"]
+    # the scripts come from the app container by default: the error says so, and why
+    assert doc["migrations"]["error"].startswith(
+        "The migrations are read from container magflow_app; Docker engine at "
+        "unix:///nonexistent/docker.sock is not reachable"
+    ), doc["migrations"]["error"]
