@@ -10,10 +10,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from magflow_console import __version__
-from magflow_console import config as cfg
+
+if TYPE_CHECKING:
+    from magflow_console import config as cfg
 
 EXIT_OK, EXIT_WARNING, EXIT_CRITICAL, EXIT_UNKNOWN = 0, 1, 2, 3
 
@@ -53,6 +55,8 @@ def common_options() -> _Parser:
 
 
 def load(args: argparse.Namespace, extra: dict[str, Any] | None = None) -> cfg.LoadedConfig:
+    from magflow_console import config as cfg
+
     overrides: dict[str, Any] = {
         "database.url": getattr(args, "db_url", None),
         "docker.host": getattr(args, "docker_host", None),
@@ -226,6 +230,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
+    from magflow_console import config as cfg
     from magflow_console.reference import seed as seeder
 
     loaded = load(args)
@@ -304,10 +309,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # --help and --version end here, before pydantic loads
+    from magflow_console.config import ConfigError
+
     try:
         return int(args.func(args))
-    except cfg.ConfigError as exc:
+    except ConfigError as exc:
         print(f"magflow-console: config error: {exc}", file=sys.stderr)
         return EXIT_UNKNOWN
     except KeyboardInterrupt:

@@ -155,3 +155,22 @@ def test_status_json_with_everything_down_is_a_clean_document(xdg: dict[str, str
         "The migrations are read from container magflow_app; Docker engine at "
         "unix:///nonexistent/docker.sock is not reachable"
     ), doc["migrations"]["error"]
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["--help"], ["status", "--help"]])
+def test_version_and_help_do_not_load_the_config_stack(argv: list[str]) -> None:
+    """What a person types first answers at once: argparse exits before pydantic loads."""
+    probe = (
+        "import sys, runpy\n"
+        f"sys.argv = ['magflow-console', *{argv!r}]\n"
+        "try:\n    runpy.run_module('magflow_console', run_name='__main__')\n"
+        "except SystemExit as exc:\n    code = exc.code\n"
+        "heavy = sorted(m for m in ('pydantic', 'pydantic_settings', 'psycopg', 'docker')"
+        " if m in sys.modules)\n"
+        "print('EXIT:', code, 'HEAVY:', heavy, file=sys.stderr)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    assert "EXIT: 0 HEAVY: []" in proc.stderr, proc.stderr
+    assert proc.stdout.strip()

@@ -12,11 +12,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from magflow_console import config as cfg
 from magflow_console.actions.audit import AuditLog
 from magflow_console.redact import scrub
+
+if TYPE_CHECKING:  # annotations only: `magflow-console --help` need not load pydantic
+    from magflow_console import config as cfg
 
 Emit = Callable[[str], None]
 
