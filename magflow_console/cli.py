@@ -119,6 +119,25 @@ def cmd_status(args: argparse.Namespace) -> int:
     return int(report.verdict)
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Every finding, worst first, with the next steps; the exit code of ``status``."""
+    backend = _backend(args)
+    try:
+        report = backend.status()
+    finally:
+        backend.close()
+    if args.json:
+        from magflow_console import jsonout
+        from magflow_console.diagnose.doctor import advice_json
+
+        jsonout.print_json(advice_json(report))
+    else:
+        from magflow_console import output
+
+        output.print_advice(report)
+    return int(report.verdict)
+
+
 def cmd_migrations(args: argparse.Namespace) -> int:
     from magflow_console.diagnose import rules
 
@@ -268,6 +287,12 @@ def build_parser() -> argparse.ArgumentParser:
         "status",
         cmd_status,
         "the whole stack in one look (exit 0 ok, 1 warning, 2 critical, 3 unknown)",
+    )
+    p.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    p = add(
+        "doctor",
+        cmd_doctor,
+        "every finding, worst first, with what to do next (exit code as for status)",
     )
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
     p = add("migrations", cmd_migrations, "Alembic scripts versus the database")

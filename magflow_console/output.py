@@ -331,6 +331,42 @@ def print_findings(
         con.print(grid)
 
 
+def print_advice(report: StatusReport) -> None:
+    """``doctor``: the verdict, then each finding worst first with its next steps."""
+    from magflow_console.diagnose.doctor import advise
+
+    con = console()
+    advice = advise(report)
+    con.print(
+        Text.assemble(
+            ("MagFlow ", "bold"),
+            (f"[{report.profile}] ", "bold"),
+            (report.verdict.label.upper(), VERDICT_STYLE[report.verdict]),
+            (f"  {report.generated_at:%Y-%m-%d %H:%M:%S} UTC", "dim"),
+        )
+    )
+    if not advice:
+        con.print("Nothing to do: every check the console makes passed.")
+        return
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column()
+    for i, a in enumerate(advice):
+        body = Text.assemble((f"{a.finding.code}: ", "bold"), lit(a.finding.message))
+        following = advice[i + 1] if i + 1 < len(advice) else None
+        same_advice_next = (
+            following is not None
+            and following.finding.code == a.finding.code
+            and following.steps == a.steps
+        )
+        for step in () if same_advice_next else a.steps:  # said once, after the last alike
+            body.append("\n→ ", style="cyan")
+            body.append(clean(step))
+        style = SEVERITY_STYLE.get(a.level.lower(), VERDICT_STYLE[Verdict.UNKNOWN])
+        grid.add_row(Text(f"{a.level:8}", style), body)
+    con.print(grid)
+
+
 def print_status(report: StatusReport) -> None:
     con = console()
     con.print(

@@ -10,8 +10,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from magflow_console.reference import DEMO_TARGET, HEAD, SCRIPTS_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,15 +30,6 @@ def _run(
         timeout=120,
         stdin=subprocess.DEVNULL,
     )
-
-
-@pytest.fixture
-def stack_env(stack_containers: Any) -> dict[str, str]:
-    return {
-        "MAGFLOW_CONSOLE_DOCKER__PREFIX": stack_containers.prefix,
-        "MAGFLOW_CONSOLE_DOCKER__PROJECT": stack_containers.project,
-        "MAGFLOW_CONSOLE_DOCKER__SERVICES": json.dumps(stack_containers.names),
-    }
 
 
 def _args(db_url: str, engine: Any, api_url: str) -> list[str]:

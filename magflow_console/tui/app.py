@@ -38,6 +38,7 @@ class MagflowApp(ActionsApp):
         Binding("r", "refresh", "Refresh", id="refresh"),
         Binding("p", "toggle_pause", "Pause", id="pause"),
         Binding("L", "audit_log", "Audit log", id="audit-log", show=False),
+        Binding("d", "findings", "Findings and next steps", id="findings", show=False),
     ]
 
     def __init__(
@@ -127,6 +128,15 @@ class MagflowApp(ActionsApp):
         from magflow_console.tui.screens.sync_detail import SyncDetailScreen
 
         self.push_screen(SyncDetailScreen(run_id))
+
+    def open_findings(self) -> None:
+        from magflow_console.tui.screens.findings import FindingsScreen
+
+        if not isinstance(self.screen, FindingsScreen):
+            self.push_screen(FindingsScreen())
+
+    def action_findings(self) -> None:
+        self.open_findings()
 
     def open_admins(self) -> None:
         from magflow_console.tui.screens.admins import AdminsScreen

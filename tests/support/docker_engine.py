@@ -504,6 +504,16 @@ def stack_containers(
 
 
 @pytest.fixture
+def stack_env(stack_containers: StackContainers) -> dict[str, str]:
+    """The console's environment for the stack: its compose project, prefix and names."""
+    return {
+        "MAGFLOW_CONSOLE_DOCKER__PREFIX": stack_containers.prefix,
+        "MAGFLOW_CONSOLE_DOCKER__PROJECT": stack_containers.project,
+        "MAGFLOW_CONSOLE_DOCKER__SERVICES": json.dumps(stack_containers.names),
+    }
+
+
+@pytest.fixture
 def make_container(
     docker_engine: DockerEngine, docker_test_image: str
 ) -> Iterator[Callable[..., Container]]:

@@ -100,3 +100,52 @@ async def test_confirm_modal_defaults_to_cancel_and_guards_protected(protected: 
         confirm.press()
         await pilot.pause()
         assert results == [False, True]
+
+
+async def test_findings_screen_lists_worst_first_with_steps_and_opens_the_subject() -> None:
+    from magflow_console.tui.screens.container_detail import ContainerDetailScreen
+    from magflow_console.tui.screens.findings import FindingsScreen
+    from magflow_console.tui.screens.migration_detail import MigrationDetailScreen
+    from magflow_console.tui.widgets.table import LiveTable
+
+    app = MagflowApp(FakeBackend(), clock=frozen_clock, watch_events=False, refresh_interval=3600)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.store.report is not None, "the first status")
+        await wait_for(
+            pilot, lambda: all(app.store.snapshots.get(s) for s in ("containers", "sync")), "all"
+        )
+        assert "findings: d)" in screen_text(app)  # the header says where they are
+        await pilot.press("d")
+        assert isinstance(app.screen, FindingsScreen)
+        screen = app.screen
+        report = app.store.report
+        assert report is not None
+        levels = [a.level for a in screen.advice]
+        order = {"CRITICAL": 0, "UNKNOWN": 1, "WARNING": 2, "INFO": 3}
+        assert levels == sorted(levels, key=order.__getitem__) and levels[0] == "CRITICAL"
+        assert len(screen.query_one(LiveTable)._shown) == len(screen.advice) >= 3
+        first = screen.advice[0]
+        shown = screen_text(app)
+        assert first.finding.code in shown and "→ " in shown and first.steps[0][:30] in shown
+
+        # enter on a container finding opens that container's detail
+        index = next(
+            i for i, a in enumerate(screen.advice) if a.finding.code.startswith("container_")
+        )
+        table = screen.query_one(LiveTable)
+        table.move_cursor(row=index)
+        await pilot.press("enter")
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, ContainerDetailScreen), "the container detail"
+        )
+        await pilot.press("escape")
+        assert app.screen is screen
+        # ... and on a migration finding, the migrations detail
+        index = next(
+            i for i, a in enumerate(screen.advice) if a.finding.code == "pending_migrations"
+        )
+        table.move_cursor(row=index)
+        await pilot.press("enter")
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, MigrationDetailScreen), "the migrations detail"
+        )

@@ -43,7 +43,7 @@ def header_text(
     else:
         t.append(f"● {verdict.label.upper()}", style=VERDICT_STYLES[verdict])
         if findings:
-            t.append(f" ({findings} finding{'s' if findings != 1 else ''})", style="dim")
+            t.append(f" ({findings} finding{'s' if findings != 1 else ''}: d)", style="dim")
     t.append(" │ ")
     t.append("last good ", style="dim")
     t.append(f"{fmt.hms(last_good)} UTC" if last_good else "never")

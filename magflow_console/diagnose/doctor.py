@@ -1,0 +1,76 @@
+"""``doctor``: every finding of a status report, worst first, each with its next steps.
+
+The headless command and the TUI's findings screen (``d``) show the same list. Sections
+that could not be read at all are listed too (level ``UNKNOWN``), unless the finding that
+explains them is already there (a database that is down also leaves the sync section
+unread). Pure: no I/O, no Textual.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from magflow_console.diagnose.remedies import CLI, next_steps
+from magflow_console.models import Finding, StatusReport
+
+LEVEL_ORDER = {"CRITICAL": 0, "UNKNOWN": 1, "WARNING": 2, "INFO": 3}
+
+#: what to check when a whole section could not be read
+UNREADABLE_STEPS: dict[str, tuple[str, ...]] = {
+    "containers": (
+        f"Check the Docker host of the profile (`{CLI} info`): this user needs the socket "
+        "(docker group), or an ssh:// host with a key or agent.",
+    ),
+    "migrations": (
+        "The scripts are read from the app container unless `alembic.scripts` (or "
+        "`--scripts DIR`) points at a local checkout of MagFlow's alembic folder.",
+    ),
+    "database": (f"Is the db container up? `{CLI} containers`.",),
+    "sync": (f"Is the db container up? `{CLI} containers`.",),
+    "api": (f"Check `api.url` (`{CLI} info`) and the app container.",),
+}
+
+
+@dataclass(frozen=True)
+class Advice:
+    level: str  # CRITICAL | UNKNOWN | WARNING | INFO
+    finding: Finding
+    steps: tuple[str, ...]
+
+
+def advise(report: StatusReport) -> list[Advice]:
+    out = [Advice(f.severity.upper(), f, next_steps(f, report)) for f in report.findings]
+    explained = {f.message for f in report.findings}
+    for name in ("containers", "database", "migrations", "sync", "api"):
+        section = getattr(report, name)
+        if section.state != "error" or not section.error or section.error in explained:
+            continue
+        if name == "api" and report.api.base_url is None:
+            continue  # no API configured: nothing to check
+        unread = Finding(f"{name}_unreadable", "warning", section.error, subject=name)
+        out.append(Advice("UNKNOWN", unread, UNREADABLE_STEPS[name]))
+        explained.add(section.error)
+    return sorted(out, key=lambda a: LEVEL_ORDER.get(a.level, 9))
+
+
+def advice_json(report: StatusReport) -> dict[str, object]:
+    return {
+        "profile": report.profile,
+        "verdict": report.verdict.label,
+        "exit_code": int(report.verdict),
+        "generated_at": report.generated_at.isoformat(),
+        "advice": [
+            {
+                "level": a.level,
+                "code": a.finding.code,
+                "severity": a.finding.severity,
+                "message": a.finding.message,
+                "short": a.finding.short,
+                "subject": a.finding.subject,
+                "account": a.finding.account,
+                "revisions": list(a.finding.revisions),
+                "next": list(a.steps),
+            }
+            for a in advise(report)
+        ],
+    }

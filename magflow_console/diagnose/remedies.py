@@ -1,0 +1,293 @@
+"""What to do about a finding: the next steps an on-call engineer can take, one line each.
+
+Pure functions over a finding and the status report it came from (no I/O, no Textual):
+``doctor`` prints them under each finding and the TUI's findings screen shows them. The
+steps name the console's own commands where one fits (they are guarded and audited),
+MagFlow's tools otherwise, and SQL only where the stack sheet says the API cannot do it
+(stuck ``running`` rows, sheet §6.2). Every finding code has an entry in ``REMEDIES``
+(tests/test_remedies.py keeps the list complete).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from magflow_console.models import Finding, StatusReport
+
+Steps = tuple[str, ...]
+Remedy = Callable[[Finding, StatusReport | None], Steps]
+
+CLI = "magflow-console"
+
+
+def _service_of(finding: Finding, report: StatusReport | None) -> str:
+    """The compose service of the container a finding is about (its name when unknown)."""
+    name = finding.subject or ""
+    if report is not None:
+        for c in report.containers.items:
+            if c.name == name and c.service:
+                return c.service
+    return name or "SERVICE"
+
+
+def _run(finding: Finding) -> str:
+    return f"{CLI} sync-logs --id {(finding.subject or 'RUN')[:8]}"
+
+
+def _fixed(*steps: str) -> Remedy:
+    return lambda _f, _r: steps
+
+
+# --------------------------------------------------------------------------- containers
+
+
+def _crash_loop(f: Finding, r: StatusReport | None) -> Steps:
+    svc = _service_of(f, r)
+    steps = [
+        f"Read why it exits: its last logs (TUI: enter on it; or `docker logs --tail 100 "
+        f"{f.subject or svc}`).",
+    ]
+    if svc in ("app", "worker", "beat"):
+        steps.append(
+            "app, worker and beat run the entrypoint: it waits for the database and runs the "
+            f'migrations, so check `{CLI} migrations` ("already exists", multiple heads, an '
+            "unknown stamp) and the migration lock."
+        )
+    if svc == "db":
+        steps.append(
+            "A fresh volume without the init script loops here: check the db logs for the "
+            "missing schema or role."
+        )
+    steps.append(f"Once the cause is fixed: `{CLI} restart {svc}`.")
+    return tuple(steps)
+
+
+def _down(f: Finding, r: StatusReport | None) -> Steps:
+    svc = _service_of(f, r)
+    return (
+        f"Read its last logs first (TUI: enter on it), then `{CLI} start {svc}`.",
+        "A container that exits again at once is a crash loop: fix the cause before starting it.",
+    )
+
+
+def _unhealthy(f: Finding, r: StatusReport | None) -> Steps:
+    svc = _service_of(f, r)
+    if svc == "worker":
+        first = (
+            "The worker's probe pings Celery: check Redis (the broker) and the worker's logs "
+            "(TUI: enter on it) for the reason."
+        )
+    elif svc == "app":
+        first = "The app's probe output is in its detail screen (TUI: enter on it)."
+    else:
+        first = "The last probe's output is in its detail screen (TUI: enter on it)."
+    return (first, f"When the cause is gone and it stays unhealthy: `{CLI} restart {svc}`.")
+
+
+def _missing(f: Finding, _r: StatusReport | None) -> Steps:
+    svc = f.subject or "SERVICE"
+    return (
+        f"No container for '{svc}': create it from the MagFlow checkout with "
+        f"`docker compose up -d {svc}` (the console restarts containers, it does not create them).",
+        f'If it exists under another name, map it in the profile: `docker.services.{svc} = "..."`.',
+    )
+
+
+# --------------------------------------------------------------------------- migrations
+
+
+def _pending(f: Finding, _r: StatusReport | None) -> Steps:
+    return (
+        f"`{CLI} migrate` (pre-flight, confirmation; add `--backup` for a pg_dump first); TUI: m.",
+        f"The apply order is in `{CLI} migrations`.",
+    )
+
+
+def _multiple_heads(f: Finding, _r: StatusReport | None) -> Steps:
+    head = f.revisions[-1] if f.revisions else "HEAD"
+    return (
+        'In the MagFlow repository: `alembic merge heads -m "merge heads"`, commit, deploy.',
+        f"Until then one branch can be applied: `{CLI} migrate --to {head}`.",
+    )
+
+
+def _unknown_current(f: Finding, _r: StatusReport | None) -> Steps:
+    rid = f.revisions[0] if f.revisions else "REV"
+    return (
+        f"Find the file that defined {rid}: `git log --all -S '{rid}'` in the MagFlow repository; "
+        "restore it if it was deleted by mistake.",
+        "Or stamp the revision the schema really matches, after checking its tables: "
+        "`alembic stamp <revision>` in the app container.",
+    )
+
+
+def _version_table_missing(f: Finding, _r: StatusReport | None) -> Steps:
+    if f.severity == "critical":
+        return (
+            "Find the newest migration whose tables and columns exist, then "
+            "`alembic stamp <revision>` in the app container; only then migrate.",
+        )
+    return (
+        "The database was never migrated: restore a dump, or initialise it the way the "
+        "deployment does (a fresh `alembic upgrade head` fails on MagFlow).",
+    )
+
+
+def _lock_held(f: Finding, _r: StatusReport | None) -> Steps:
+    return (
+        "Wait for it: the holder's query is in the migrations detail (TUI: 2, enter); never start "
+        "a second migration.",
+        "If the holder is an idle session, ending that session (pg_terminate_backend) releases "
+        "the lock.",
+    )
+
+
+# --------------------------------------------------------------------------- API
+
+
+def _api_check(f: Finding, _r: StatusReport | None) -> Steps:
+    path = f.subject or ""
+    if "database" in path or path.endswith("/full"):
+        first = f"The API cannot use the database: check the db container and `{CLI} status`."
+    elif "redis" in path:
+        first = "The API cannot reach Redis: check the redis container and its password."
+    elif "emag" in path:
+        first = (
+            "eMAG integration not configured: check the EMAG_* settings of the app (credentials "
+            "per account, production vs sandbox URL)."
+        )
+    elif "migrations" in path:
+        first = f"Compare with `{CLI} migrations` (the API does not compare with head)."
+    else:
+        first = f"Open {path} in a browser or with curl and read its body."
+    return (first,)
+
+
+# --------------------------------------------------------------------------- sync
+
+
+def _sync_errors(f: Finding, _r: StatusReport | None) -> Steps:
+    acct = f.account or "main"
+    return (
+        f"Read the errors of the newest such run: `{_run(f)}`.",
+        f"eMAG 5xx/429 on one account are often transient: `{CLI} sync --account {acct} --wait`.",
+    )
+
+
+def _sync_empty(f: Finding, _r: StatusReport | None) -> Steps:
+    acct = f.account or "main"
+    return (
+        f"0 items usually means missing or wrong eMAG credentials for {acct} (the worker logs "
+        "'Missing credentials'), or every page failed: check /api/v1/emag/health and the "
+        "EMAG_* settings.",
+        f"The newest run: `{_run(f)}`.",
+    )
+
+
+def _sync_failed(f: Finding, _r: StatusReport | None) -> Steps:
+    acct = f.account or "main"
+    return (
+        f"The error is in the run: `{_run(f)}`.",
+        f"Then run it again and watch it: `{CLI} sync --account {acct} --wait`.",
+    )
+
+
+def _sync_stale(f: Finding, _r: StatusReport | None) -> Steps:
+    rid = f.subject or "RUN-ID"
+    return (
+        "The row is left over from a sync that died; MagFlow's cancel and cleanup endpoints "
+        "are broken, so mark it in SQL:",
+        f"UPDATE app.emag_sync_logs SET status = 'failed', completed_at = (now() AT TIME ZONE "
+        f"'utc') WHERE id = '{rid}';",
+    )
+
+
+def _no_success(f: Finding, _r: StatusReport | None) -> Steps:
+    acct = f.account or "main"
+    return (
+        "Scheduled syncs need beat, and beat needs a healthy worker: check the containers.",
+        f"Run one now and watch it: `{CLI} sync --account {acct} --wait`.",
+    )
+
+
+REMEDIES: dict[str, Remedy] = {
+    # containers
+    "container_missing": _missing,
+    "container_crash_loop": _crash_loop,
+    "container_down": _down,
+    "container_paused": lambda f, _r: (f"`docker unpause {f.subject or 'CONTAINER'}`.",),
+    "container_unhealthy": _unhealthy,
+    "container_restarted": _fixed(
+        "No action if it is stable now; its logs around the restarts tell why (TUI: enter on it)."
+    ),
+    "beat_gated_by_worker": _fixed(
+        "Make the worker healthy first (its own finding says why); beat then starts by itself."
+    ),
+    # database
+    "database_unreachable": _fixed(
+        f"Is the db container up? `{CLI} containers`.",
+        f"Check the URL and user the console uses (`{CLI} info`, passwords masked); through "
+        "PgBouncer the port is 6432, PostgreSQL itself 5432.",
+    ),
+    "schema_empty": _fixed(
+        "The database was never initialised: restore a dump or initialise it the way the "
+        "deployment does (a fresh `alembic upgrade head` fails on MagFlow)."
+    ),
+    # migrations
+    "pending_migrations": _pending,
+    "multiple_heads": _multiple_heads,
+    "multiple_roots": _fixed(
+        "Chain the extra roots to the real root, or merge them, in the MagFlow repository."
+    ),
+    "missing_parent": _fixed(
+        "Set the file's down_revision to the parent's revision id (not its file name)."
+    ),
+    "duplicate_revision": _fixed(
+        "Give one of the files a new revision id and update its children's down_revision."
+    ),
+    "cycle": _fixed("Fix the down_revision values so that the history has no loop."),
+    "revision_id_too_long": _fixed(
+        "Shorten the id to at most 32 characters (in the file and in its children's "
+        "down_revision) before it is applied."
+    ),
+    "invalid_revision_id": _fixed("Rename the id to letters, digits and underscores only."),
+    "docstring_mismatch": _fixed(
+        "Cosmetic: correct the docstring's Revision ID / Revises lines; Alembic uses the code."
+    ),
+    "unknown_current_revision": _unknown_current,
+    "version_table_missing": _version_table_missing,
+    "version_table_ambiguous": _fixed(
+        "The app reads app.alembic_version; once you have checked the other table is not "
+        "newer, drop it."
+    ),
+    "migration_in_progress": _lock_held,
+    # API
+    "api_unreachable": _fixed(
+        f"Is the app container running? `{CLI} containers`.",
+        f"Check `api.url` (`{CLI} info`): the app listens on 8000 in the container, published "
+        "as 8001.",
+    ),
+    "api_check_unhealthy": _api_check,
+    "app_blind_healthcheck": _fixed(
+        "Do not trust the app container's health: its probe is static; the API checks above "
+        "are the real state."
+    ),
+    # sync
+    "sync_completed_with_errors": _sync_errors,
+    "sync_completed_empty": _sync_empty,
+    "sync_failed": _sync_failed,
+    "sync_stale_running": _sync_stale,
+    "sync_no_recent_success": _no_success,
+    "sync_in_progress": _fixed(
+        "A sync is probably running: wait for it before triggering another (the console "
+        "refuses a second one)."
+    ),
+}
+
+
+def next_steps(finding: Finding, report: StatusReport | None = None) -> Steps:
+    """The next steps for ``finding``; an unknown code gets a pointer to its message."""
+    remedy = REMEDIES.get(finding.code)
+    if remedy is None:
+        return ("No specific advice for this finding yet: its message says what is wrong.",)
+    return remedy(finding, report)
