@@ -58,6 +58,7 @@ SHOTS: list[tuple[str, tuple[int, int], tuple[str, ...]]] = [
     ("migration-detail", (80, 24), ("2", "enter")),
     ("sync-detail", (80, 24), ("3", "down", "enter")),
     ("admins", (80, 24), ("a",)),
+    ("findings", (80, 24), ("d",)),
     ("help", (80, 24), ("question_mark",)),
     ("dashboard-light-80x24", (80, 24), ()),
     ("confirm-migrate", (80, 24), ("m",)),
