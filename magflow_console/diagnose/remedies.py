@@ -49,14 +49,15 @@ def _crash_loop(f: Finding, r: StatusReport | None) -> Steps:
     ]
     if svc in ("app", "worker", "beat"):
         steps.append(
-            "app, worker and beat run the entrypoint: it waits for the database and runs the "
-            f'migrations, so check `{CLI} migrations` ("already exists", multiple heads, an '
-            "unknown stamp) and the migration lock."
+            "app, worker and beat run the entrypoint: it waits for the database (exit 1 after "
+            "30 tries), exits 1 on an empty database (no app.users: its init script is "
+            f"missing), then migrates, so check `{CLI} status` and `{CLI} migrations` "
+            '("already exists", multiple heads, an unknown stamp).'
         )
     if svc == "db":
         steps.append(
-            "A fresh volume without the init script loops here: check the db logs for the "
-            "missing schema or role."
+            "The db logs say why PostgreSQL stops (the data volume, its permissions, or the "
+            "init script on a fresh volume)."
         )
     steps.append(f"Once the cause is fixed: `{CLI} restart {svc}`.")
     return tuple(steps)
@@ -226,8 +227,9 @@ REMEDIES: dict[str, Remedy] = {
     # database
     "database_unreachable": _fixed(
         f"Is the db container up? `{CLI} containers`.",
-        f"Check the URL and user the console uses (`{CLI} info`, passwords masked); through "
-        "PgBouncer the port is 6432, PostgreSQL itself 5432.",
+        f"Check the URL and user the console uses (`{CLI} info`, passwords masked): the main "
+        "compose file publishes PostgreSQL on host port 5433; a PgBouncer in front listens "
+        "on 6432.",
     ),
     "schema_empty": _fixed(
         "The database was never initialised: restore a dump or initialise it the way the "
@@ -264,8 +266,8 @@ REMEDIES: dict[str, Remedy] = {
     # API
     "api_unreachable": _fixed(
         f"Is the app container running? `{CLI} containers`.",
-        f"Check `api.url` (`{CLI} info`): the app listens on 8000 in the container, published "
-        "as 8001.",
+        f"Check `api.url` (`{CLI} info`): the app listens on 8000 in its container, published "
+        "as 8000 by the main compose file (8001 in the CI variant).",
     ),
     "api_check_unhealthy": _api_check,
     "app_blind_healthcheck": _fixed(
