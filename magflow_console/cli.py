@@ -120,22 +120,27 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    """Every finding, worst first, with the next steps; the exit code of ``status``."""
+    """Every finding, worst first, with the next steps; also admin logins (exit code as for
+    ``status``, made worse by an admin finding)."""
+    from magflow_console.diagnose import rules
+    from magflow_console.diagnose.doctor import doctor_verdict
+
     backend = _backend(args)
     try:
         report = backend.status()
+        admins = rules.admin_findings(backend.admins())
     finally:
         backend.close()
     if args.json:
         from magflow_console import jsonout
         from magflow_console.diagnose.doctor import advice_json
 
-        jsonout.print_json(advice_json(report))
+        jsonout.print_json(advice_json(report, admins))
     else:
         from magflow_console import output
 
-        output.print_advice(report)
-    return int(report.verdict)
+        output.print_advice(report, admins)
+    return int(doctor_verdict(report, admins))
 
 
 def cmd_migrations(args: argparse.Namespace) -> int:

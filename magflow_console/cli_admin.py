@@ -130,6 +130,7 @@ def cmd_admin_list(args: argparse.Namespace) -> int:
     for u in snap.items:
         flags = [
             "active" if u.is_active else "INACTIVE",
+            "" if u.password_hash_ok else "HASH NOT BCRYPT",
             "superuser" if u.is_superuser else "",
             "role admin" if u.has_admin_role else "no admin role",
             "" if u.email_verified else "unverified",
@@ -140,6 +141,9 @@ def cmd_admin_list(args: argparse.Namespace) -> int:
             f"{', '.join(f for f in flags if f)}; last login {last}; "
             f"failed logins {u.failed_login_attempts}"
         )
+    from magflow_console.diagnose import rules
+
+    output.print_findings(output.console(), rules.admin_findings(snap))
     return EXIT_OK
 
 

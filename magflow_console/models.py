@@ -221,6 +221,9 @@ class AdminUser:
     last_login: dt.datetime | None
     failed_login_attempts: int
     created_at: dt.datetime | None
+    #: the stored hash looks like bcrypt (``$2a$``/``$2b$``/``$2y$``, 60 characters), which
+    #: is all MagFlow's passlib context verifies; the hash itself is never read
+    password_hash_ok: bool = True
 
 
 @dataclass(frozen=True, slots=True)

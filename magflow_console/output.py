@@ -10,6 +10,7 @@ import datetime as dt
 import os
 import re
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
@@ -331,17 +332,18 @@ def print_findings(
         con.print(grid)
 
 
-def print_advice(report: StatusReport) -> None:
+def print_advice(report: StatusReport, extra: Sequence[Finding] = ()) -> None:
     """``doctor``: the verdict, then each finding worst first with its next steps."""
-    from magflow_console.diagnose.doctor import advise
+    from magflow_console.diagnose.doctor import advise, doctor_verdict
 
     con = console()
-    advice = advise(report)
+    advice = advise(report, extra)
+    verdict = doctor_verdict(report, extra)
     con.print(
         Text.assemble(
             ("MagFlow ", "bold"),
             (f"[{report.profile}] ", "bold"),
-            (report.verdict.label.upper(), VERDICT_STYLE[report.verdict]),
+            (verdict.label.upper(), VERDICT_STYLE[verdict]),
             (f"  {report.generated_at:%Y-%m-%d %H:%M:%S} UTC", "dim"),
         )
     )

@@ -8,6 +8,8 @@ from dataclasses import replace
 from magflow_console.backend import build_report
 from magflow_console.diagnose import rules
 from magflow_console.models import (
+    AdminsSnapshot,
+    AdminUser,
     ApiCheck,
     ApiSnapshot,
     ContainerInfo,
@@ -130,3 +132,45 @@ def test_report_docker_unreachable_alone_is_unknown() -> None:
 def test_empty_schema_is_critical() -> None:
     db = DatabaseSnapshot("ok", None, NOW, 1.0, tables=(), schema_empty=True)
     assert codes(rules.database_findings(db)) == {"schema_empty"}
+
+
+def _admin(email: str, **kw: object) -> AdminUser:
+    base = AdminUser(
+        id=1, email=email, full_name=None, is_active=True, is_superuser=True,
+        has_admin_role=True, email_verified=True, last_login=None, failed_login_attempts=0,
+        created_at=None,
+    )  # fmt: skip
+    return replace(base, **kw)  # type: ignore[arg-type]
+
+
+def _admins(*users: AdminUser) -> AdminsSnapshot:
+    return AdminsSnapshot("ok", None, NOW, 1.0, items=users)
+
+
+def test_admin_logins_that_would_fail() -> None:
+    assert rules.admin_findings(_admins(_admin("ok@x"))) == []
+    bad = rules.admin_findings(_admins(_admin("sha@x", password_hash_ok=False)))
+    assert [(f.code, f.severity) for f in bad] == [
+        ("admin_none_usable", "critical"),  # the only admin cannot log in
+        ("admin_bad_hash", "critical"),
+    ]
+    assert bad[1].subject == "sha@x" and "every login of this user fails" in bad[1].message
+    mixed = rules.admin_findings(
+        _admins(
+            _admin("ok@x"),
+            _admin("gone@x", is_active=False, password_hash_ok=False),  # inactive: only noted
+            _admin("root@x", has_admin_role=False, failed_login_attempts=5),
+            _admin("typo@x", failed_login_attempts=1),
+        )
+    )
+    assert [(f.code, f.severity, f.subject) for f in mixed] == [
+        ("admin_bad_hash", "info", "gone@x"),
+        ("admin_without_role", "info", "root@x"),
+        ("admin_failed_logins", "warning", "root@x"),
+        ("admin_failed_logins", "info", "typo@x"),
+    ]
+    assert rules.admin_findings(error_snapshot(AdminsSnapshot, "db down")) == []
+    nobody = rules.admin_findings(
+        _admins(_admin("role-only@x", is_superuser=False, is_active=False))
+    )
+    assert [f.code for f in nobody] == ["admin_none_usable"]

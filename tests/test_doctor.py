@@ -36,6 +36,7 @@ RULE_CODES = {
     "container_unhealthy", "container_restarted", "beat_gated_by_worker",
     "database_unreachable", "schema_empty", "migration_in_progress",
     "api_unreachable", "api_check_unhealthy", "app_blind_healthcheck",
+    "admin_none_usable", "admin_bad_hash", "admin_without_role", "admin_failed_logins",
 }  # fmt: skip
 
 
@@ -120,6 +121,11 @@ def test_advice_is_worst_first_and_names_unreadable_sections_once() -> None:
     first: Any = doc["advice"]
     assert first[0]["next"] and first[0]["code"] == "database_unreachable"
     assert advise(report_of()) == []
+    # an admin finding counts in doctor's verdict (status does not read the admins)
+    nobody = Finding("admin_none_usable", "critical", "No admin can log in.")
+    ok_report = report_of()
+    assert advice_json(ok_report)["exit_code"] == 0
+    assert advice_json(ok_report, [nobody])["exit_code"] == 2
 
 
 def test_doctor_end_to_end_on_the_demo_stack(
@@ -135,6 +141,8 @@ def test_doctor_end_to_end_on_the_demo_stack(
     assert levels == sorted(levels, key=order.__getitem__) and levels[0] == "CRITICAL"
     codes = {a["code"] for a in doc["advice"]}
     assert {"container_unhealthy", "pending_migrations", "sync_stale_running"} <= codes
+    # admin logins too: the demo's admin@magflow.com is a superuser without the admin role
+    assert "admin_without_role" in codes
     assert all(a["next"] for a in doc["advice"])
     human = _run(["doctor", *args], stack_env | {"COLUMNS": "80"}, tmp_path)
     assert human.returncode == 2

@@ -1,6 +1,8 @@
 """``doctor``: every finding of a status report, worst first, each with its next steps.
 
-The headless command and the TUI's findings screen (``d``) show the same list. Sections
+Beyond ``status`` it also looks at admin logins (``rules.admin_findings``: no usable
+admin, a hash MagFlow cannot verify, ...), passed in as ``extra``; they count in the
+exit code. The headless command and the TUI's findings screen (``d``) show the same list. Sections
 that could not be read at all are listed too (level ``UNKNOWN``), unless the finding that
 explains them is already there (a database that is down also leaves the sync section
 unread). Pure: no I/O, no Textual.
@@ -8,10 +10,12 @@ unread). Pure: no I/O, no Textual.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from magflow_console.diagnose import rules
 from magflow_console.diagnose.remedies import CLI, next_steps
-from magflow_console.models import Finding, StatusReport
+from magflow_console.models import Finding, StatusReport, Verdict
 
 LEVEL_ORDER = {"CRITICAL": 0, "UNKNOWN": 1, "WARNING": 2, "INFO": 3}
 
@@ -38,8 +42,9 @@ class Advice:
     steps: tuple[str, ...]
 
 
-def advise(report: StatusReport) -> list[Advice]:
-    out = [Advice(f.severity.upper(), f, next_steps(f, report)) for f in report.findings]
+def advise(report: StatusReport, extra: Sequence[Finding] = ()) -> list[Advice]:
+    findings = (*report.findings, *extra)
+    out = [Advice(f.severity.upper(), f, next_steps(f, report)) for f in findings]
     explained = {f.message for f in report.findings}
     for name in ("containers", "database", "migrations", "sync", "api"):
         section = getattr(report, name)
@@ -53,11 +58,17 @@ def advise(report: StatusReport) -> list[Advice]:
     return sorted(out, key=lambda a: LEVEL_ORDER.get(a.level, 9))
 
 
-def advice_json(report: StatusReport) -> dict[str, object]:
+def doctor_verdict(report: StatusReport, extra: Sequence[Finding] = ()) -> Verdict:
+    """The status verdict, made worse by the extra findings when they are worse."""
+    return Verdict.worst(report.verdict, rules.verdict(extra, []))
+
+
+def advice_json(report: StatusReport, extra: Sequence[Finding] = ()) -> dict[str, object]:
+    verdict = doctor_verdict(report, extra)
     return {
         "profile": report.profile,
-        "verdict": report.verdict.label,
-        "exit_code": int(report.verdict),
+        "verdict": verdict.label,
+        "exit_code": int(verdict),
         "generated_at": report.generated_at.isoformat(),
         "advice": [
             {
@@ -71,6 +82,6 @@ def advice_json(report: StatusReport) -> dict[str, object]:
                 "revisions": list(a.finding.revisions),
                 "next": list(a.steps),
             }
-            for a in advise(report)
+            for a in advise(report, extra)
         ],
     }

@@ -211,6 +211,37 @@ def _no_success(f: Finding, _r: StatusReport | None) -> Steps:
     )
 
 
+# --------------------------------------------------------------------------- admins
+
+
+def _bad_hash(f: Finding, _r: StatusReport | None) -> Steps:
+    email = f.subject or "EMAIL"
+    return (
+        f"Set a new password (bcrypt $2b$, cost 12; also clears the Redis login cache): "
+        f"`{CLI} admin reset-password {email}`; TUI: a, then P.",
+        "A script that writes other hashes (see the stack sheet, §5) is the usual cause.",
+    )
+
+
+def _without_role(f: Finding, _r: StatusReport | None) -> Steps:
+    email = f.subject or "EMAIL"
+    return (
+        "Link the role (the stack sheet's safe insert):",
+        "INSERT INTO app.user_roles (user_id, role_id) SELECT u.id, r.id FROM app.users u, "
+        f"app.roles r WHERE u.email = '{email}' AND r.name = 'admin' ON CONFLICT DO NOTHING;",
+    )
+
+
+def _failed_logins(f: Finding, _r: StatusReport | None) -> Steps:
+    email = f.subject or "EMAIL"
+    return (
+        "A wrong password, a form-encoded login (MagFlow wants JSON), or a stale Redis login "
+        "cache (10 min after a password change made in SQL).",
+        f"To start clean: `{CLI} admin reset-password {email}` (new password, counter to 0, "
+        "cache cleared).",
+    )
+
+
 REMEDIES: dict[str, Remedy] = {
     # containers
     "container_missing": _missing,
@@ -274,6 +305,16 @@ REMEDIES: dict[str, Remedy] = {
         "Do not trust the app container's health: its probe is static; the API checks above "
         "are the real state."
     ),
+    # admins
+    "admin_none_usable": _fixed(
+        f"Create one: `{CLI} admin create EMAIL` (bcrypt $2b$ cost 12, role admin linked); "
+        "TUI: a, then A.",
+        "admin@magflow.local is re-provisioned with the default password at every app start "
+        "while AUTO_PROVISION_DEV_ADMIN is on: use another email for a real admin.",
+    ),
+    "admin_bad_hash": _bad_hash,
+    "admin_without_role": _without_role,
+    "admin_failed_logins": _failed_logins,
     # sync
     "sync_completed_with_errors": _sync_errors,
     "sync_completed_empty": _sync_empty,

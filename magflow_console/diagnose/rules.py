@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 from magflow_console.models import (
+    AdminsSnapshot,
     ApiSnapshot,
     ContainersSnapshot,
     DatabaseSnapshot,
@@ -167,6 +168,69 @@ def api_findings(snap: ApiSnapshot, containers: ContainersSnapshot | None = None
 
 def sync_findings(snap: SyncSnapshot) -> list[Finding]:
     return list(snap.anomalies) if snap.state != "error" else []
+
+
+#: failed logins since the last success that make a warning (fewer are only noted)
+FAILED_LOGINS_WARNING = 5
+
+
+def admin_findings(snap: AdminsSnapshot) -> list[Finding]:
+    """Why an admin login would fail (sheet §5): no usable admin, a hash that is not
+    bcrypt, a superuser without the admin role, repeated failed logins."""
+    if snap.state == "error":
+        return []
+    out: list[Finding] = []
+    usable = [
+        u
+        for u in snap.items
+        if u.is_active and u.password_hash_ok and (u.is_superuser or u.has_admin_role)
+    ]
+    if not usable:
+        out.append(
+            Finding(
+                "admin_none_usable",
+                "critical",
+                "No admin can log in: there is no active superuser or admin-role user with a "
+                "bcrypt password hash.",
+                short="no admin can log in",
+            )
+        )
+    for u in snap.items:
+        if not u.password_hash_ok:
+            out.append(
+                Finding(
+                    "admin_bad_hash",
+                    "critical" if u.is_active else "info",
+                    f"The password hash of {u.email} is not a bcrypt hash ($2b$, 60 characters), "
+                    "the only kind MagFlow verifies: every login of this user fails.",
+                    subject=u.email,
+                    short=f"{u.email}: hash is not bcrypt",
+                )
+            )
+        if u.is_active and u.is_superuser and not u.has_admin_role:
+            out.append(
+                Finding(
+                    "admin_without_role",
+                    "info",
+                    f"{u.email} is a superuser without the admin role (MagFlow's root "
+                    "create_admin.py never links it); what checks the role refuses this user.",
+                    subject=u.email,
+                    short=f"{u.email}: no admin role",
+                )
+            )
+        if u.is_active and u.failed_login_attempts > 0:
+            many = u.failed_login_attempts >= FAILED_LOGINS_WARNING
+            out.append(
+                Finding(
+                    "admin_failed_logins",
+                    "warning" if many else "info",
+                    f"{u.email} has {u.failed_login_attempts} failed login(s) since the last "
+                    "successful one.",
+                    subject=u.email,
+                    short=f"{u.email}: {u.failed_login_attempts} failed logins",
+                )
+            )
+    return out
 
 
 def verdict(findings: Iterable[Finding], section_states: Iterable[str]) -> Verdict:

@@ -39,6 +39,8 @@ from magflow_console.sources.pg_conn import (
 from magflow_console.sources.sync_stats import aware, qident
 
 VERSION_TABLE = "alembic_version"
+#: what passlib's bcrypt handler accepts: $2a$/$2b$/$2y$, a two-digit cost, 53 characters
+BCRYPT_SHAPE = r"^\$2[aby]\$[0-9]{2}\$[./A-Za-z0-9]{53}$"
 #: the shortest run-id prefix ``sync_run`` accepts (the human tables show 8 characters)
 MIN_ID_PREFIX = 6
 
@@ -310,10 +312,11 @@ class DatabaseSource:
 
     def _admins_sql(self) -> str:
         s = qident(self.schema)
-        # never select hashed_password
+        # never select hashed_password: only whether it has bcrypt's shape
         return f"""
             SELECT u.id, u.email, u.full_name, u.is_active, u.is_superuser, u.email_verified,
                    u.last_login, u.failed_login_attempts, u.created_at,
+                   coalesce(u.hashed_password ~ '{BCRYPT_SHAPE}', false) AS password_hash_ok,
                    EXISTS (SELECT 1 FROM {s}.user_roles ur JOIN {s}.roles r ON r.id = ur.role_id
                             WHERE ur.user_id = u.id AND r.name = 'admin') AS has_admin_role
               FROM {s}.users u
@@ -339,4 +342,5 @@ def _admin(m: Any) -> AdminUser:
         last_login=aware(m["last_login"]),
         failed_login_attempts=int(m["failed_login_attempts"] or 0),
         created_at=aware(m["created_at"]),
+        password_hash_ok=bool(m["password_hash_ok"]),
     )

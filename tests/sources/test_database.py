@@ -318,13 +318,13 @@ def test_admins_list_superusers_and_admin_role_without_hashes(head_db_url: str) 
             insert_row(conn, "roles", {"name": "admin", "is_system_role": True})
             role = conn.execute("SELECT id FROM app.roles WHERE name = 'admin'").fetchone()
 
-        def user(email: str, superuser: bool, with_role: bool) -> None:
+        def user(email: str, superuser: bool, with_role: bool, pw_hash: str = hashed) -> None:
             insert_row(
                 conn,
                 "users",
                 {
                     "email": email,
-                    "hashed_password": hashed,
+                    "hashed_password": pw_hash,
                     "full_name": email.split("@")[0],
                     "is_active": True,
                     "is_superuser": superuser,
@@ -341,22 +341,27 @@ def test_admins_list_superusers_and_admin_role_without_hashes(head_db_url: str) 
         user("ops@magflow.local", superuser=False, with_role=True)
         user("both@magflow.local", superuser=True, with_role=True)
         user("plain@magflow.local", superuser=False, with_role=False)
+        # what a broken admin script writes: a sha256 hex digest, and a truncated bcrypt hash
+        user("sha@magflow.local", superuser=True, with_role=True, pw_hash="e3b0c442" * 8)
+        user("cut@magflow.local", superuser=True, with_role=False, pw_hash=hashed[:59])
 
     src = DatabaseSource(head_db_url)
     snap = src.fetch_admins()
     src.close()
     assert snap.state == "ok", snap.error
-    got = {u.email: (u.is_superuser, u.has_admin_role) for u in snap.items}
+    got = {u.email: (u.is_superuser, u.has_admin_role, u.password_hash_ok) for u in snap.items}
     assert got == {
-        "root@magflow.local": (True, False),
-        "ops@magflow.local": (False, True),
-        "both@magflow.local": (True, True),
+        "root@magflow.local": (True, False, True),
+        "ops@magflow.local": (False, True, True),
+        "both@magflow.local": (True, True, True),
+        "sha@magflow.local": (True, True, False),
+        "cut@magflow.local": (True, False, False),
     }
     ops = next(u for u in snap.items if u.email == "ops@magflow.local")
     assert ops.failed_login_attempts == 2 and ops.email_verified is True
     assert ops.last_login is not None and ops.last_login.tzinfo is not None
     dumped = json.dumps(to_jsonable(snap))
-    assert "$2b$" not in dumped and "hashed_password" not in dumped
+    assert "$2b$" not in dumped and "hashed_password" not in dumped and "e3b0c442" not in dumped
 
 
 # --------------------------------------------------------------------------- connection

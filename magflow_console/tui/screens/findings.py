@@ -1,9 +1,10 @@
 """Findings and next steps (``d``): the TUI face of ``magflow-console doctor``.
 
-Every finding of the latest status, worst first (``diagnose.doctor.advise``), one row each;
-below the table the selected one's whole message and its next steps. ``enter`` opens the
-screen that shows the subject: the container, the sync run, or the migrations. The list
-follows the dashboard's refreshes (the app's ``store_changed`` signal).
+Every finding of the latest status, worst first (``diagnose.doctor.advise``), one row each,
+plus what ``doctor`` says about admin logins (read once, in a worker, when the screen
+opens); below the table the selected one's whole message and its next steps. ``enter``
+opens the screen that shows the subject: the container, the sync run, the migrations or
+the admins. The list follows the dashboard's refreshes (the app's ``store_changed`` signal).
 """
 
 from __future__ import annotations
@@ -11,15 +12,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from magflow_console.diagnose import rules
 from magflow_console.diagnose.doctor import Advice, advise
+from magflow_console.models import AdminsSnapshot, Finding
 from magflow_console.tui import fmt
+from magflow_console.tui.messages import DetailLoaded
 from magflow_console.tui.sanitize import clean, one_line
 from magflow_console.tui.widgets.table import LiveTable, Row
 
@@ -79,6 +83,8 @@ def target_hint(a: Advice) -> str | None:
         return "the sync run" if _run_id(a) else "the sync runs"
     if code in MIGRATION_CODES:
         return "the migrations detail"
+    if code.startswith("admin_"):
+        return "the admin users"
     return None
 
 
@@ -102,6 +108,7 @@ class FindingsScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.advice: list[Advice] = []
+        self.admin_findings: list[Finding] = []
 
     @property
     def mf(self) -> MagflowApp:
@@ -121,10 +128,20 @@ class FindingsScreen(Screen[None]):
         self.query_one(LiveTable).focus()
         self.mf.store_changed.subscribe(self, self._store_changed)
         self._store_changed(None)
+        self._load_admins()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="detail:findings-admins")
+    def _load_admins(self) -> None:
+        self.post_message(DetailLoaded("findings-admins", self.mf.backend.admins()))
+
+    def on_detail_loaded(self, message: DetailLoaded) -> None:
+        if message.what == "findings-admins":
+            self.admin_findings = rules.admin_findings(cast(AdminsSnapshot, message.value))
+            self._store_changed(None)
 
     def _store_changed(self, _source: str | None) -> None:
         report = self.mf.store.report
-        self.advice = advise(report) if report is not None else []
+        self.advice = advise(report, self.admin_findings) if report is not None else []
         status = self.query_one("#findings-status", Static)
         if report is None:
             status.update(Text(" waiting for the first refresh…", style="dim"))
@@ -169,6 +186,8 @@ class FindingsScreen(Screen[None]):
             self.mf.open_sync(_run_id(a))
         elif f.code in MIGRATION_CODES:
             self.mf.open_migrations()
+        elif f.code.startswith("admin_"):
+            self.mf.open_admins()
         else:
             self.notify("No detail screen for this finding: its steps say where to look.")
 
