@@ -387,3 +387,4 @@ def print_status(report: StatusReport) -> None:
     if report.findings:
         con.print(Text("Findings:", style="bold"))
         print_findings(con, report.findings, fold_info=True)
+        con.print(Text("What to do about each: magflow-console doctor", style="dim"))

@@ -202,7 +202,8 @@ def test_human_output_fits_80_columns_and_puts_the_worst_first(
     assert max(len(line.rstrip()) for line in lines) <= 80, proc.stdout
     assert "…" not in proc.stdout.split("API (")[0], proc.stdout  # no cut-off header or cell
     assert any(line.startswith("Recent runs (newest 5 of 50;") for line in lines)
-    severities = [line.split()[0] for line in lines[lines.index("Findings:") + 1 :]
+    assert lines[-1] == "What to do about each: magflow-console doctor"
+    severities = [line.split()[0] for line in lines[lines.index("Findings:") + 1 : -1]
                   if line[:1].isupper()]  # fmt: skip
     order = {"CRITICAL": 0, "WARNING": 1, "INFO": 2}
     assert severities == sorted(severities, key=order.__getitem__), severities
