@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from magflow_console import __version__
 
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_WARNING, EXIT_CRITICAL, EXIT_UNKNOWN = 0, 1, 2, 3
 
 Handler = Callable[[argparse.Namespace], int]
+T = TypeVar("T")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -102,12 +103,33 @@ def _backend(args: argparse.Namespace) -> Any:
     return Backend(load(args))
 
 
-def cmd_status(args: argparse.Namespace) -> int:
+def _read(args: argparse.Namespace, fetch: Callable[[Any], T]) -> T:
+    """``fetch(backend)`` on the profile's backend, closed afterwards."""
     backend = _backend(args)
     try:
-        report = backend.status()
+        return fetch(backend)
     finally:
         backend.close()
+
+
+def _section_out(
+    args: argparse.Namespace, snap: Any, verdict: Any, human: Callable[[Any, Any], None]
+) -> int:
+    """One section's JSON document, or its human form: ``human(output, console)`` (rich is
+    imported only then); returns the exit code."""
+    if args.json:
+        from magflow_console import jsonout
+
+        jsonout.print_json(jsonout.section_json(snap, verdict=verdict))
+    else:
+        from magflow_console import output
+
+        human(output, output.console())
+    return int(verdict)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    report = _read(args, lambda b: b.status())
     if args.json:
         from magflow_console import jsonout
 
@@ -125,12 +147,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     from magflow_console.diagnose import rules
     from magflow_console.diagnose.doctor import doctor_verdict
 
-    backend = _backend(args)
-    try:
-        report = backend.status()
-        admins = rules.admin_findings(backend.admins())
-    finally:
-        backend.close()
+    report, admins = _read(args, lambda b: (b.status(), rules.admin_findings(b.admins())))
     if args.json:
         from magflow_console import jsonout
         from magflow_console.diagnose.doctor import advice_json
@@ -146,45 +163,23 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 def cmd_migrations(args: argparse.Namespace) -> int:
     from magflow_console.diagnose import rules
 
-    backend = _backend(args)
-    try:
-        snap = backend.migrations(check_db=not args.no_db)
-    finally:
-        backend.close()
-    findings = rules.migration_findings(snap)
-    verdict = rules.verdict(findings, [snap.state])
-    if args.json:
-        from magflow_console import jsonout
-
-        jsonout.print_json(jsonout.section_json(snap, verdict=verdict))
-    else:
-        from magflow_console import output
-
-        output.print_migrations(snap)
-    return int(verdict)
+    snap = _read(args, lambda b: b.migrations(check_db=not args.no_db))
+    verdict = rules.verdict(rules.migration_findings(snap), [snap.state])
+    return _section_out(args, snap, verdict, lambda out, con: out.print_migrations(snap, con))
 
 
 def cmd_containers(args: argparse.Namespace) -> int:
     from magflow_console.diagnose import rules
 
-    backend = _backend(args)
-    try:
-        snap = backend.containers()
-    finally:
-        backend.close()
+    snap = _read(args, lambda b: b.containers())
     findings = rules.container_findings(snap)
     verdict = rules.verdict(findings, [snap.state])
-    if args.json:
-        from magflow_console import jsonout
 
-        jsonout.print_json(jsonout.section_json(snap, verdict=verdict))
-    else:
-        from magflow_console import output
+    def human(out: Any, con: Any) -> None:
+        out.print_containers(snap, con)
+        out.print_findings(con, findings)
 
-        con = output.console()
-        output.print_containers(snap, con)
-        output.print_findings(con, findings)
-    return int(verdict)
+    return _section_out(args, snap, verdict, human)
 
 
 def cmd_sync_run(args: argparse.Namespace) -> int:
@@ -192,12 +187,7 @@ def cmd_sync_run(args: argparse.Namespace) -> int:
 
     Exit code: 0 success, 1 completed with errors, 2 failed / 0 items / stale running,
     3 not found or database unreachable (one line on stderr)."""
-    backend = _backend(args)
-    try:
-        run = backend.sync_run(args.id)
-        error = backend.sync_run_error
-    finally:
-        backend.close()
+    run, error = _read(args, lambda b: (b.sync_run(args.id), b.sync_run_error))
     if run is None:
         why = error or f"no sync run with id {args.id!r} (a full id or a unique prefix of 6+)"
         print(f"magflow-console: {why}", file=sys.stderr)
@@ -223,11 +213,7 @@ def cmd_sync_logs(args: argparse.Namespace) -> int:
 
     if args.id:
         return cmd_sync_run(args)
-    backend = _backend(args)
-    try:
-        snap = backend.sync(account=args.account, status=args.status, limit=args.limit)
-    finally:
-        backend.close()
+    snap = _read(args, lambda b: b.sync(account=args.account, status=args.status, limit=args.limit))
     findings = rules.sync_findings(snap)
     states = [snap.state]
     if snap.state == "error":
@@ -236,15 +222,7 @@ def cmd_sync_logs(args: argparse.Namespace) -> int:
         findings = [Finding("database_unreachable", "critical", snap.error or "")]
         states = []
     verdict = rules.verdict(findings, states)
-    if args.json:
-        from magflow_console import jsonout
-
-        jsonout.print_json(jsonout.section_json(snap, verdict=verdict))
-    else:
-        from magflow_console import output
-
-        output.print_sync(snap)
-    return int(verdict)
+    return _section_out(args, snap, verdict, lambda out, con: out.print_sync(snap, con))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
