@@ -66,6 +66,17 @@ def confirm(ctx: ActionContext, plan: ActionPlan, args: argparse.Namespace) -> b
     return False
 
 
+def emit(line: str) -> None:
+    """Live output of a headless action: straight to stdout."""
+    print(line, flush=True)
+
+
+def refused(exc: ActionRefused) -> int:
+    """The one way a headless action reports a refusal: a line on stderr, exit 3."""
+    print(f"refused: {exc}", file=sys.stderr)
+    return EXIT_REFUSED
+
+
 def run_confirmed(ctx: ActionContext, plan: ActionPlan, args: argparse.Namespace, run: Any) -> int:
     """Confirm, execute, print the result; exit code 0 ok, 2 failed, 3 refused/cancelled."""
     try:
@@ -73,8 +84,7 @@ def run_confirmed(ctx: ActionContext, plan: ActionPlan, args: argparse.Namespace
             return EXIT_REFUSED
         result: ActionResult = ctx.execute(plan, run)
     except ActionRefused as exc:
-        print(f"refused: {exc}", file=sys.stderr)
-        return EXIT_REFUSED
+        return refused(exc)
     stream = sys.stdout if result.ok else sys.stderr
     print(("OK: " if result.ok else "FAILED: ") + result.message, file=stream)
     for line in result.details:

@@ -13,24 +13,21 @@ import sys
 from typing import Any
 
 from magflow_console.actions.guard import ActionContext, ActionPlan, ActionRefused, ActionResult
-from magflow_console.cli_actions import EXIT_REFUSED, add_confirm_options, run_confirmed
+from magflow_console.cli_actions import (
+    EXIT_REFUSED,
+    add_confirm_options,
+    emit,
+    refused,
+    run_confirmed,
+)
 
 EXIT_OK, EXIT_FAILED = 0, 2
-
-
-def _emit(line: str) -> None:
-    print(line, flush=True)
 
 
 def _context(args: argparse.Namespace) -> ActionContext:
     from magflow_console.cli import load
 
-    return ActionContext.from_config(load(args), emit=_emit)
-
-
-def _refused(exc: ActionRefused) -> int:
-    print(f"refused: {exc}", file=sys.stderr)
-    return EXIT_REFUSED
+    return ActionContext.from_config(load(args), emit=emit)
 
 
 def read_password(args: argparse.Namespace) -> str:
@@ -81,7 +78,7 @@ def cmd_admin_create(args: argparse.Namespace) -> int:
             return result.exit_code
         password = _password_or_refuse(ctx, plan, args)
     except ActionRefused as exc:
-        return _refused(exc)
+        return refused(exc)
     return run_confirmed(ctx, plan, args, lambda: admins.run_create_admin(ctx, plan, password))
 
 
@@ -93,7 +90,7 @@ def cmd_admin_reset_password(args: argparse.Namespace) -> int:
         plan = admins.plan_reset_password(ctx, args.email)
         password = _password_or_refuse(ctx, plan, args)
     except ActionRefused as exc:
-        return _refused(exc)
+        return refused(exc)
     return run_confirmed(ctx, plan, args, lambda: admins.run_reset_password(ctx, plan, password))
 
 
@@ -104,7 +101,7 @@ def cmd_admin_deactivate(args: argparse.Namespace) -> int:
     try:
         plan = admins.plan_deactivate_admin(ctx, args.email)
     except ActionRefused as exc:
-        return _refused(exc)
+        return refused(exc)
     return run_confirmed(ctx, plan, args, lambda: admins.run_deactivate_admin(ctx, plan))
 
 
@@ -166,7 +163,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     try:
         plan = sync.plan_sync(ctx, req)
     except ActionRefused as exc:
-        return _refused(exc)
+        return refused(exc)
     return run_confirmed(
         ctx, plan, args, lambda: sync.run_sync(ctx, plan, req, wait=args.wait, timeout=args.timeout)
     )

@@ -7,15 +7,11 @@ The plan goes to stderr, live output and the result to stdout (failures to stder
 from __future__ import annotations
 
 import argparse
-import sys
+from collections.abc import Callable
 from typing import Any
 
 from magflow_console.actions.guard import ActionContext, ActionPlan, ActionRefused, ActionResult
-from magflow_console.cli_actions import EXIT_REFUSED, add_confirm_options, run_confirmed
-
-
-def _emit(line: str) -> None:
-    print(line, flush=True)
+from magflow_console.cli_actions import add_confirm_options, emit, refused, run_confirmed
 
 
 def _context(args: argparse.Namespace) -> tuple[ActionContext, Any]:
@@ -23,7 +19,7 @@ def _context(args: argparse.Namespace) -> tuple[ActionContext, Any]:
     from magflow_console.cli import load
 
     loaded = load(args)
-    return ActionContext.from_config(loaded, emit=_emit), Backend(loaded)
+    return ActionContext.from_config(loaded, emit=emit), Backend(loaded)
 
 
 def _noop(ctx: ActionContext, plan: ActionPlan, message: str) -> int:
@@ -31,47 +27,54 @@ def _noop(ctx: ActionContext, plan: ActionPlan, message: str) -> int:
     try:
         result = ctx.execute(plan, lambda: ActionResult(True, message))
     except ActionRefused as exc:
-        print(f"refused: {exc}", file=sys.stderr)
-        return EXIT_REFUSED
+        return refused(exc)
     print(f"OK: {result.message}")
     return result.exit_code
+
+
+def _plan_and_run(
+    args: argparse.Namespace,
+    make_plan: Callable[[ActionContext, Any], ActionPlan],
+    is_noop: Callable[[ActionPlan], bool],
+    make_runner: Callable[[ActionContext, Any, ActionPlan], Callable[[], ActionResult]],
+) -> int:
+    """Pre-flight, then: nothing to do (audited, no confirmation), or confirm and run."""
+    ctx, backend = _context(args)
+    try:
+        try:
+            plan = make_plan(ctx, backend)
+        except ActionRefused as exc:
+            return refused(exc)
+        if is_noop(plan):
+            return _noop(ctx, plan, plan.changes[0].replace("nothing: ", "Nothing to do: ", 1))
+        return run_confirmed(ctx, plan, args, make_runner(ctx, backend, plan))
+    finally:
+        backend.close()
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     from magflow_console.actions import migrate
 
-    ctx, backend = _context(args)
-    try:
-        try:
-            plan = migrate.plan_migrate(ctx, backend, target=args.to, backup=args.backup)
-        except ActionRefused as exc:
-            print(f"refused: {exc}", file=sys.stderr)
-            return EXIT_REFUSED
-        if migrate.is_noop(plan):
-            return _noop(ctx, plan, plan.changes[0].replace("nothing: ", "Nothing to do: ", 1))
-        return run_confirmed(ctx, plan, args, migrate.migrate_runner(ctx, backend, plan))
-    finally:
-        backend.close()
+    return _plan_and_run(
+        args,
+        lambda ctx, backend: migrate.plan_migrate(ctx, backend, target=args.to, backup=args.backup),
+        migrate.is_noop,
+        migrate.migrate_runner,
+    )
 
 
 def _container_command(verb: str) -> Any:
     def handler(args: argparse.Namespace) -> int:
         from magflow_console.actions import containers
 
-        ctx, backend = _context(args)
-        try:
-            try:
-                plan = containers.plan_container(
-                    ctx, backend, verb, args.service, wait_seconds=args.wait
-                )
-            except ActionRefused as exc:
-                print(f"refused: {exc}", file=sys.stderr)
-                return EXIT_REFUSED
-            if containers.is_noop(plan):
-                return _noop(ctx, plan, plan.changes[0].replace("nothing: ", "Nothing to do: ", 1))
-            return run_confirmed(ctx, plan, args, containers.container_runner(ctx, backend, plan))
-        finally:
-            backend.close()
+        return _plan_and_run(
+            args,
+            lambda ctx, backend: containers.plan_container(
+                ctx, backend, verb, args.service, wait_seconds=args.wait
+            ),
+            containers.is_noop,
+            containers.container_runner,
+        )
 
     return handler
 
