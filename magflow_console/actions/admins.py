@@ -29,6 +29,7 @@ import psycopg
 from psycopg.conninfo import make_conninfo
 
 from magflow_console import config as cfg
+from magflow_console import redact
 from magflow_console.actions.guard import ActionContext, ActionPlan, ActionRefused, ActionResult
 from magflow_console.sources.pg_conn import (
     APPLICATION_NAME,
@@ -37,7 +38,6 @@ from magflow_console.sources.pg_conn import (
     first,
     friendly_error,
     parse_url,
-    scrub,
 )
 from magflow_console.sources.sync_stats import qident
 
@@ -205,7 +205,7 @@ def invalidate_login_cache(ctx: ActionContext, email: str) -> str:
             password = unquote(urlsplit(url).password or "") or None
         except Exception:
             password = None
-        text = scrub(f"{type(exc).__name__}: {exc}", None)
+        text = redact.scrub(f"{type(exc).__name__}: {exc}")
         if password:
             text = text.replace(password, "***").replace(quote(password, safe=""), "***")
         return (

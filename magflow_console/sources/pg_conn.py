@@ -31,6 +31,8 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import dict_row
 
+from magflow_console import redact
+
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
 
@@ -156,10 +158,11 @@ def describe_target(url: PgUrl) -> str:
 
 
 def scrub(text: str, url: PgUrl | None) -> str:
-    """Remove the password (and any user:password@ part) from a message."""
+    """Remove the URL's own password wherever it appears, then every credential shape the
+    shared scrubber knows (``magflow_console.redact``)."""
     if url is not None and url.password:
         text = text.replace(url.password, "***")
-    return re.sub(r"(://[^:/@\s]*:)[^@\s]*@", r"\1***@", text)
+    return redact.scrub(text)
 
 
 def friendly_error(err: BaseException, url: PgUrl | None, connect_timeout: float) -> str:
