@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
@@ -22,6 +22,13 @@ T = TypeVar("T")
 
 SourceState = Literal["ok", "error", "stale"]
 Severity = Literal["critical", "warning", "info"]
+#: most severe first: the order findings are listed in everywhere
+SEVERITY_ORDER: dict[str, int] = {"critical": 0, "warning": 1, "info": 2}
+
+
+def worst_first(findings: Iterable[Finding]) -> list[Finding]:
+    """Findings sorted most severe first (stable: same-severity ones keep their order)."""
+    return sorted(findings, key=lambda f: SEVERITY_ORDER.get(f.severity, 3))
 
 
 class Verdict(enum.IntEnum):

@@ -29,6 +29,7 @@ from magflow_console.models import (
     SyncSnapshot,
     Verdict,
     utcnow,
+    worst_first,
 )
 
 #: below this many columns the tables drop their less telling columns
@@ -299,9 +300,6 @@ def print_api(snap: ApiSnapshot, con: Console | None = None) -> None:
     con.print(table)
 
 
-SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
-
-
 def print_findings(
     con: Console, findings: tuple[Finding, ...] | list[Finding], *, fold_info: bool = False
 ) -> None:
@@ -309,7 +307,7 @@ def print_findings(
 
     ``fold_info``: info findings become one line per code (the overview of ``status``;
     ``migrations`` and ``sync-logs`` show each one)."""
-    ordered = sorted(findings, key=lambda f: SEVERITY_ORDER.get(f.severity, 3))
+    ordered = worst_first(findings)
     grid = Table.grid(padding=(0, 1))
     grid.add_column(no_wrap=True)
     grid.add_column()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from magflow_console.models import Finding
+from magflow_console.models import Finding, worst_first
 from magflow_console.sources.alembic_structure import ScriptGraph, resolve_name, roots
 
 __all__ = [
@@ -30,7 +30,6 @@ VERSION_NUM_WIDTH = 32  # app.alembic_version.version_num is varchar(32)
 APP_VERSION_TABLE = "app.alembic_version"
 _VALID_ID = re.compile(r"[A-Za-z0-9_]+")
 ALEMBIC_ILLEGAL_CHARS = "@-+:"  # alembic.script.revision._revision_illegal_chars
-_SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 
 
 def _names(ids: Iterable[str]) -> str:
@@ -38,7 +37,7 @@ def _names(ids: Iterable[str]) -> str:
 
 
 def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
-    return sorted(findings, key=lambda f: _SEVERITY_ORDER.get(f.severity, 3))
+    return worst_first(findings)
 
 
 def _split_revises(text: str) -> set[str]:

@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widget import Widget
 
-from magflow_console.models import AccountStats, SyncRun, SyncSnapshot
+from magflow_console.models import AccountStats, SyncRun, SyncSnapshot, worst_first
 from magflow_console.tui import fmt
 from magflow_console.tui.sanitize import one_line
 from magflow_console.tui.widgets.pane import Pane, Summary
@@ -77,7 +77,6 @@ def account_row(stats: AccountStats, now: dt.datetime) -> Row:
 
 #: lines the anomalies get in the pane (app.tcss: #sync-anomalies max-height)
 ANOMALY_LINES = 3
-_SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 
 
 def anomalies_text(snap: SyncSnapshot) -> Text:
@@ -85,7 +84,7 @@ def anomalies_text(snap: SyncSnapshot) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
     if not snap.accounts:
         text.append("no accounts (no products, no sync runs)", style="dim")
-    ordered = sorted(snap.anomalies, key=lambda f: _SEVERITY_ORDER.get(f.severity, 3))
+    ordered = worst_first(snap.anomalies)
     shown = ordered if len(ordered) <= ANOMALY_LINES else ordered[: ANOMALY_LINES - 1]
     for finding in shown:
         if text.plain:
@@ -98,7 +97,7 @@ def anomalies_text(snap: SyncSnapshot) -> Text:
         )
     if len(shown) < len(ordered):
         rest = ordered[len(shown) :]
-        worst = min(rest, key=lambda f: _SEVERITY_ORDER.get(f.severity, 3)).severity
+        worst = rest[0].severity  # worst first
         text.append("\n▲ ", style=fmt.style_for(worst))
         text.append(f"+{len(rest)} more (all: magflow-console status)", style="dim")
     return text
