@@ -330,13 +330,7 @@ def print_findings(
         con.print(grid)
 
 
-def print_advice(report: StatusReport, extra: Sequence[Finding] = ()) -> None:
-    """``doctor``: the verdict, then each finding worst first with its next steps."""
-    from magflow_console.diagnose.doctor import advise, doctor_verdict
-
-    con = console()
-    advice = advise(report, extra)
-    verdict = doctor_verdict(report, extra)
+def _verdict_line(con: Console, report: StatusReport, verdict: Verdict) -> None:
     con.print(
         Text.assemble(
             ("MagFlow ", "bold"),
@@ -345,6 +339,15 @@ def print_advice(report: StatusReport, extra: Sequence[Finding] = ()) -> None:
             (f"  {report.generated_at:%Y-%m-%d %H:%M:%S} UTC", "dim"),
         )
     )
+
+
+def print_advice(report: StatusReport, extra: Sequence[Finding] = ()) -> None:
+    """``doctor``: the verdict, then each finding worst first with its next steps."""
+    from magflow_console.diagnose.doctor import advise, doctor_verdict
+
+    con = console()
+    advice = advise(report, extra)
+    _verdict_line(con, report, doctor_verdict(report, extra))
     if not advice:
         con.print("Nothing to do: every check the console makes passed.")
         return
@@ -369,14 +372,7 @@ def print_advice(report: StatusReport, extra: Sequence[Finding] = ()) -> None:
 
 def print_status(report: StatusReport) -> None:
     con = console()
-    con.print(
-        Text.assemble(
-            ("MagFlow ", "bold"),
-            (f"[{report.profile}] ", "bold"),
-            (report.verdict.label.upper(), VERDICT_STYLE[report.verdict]),
-            (f"  {report.generated_at:%Y-%m-%d %H:%M:%S} UTC", "dim"),
-        )
-    )
+    _verdict_line(con, report, report.verdict)
     print_containers(report.containers, con)
     print_database(report.database, con)
     print_migrations(report.migrations, con, findings=False)
