@@ -9,6 +9,7 @@ only the database never imports the docker SDK. No Textual here.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import sys
 import threading
 import time
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from magflow_console import config as cfg
-from magflow_console.diagnose import rules
+from magflow_console.diagnose import emag_env, rules
 from magflow_console.models import (
     AdminsSnapshot,
     ApiSnapshot,
@@ -42,6 +43,9 @@ if TYPE_CHECKING:
 
 #: how long a graph read out of the app container is reused
 CONTAINER_GRAPH_TTL = 60.0
+#: how much of each container's log the diagnosis reads
+LOG_TAIL = 500
+LOG_WINDOW = dt.timedelta(hours=24)
 
 
 class Backend:
@@ -247,6 +251,27 @@ class Backend:
     def events(self, stop: threading.Event) -> Iterator[StackEvent]:
         return self.docker.events(stop)
 
+    def log_findings(self, containers: ContainersSnapshot | None = None) -> list[Finding]:
+        """What the recent logs of the stack's containers say (``diagnose.log_markers``):
+        one log read per container, the last ``LOG_TAIL`` lines of the last ``LOG_WINDOW``,
+        read in parallel. A container whose log cannot be read adds nothing."""
+        from magflow_console.diagnose.log_markers import log_findings
+
+        snap = containers if containers is not None else self.containers()
+        if snap.state == "error" or not snap.items:
+            return []
+        since = utcnow() - LOG_WINDOW
+
+        def one(c: ContainerInfo) -> list[Finding]:
+            try:
+                lines = self.docker.logs(c.name, tail=LOG_TAIL, since=since)
+                return log_findings(c.name, c.service, lines)
+            except Exception:
+                return []
+
+        with ThreadPoolExecutor(max_workers=4, thread_name_prefix="logs") as pool:
+            return [f for found in pool.map(one, snap.items) for f in found]
+
     # ------------------------------------------------------------------ whole status
 
     def status(self) -> StatusReport:
@@ -301,6 +326,7 @@ def build_report(
     findings: list[Finding] = []
     findings += rules.database_findings(database)
     findings += rules.container_findings(containers)
+    findings += emag_env.env_findings(containers)
     findings += rules.migration_findings(migrations)
     findings += rules.sync_findings(sync)
     findings += rules.api_findings(api, containers)

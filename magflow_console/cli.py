@@ -16,6 +16,8 @@ from magflow_console import __version__
 
 if TYPE_CHECKING:
     from magflow_console import config as cfg
+    from magflow_console.backend import Backend
+    from magflow_console.models import Finding, StatusReport
 
 EXIT_OK, EXIT_WARNING, EXIT_CRITICAL, EXIT_UNKNOWN = 0, 1, 2, 3
 
@@ -142,12 +144,18 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    """Every finding, worst first, with the next steps; also admin logins (exit code as for
-    ``status``, made worse by an admin finding)."""
+    """Every finding, worst first, with the next steps; beyond ``status`` also admin logins
+    and what the containers' recent logs say (exit code as for ``status``, made worse by
+    those findings)."""
     from magflow_console.diagnose import rules
-    from magflow_console.diagnose.doctor import doctor_verdict
+    from magflow_console.diagnose.doctor import doctor_verdict, extra_findings
 
-    report, admins = _read(args, lambda b: (b.status(), rules.admin_findings(b.admins())))
+    def read(b: Backend) -> tuple[StatusReport, list[Finding]]:
+        report = b.status()
+        admins = rules.admin_findings(b.admins())
+        return report, extra_findings(report, admins, b.log_findings(report.containers))
+
+    report, admins = _read(args, read)
     if args.json:
         from magflow_console import jsonout
         from magflow_console.diagnose.doctor import advice_json

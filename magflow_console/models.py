@@ -101,6 +101,12 @@ class ContainerInfo:
     health_failing_streak: int = 0
     status_text: str = ""  # docker's "Up 5 minutes (healthy)"
     restart_policy: str | None = None
+    #: the watched environment names that are set and not empty (``EMAG_*`` and the few in
+    #: ``docker_parse.ENV_WATCHED``): names only, never a value
+    env_set: tuple[str, ...] = ()
+    #: (name, value) of the non-secret settings in ``docker_parse.ENV_PUBLIC``; URLs are
+    #: cut to scheme://host/path (no user, password or query)
+    env_public: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ from magflow_console.models import (
 from tests.sources.test_alembic_graph import TRIGGERS
 from tests.sources.test_database_sync import CODES as SYNC_CODES
 from tests.test_diagnose import NOW, _c, _snap
+from tests.test_log_markers import LOG_CODES
 from tests.test_status_json import _args, _run
 
 #: every code diagnose/rules.py can raise (alembic and sync codes come from their fixtures)
@@ -59,7 +60,9 @@ def report_of(
 
 
 def test_every_finding_code_has_its_own_steps() -> None:
-    known = RULE_CODES | set(TRIGGERS) | SYNC_CODES
+    from tests.test_emag_env import ENV_CODES  # it imports report_of from here
+
+    known = RULE_CODES | set(TRIGGERS) | SYNC_CODES | ENV_CODES | LOG_CODES
     assert set(remedies.REMEDIES) == known, (
         f"no steps for {sorted(known - set(remedies.REMEDIES))}; "
         f"steps for unknown codes {sorted(set(remedies.REMEDIES) - known)}"

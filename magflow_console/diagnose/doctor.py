@@ -58,6 +58,21 @@ def advise(report: StatusReport, extra: Sequence[Finding] = ()) -> list[Advice]:
     return sorted(out, key=lambda a: LEVEL_ORDER.get(a.level, 9))
 
 
+#: a log finding that only repeats what a status finding already says (same account)
+_EXPLAINED_BY = {"log_missing_credentials": "emag_credentials_missing"}
+
+
+def extra_findings(
+    report: StatusReport, admins: Sequence[Finding], logs: Sequence[Finding]
+) -> list[Finding]:
+    """What ``doctor`` adds to the status report: admin logins and the containers' logs,
+    without the log findings a status finding already explains (the missing-credentials
+    line of an account whose credentials the environment shows unset)."""
+    have = {(f.code, f.account) for f in report.findings}
+    kept = [f for f in logs if (_EXPLAINED_BY.get(f.code), f.account) not in have]
+    return [*admins, *kept]
+
+
 def doctor_verdict(report: StatusReport, extra: Sequence[Finding] = ()) -> Verdict:
     """The status verdict, made worse by the extra findings when they are worse."""
     return Verdict.worst(report.verdict, rules.verdict(extra, []))

@@ -242,6 +242,77 @@ def _failed_logins(f: Finding, _r: StatusReport | None) -> Steps:
     )
 
 
+# --------------------------------------------------------------------------- environment
+
+_RECREATE = (
+    "Then recreate the containers so they read it: `docker compose up -d app worker` in the "
+    "MagFlow checkout (a restart keeps the old environment)."
+)
+
+
+def _credentials_missing(f: Finding, _r: StatusReport | None) -> Steps:
+    acct = (f.account or "main").upper()
+    return (
+        f"Set the missing EMAG_{acct}_USERNAME / EMAG_{acct}_PASSWORD in .env.docker (the "
+        "values never pass through this console).",
+        _RECREATE,
+        f"Check it with `{CLI} doctor`, then `{CLI} sync --account {f.account or 'main'} --wait`.",
+    )
+
+
+def _target_split(f: Finding, _r: StatusReport | None) -> Steps:
+    acct = (f.account or "main").upper()
+    return (
+        f"Pick one target for the account: set EMAG_{acct}_BASE_URL in .env.docker (e.g. "
+        "https://marketplace-api.emag.ro/api-3), or EMAG_ENVIRONMENT=production.",
+        _RECREATE,
+    )
+
+
+# --------------------------------------------------------------------------- logs
+
+
+def _logs_of(f: Finding) -> str:
+    return f"its log (TUI: enter on {f.subject or 'the container'}, then l)"
+
+
+def _entrypoint_db(f: Finding, r: StatusReport | None) -> Steps:
+    return (
+        f"Is the db container healthy? `{CLI} containers`; the entrypoint uses the app's "
+        "DATABASE_URL (host `db`, port 5432 inside the network).",
+        f"Once the database answers: `{CLI} restart {_service_of(f, r)}`.",
+    )
+
+
+def _entrypoint_init(f: Finding, r: StatusReport | None) -> Steps:
+    return (
+        "The data volume is empty (no app.users): restore a dump into it; MagFlow's "
+        "init script does not exist, and a fresh `alembic upgrade head` cannot succeed.",
+        f"Then `{CLI} restart {_service_of(f, r)}`.",
+    )
+
+
+def _entrypoint_migration(f: Finding, r: StatusReport | None) -> Steps:
+    return (
+        f"See what Alembic sees: `{CLI} migrations` (several heads, an unknown stamp, a "
+        "missing parent).",
+        "Alembic's own error is in "
+        + _logs_of(f)
+        + "; on the race path the entrypoint discards it: run `alembic upgrade head` in the "
+        "app container to see it.",
+        f"Once fixed: `{CLI} restart {_service_of(f, r)}`.",
+    )
+
+
+def _entrypoint_race(f: Finding, _r: StatusReport | None) -> Steps:
+    return (
+        f"Compare the stamp with the heads: `{CLI} migrations`; if migrations are pending, "
+        f"`{CLI} migrate` applies them under the lock.",
+        "If it says up to date, the hidden error may be a genuine 'already exists': run "
+        "`alembic upgrade head` in the app container to see it.",
+    )
+
+
 REMEDIES: dict[str, Remedy] = {
     # containers
     "container_missing": _missing,
@@ -321,6 +392,69 @@ REMEDIES: dict[str, Remedy] = {
     "sync_failed": _sync_failed,
     "sync_stale_running": _sync_stale,
     "sync_no_recent_success": _no_success,
+    # environment
+    "emag_credentials_missing": _credentials_missing,
+    "emag_target_split": _target_split,
+    "emag_sandbox": _fixed(
+        "Intended on a test stack; for the marketplace, clear or change the account's "
+        "EMAG_<ACCOUNT>_BASE_URL in .env.docker.",
+        _RECREATE,
+    ),
+    "redis_cache_host_unset": _fixed(
+        "Set REDIS_HOST=redis (and REDIS_PASSWORD) in .env.docker for the cache service.",
+        _RECREATE,
+    ),
+    "dev_admin_autoprovision": _fixed(
+        "Use another email for a real admin, or set AUTO_PROVISION_DEV_ADMIN=false in "
+        ".env.docker (then recreate the app).",
+    ),
+    # logs
+    "entrypoint_db_timeout": _entrypoint_db,
+    "entrypoint_init_failed": _entrypoint_init,
+    "entrypoint_migration_failed": _entrypoint_migration,
+    "entrypoint_race_accepted": _entrypoint_race,
+    "entrypoint_waiting_db": _fixed(
+        f"The entrypoint tries 30 times, 2 s apart: is the db container healthy? `{CLI} containers`."
+    ),
+    "log_missing_credentials": _credentials_missing,
+    "log_background_sync_failed": lambda f, _r: (
+        "The exception is in the lines just before it in " + _logs_of(f) + ".",
+        f"Run it again synchronously to see the error: `{CLI} sync --account "
+        f"{f.account or 'main'} --wait`.",
+    ),
+    "log_product_sync_failed": lambda f, _r: (
+        "The cause follows 'Product sync failed:' in " + _logs_of(f) + ".",
+        f"`{CLI} sync-logs --status failed` lists the runs that did leave a row.",
+    ),
+    "log_transaction_aborted": lambda f, _r: (
+        "The first error before 'current transaction is aborted' in "
+        + _logs_of(f)
+        + " is the real one (a constraint, a bad value).",
+        f"Check what was persisted: `{CLI} sync-logs`.",
+    ),
+    "log_naive_aware_datetime": _fixed(
+        "A known MagFlow bug (its cancel and cleanup endpoints): do not use them; fix stuck "
+        f"rows in SQL (`{CLI} doctor` shows the statement for each)."
+    ),
+    "log_missing_greenlet": _fixed(
+        "An app bug (lazy loading in async code): report it with the log lines; restarting "
+        "does not fix it."
+    ),
+    "log_event_loop": lambda f, _r: (
+        f"Restart the worker if its tasks keep failing: `{CLI} restart worker`.",
+        "The task that hit it has no usable result: trigger it again.",
+    ),
+    "log_redis_fallback": _fixed(
+        f"Check the redis container (`{CLI} containers`) and REDIS_URL / its password.",
+    ),
+    "log_google_sheets": _fixed(
+        "Supplier import only (not eMAG): check the Google service-account file the app is "
+        "configured with and that the sheet is shared with it."
+    ),
+    "log_import_error": _fixed(
+        "Do not use MagFlow's root CLI sync scripts (most import removed modules): trigger "
+        f"syncs with `{CLI} sync`."
+    ),
     "sync_in_progress": _fixed(
         "A sync is probably running: wait for it before triggering another (the console "
         "refuses a second one)."

@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import docker.errors
 
@@ -220,7 +221,78 @@ def container_info(
         health_failing_streak=int(health.get("FailingStreak") or 0),
         status_text=status_text,
         restart_policy=policy,
+        **env_facts(config.get("Env")),
     )
+
+
+#: environment names the diagnosis looks at (besides every ``EMAG_*``); only whether they
+#: are set is kept
+ENV_WATCHED = frozenset(
+    {
+        "APP_ENV",
+        "AUTO_PROVISION_DEV_ADMIN",
+        "CELERY_BROKER_URL",
+        "DATABASE_URL",
+        "DEFAULT_ADMIN_EMAIL",
+        "DEFAULT_ADMIN_PASSWORD",
+        "ENVIRONMENT",
+        "REDIS_HOST",
+        "REDIS_URL",
+    }
+)
+#: settings whose values are not secret and say where things go (sheet §5, §9)
+ENV_PUBLIC = (
+    "EMAG_ENVIRONMENT",
+    "ENVIRONMENT",
+    "APP_ENV",
+    "EMAG_MAIN_BASE_URL",
+    "EMAG_FBE_BASE_URL",
+    "AUTO_PROVISION_DEV_ADMIN",
+    "DEFAULT_ADMIN_EMAIL",
+    "REDIS_HOST",
+)
+_PUBLIC_MAX = 80
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def env_facts(env: object) -> dict[str, Any]:
+    """``env_set`` and ``env_public`` of ``ContainerInfo`` from an inspect's
+    ``Config.Env`` ("NAME=value" strings). Values outside ``ENV_PUBLIC`` are dropped here
+    and go no further."""
+    names: set[str] = set()
+    public: dict[str, str] = {}
+    for item in env if isinstance(env, list) else ():
+        name, sep, value = str(item).partition("=")
+        if not sep or not value.strip():
+            continue
+        if name.startswith("EMAG_") or name in ENV_WATCHED:
+            names.add(name)
+        if name in ENV_PUBLIC:
+            public[name] = public_value(name, value)
+    return {
+        "env_set": tuple(sorted(names)),
+        "env_public": {n: public[n] for n in ENV_PUBLIC if n in public},
+    }
+
+
+def public_value(name: str, value: str) -> str:
+    """A public setting's value, safe to show: a URL keeps only scheme://host[:port]/path."""
+    value = _UNSAFE.sub("", value).strip()
+    if name.endswith("_URL"):
+        parts = urlsplit(value)
+        if parts.scheme and parts.hostname:
+            host = parts.hostname + (f":{parts.port}" if _port(parts) else "")
+            value = f"{parts.scheme}://{host}{parts.path}"
+        else:
+            value = value.split("?", 1)[0].rpartition("@")[2]
+    return value[:_PUBLIC_MAX]
+
+
+def _port(parts: Any) -> int | None:
+    try:
+        return int(parts.port) if parts.port else None
+    except ValueError:
+        return None
 
 
 def stack_variant(

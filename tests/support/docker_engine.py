@@ -362,12 +362,49 @@ _REDIS_CRASH = (
     "exit 1"
 )
 
+#: secret values in the stack's environment and logs: no output of the console may show one
+STACK_SECRETS = {
+    "db_password": "Db-pass-4f1c9e",
+    "emag_main_password": "Emag-main-pass-77a1",
+    "emag_fbe_username": "fbe-user-5d2e",
+    "dev_admin_password": "Dev-admin-pass-19bc",
+    "bearer": "eyJhbGciOiJIUzI1NiJ9.c3RhY2stdG9rZW4.c2lnbmF0dXJlLXNlY3JldA",
+}
+
+#: .env.docker as a stack with a half-configured fbe account has it (sheet §1.1, §9):
+#: main has its credentials, fbe lacks its password, ENVIRONMENT is development (so the
+#: order sync of main goes to the sandbox while its product sync goes to production)
+_STACK_ENV = {
+    "DATABASE_URL": f"postgresql+asyncpg://app:{STACK_SECRETS['db_password']}@db:5432/magflow",
+    "REDIS_URL": "redis://redis:6379/0",
+    "REDIS_HOST": "redis",
+    "ENVIRONMENT": "development",
+    "EMAG_MAIN_USERNAME": "main-user@example.com",
+    "EMAG_MAIN_PASSWORD": STACK_SECRETS["emag_main_password"],
+    "EMAG_FBE_USERNAME": STACK_SECRETS["emag_fbe_username"],
+    "DEFAULT_ADMIN_PASSWORD": STACK_SECRETS["dev_admin_password"],
+}
+
+#: what the app and worker print after start-up: a failed product sync whose request log
+#: carries the bearer token (MagFlow logs the Authorization header), and the skip line of
+#: an account without credentials
+_APP_LOG_LINES = (
+    "2025-10-21 20:46:52,720 - app.services.emag.sync - ERROR - Product sync failed: "
+    "eMAG API error 503 for main account; request headers={'Authorization': 'Bearer "
+    + STACK_SECRETS["bearer"]
+    + "'}"
+)
+_WORKER_LOG_LINES = (
+    "[2025-10-21 20:46:53,101: WARNING/MainProcess] Missing credentials for fbe account, skipping"
+)
+
 _STACK_SPECS: dict[str, dict[str, Any]] = {
     "app": {
         "entrypoint": ["/usr/local/bin/docker-entrypoint.sh"],
         "command": ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000", "--reload"],
         "user": "app",
         "working_dir": "/app",
+        "environment": {**_STACK_ENV, "STANDIN_LOG_LINES": _APP_LOG_LINES},
         "healthcheck": healthcheck(
             'echo \'{"status":"alive","service":"magflow-erp"}\'', retries=3
         ),
@@ -385,7 +422,11 @@ _STACK_SPECS: dict[str, dict[str, Any]] = {
         ],
         "user": "app",
         "working_dir": "/app",
-        "environment": {"STANDIN_CELERY_PING_EXIT": "1"},
+        "environment": {
+            **_STACK_ENV,
+            "STANDIN_CELERY_PING_EXIT": "1",
+            "STANDIN_LOG_LINES": _WORKER_LOG_LINES,
+        },
         "healthcheck": healthcheck("celery -A app.worker:celery_app inspect ping"),
     },
     "beat": {

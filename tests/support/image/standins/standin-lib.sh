@@ -5,6 +5,7 @@
 # standin_exit_code NAME        exit code chosen by $STANDIN_<NAME>_EXIT, or by the
 #                               file /tmp/standin-NAME.exit when present (file wins)
 # standin_now                   "2025-10-21 20:46:52,720"-style local time
+# standin_extra_lines           prints $STANDIN_LOG_LINES (a test's own log lines) once
 
 standin_record() {
     _name=$1
@@ -28,4 +29,9 @@ standin_now() {
 
 standin_uuid() {
     cat /proc/sys/kernel/random/uuid
+}
+
+standin_extra_lines() {
+    [ -n "${STANDIN_LOG_LINES:-}" ] && printf '%s\n' "$STANDIN_LOG_LINES"
+    return 0
 }

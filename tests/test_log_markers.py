@@ -1,0 +1,224 @@
+"""What a container's log says: the entrypoint's last start and the known error texts.
+
+Pure logic over log lines written the way MagFlow writes them (emoji first, some
+indented; the app's and Celery's formats). The same lines from a real container are
+read back in tests/sources/test_log_diagnosis.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pytest
+
+from magflow_console.diagnose.log_markers import (
+    KNOWN_ERRORS,
+    SAMPLE_MAX,
+    entrypoint_findings,
+    known_error_findings,
+    last_cycle,
+    log_findings,
+    marker_text,
+    sample,
+)
+
+T0 = dt.datetime(2026, 11, 21, 3, 0, tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class Line:
+    timestamp: dt.datetime | None
+    text: str
+
+
+def lines(*texts: str, start: dt.datetime = T0) -> list[Line]:
+    return [Line(start + dt.timedelta(seconds=i), t) for i, t in enumerate(texts)]
+
+
+START = "🚀 MagFlow ERP - Starting application..."
+DB_OK = ("⏳ Waiting for database to be ready...", "✅ Database is ready!")
+INIT_OK = ("🔍 Checking database initialization status...", "✅ Database already initialized")
+READY = "🎉 Application ready to start!"
+
+#: one log per entrypoint ending, and the finding code it must give (None: nothing wrong)
+ENTRYPOINT_LOGS: dict[str, tuple[tuple[str, ...], str | None]] = {
+    "ok": (
+        (START, *DB_OK, *INIT_OK, "🔄 Running database migrations...",
+         "   Migration attempt 1/3...", "✅ Migrations completed successfully!", READY),
+        None,
+    ),
+    "dbtimeout": (
+        (START, DB_OK[0], "   Attempt 1/30 - Database not ready yet...",
+         "   Attempt 30/30 - Database not ready yet...",
+         "❌ Database connection timeout after 30 attempts"),
+        "entrypoint_db_timeout",
+    ),
+    "waiting": (
+        (START, DB_OK[0], "   Attempt 1/30 - Database not ready yet...",
+         "   Attempt 2/30 - Database not ready yet..."),
+        "entrypoint_waiting_db",
+    ),
+    "initfail": (
+        (START, *DB_OK, INIT_OK[0], "🔧 Initializing database...",
+         "python: can't open file '/app/scripts/init_database_complete.py': [Errno 2] No such "
+         "file or directory",
+         "❌ Database initialization failed!"),
+        "entrypoint_init_failed",
+    ),
+    "fail": (
+        (START, *DB_OK, *INIT_OK, "🔄 Running database migrations...",
+         "   Migration attempt 1/3...", "⚠️  Migration attempt 1 failed with exit code 1",
+         "❌ Unexpected migration error:", "KeyError: '20251013_fix_emag_sync_logs_account_type'",
+         "   Retrying in 3 seconds...", "❌ Migration failed after 3 attempts!",
+         "❌ Migration process failed!"),
+        "entrypoint_migration_failed",
+    ),
+    "race_exhausted": (
+        (START, *DB_OK, *INIT_OK, "🔄 Running database migrations...",
+         "🔄 Race condition detected (another container is running migrations)",
+         "❌ Migration verification failed after 3 attempts!", "❌ Migration process failed!"),
+        "entrypoint_migration_failed",
+    ),
+    "race": (
+        (START, *DB_OK, *INIT_OK, "🔄 Running database migrations...",
+         "⚠️  Migration attempt 1 failed with exit code 1",
+         "🔄 Race condition detected (another container is running migrations)",
+         "   Waiting for other container to complete migrations...",
+         "✅ Migrations completed by another container!", READY),
+        "entrypoint_race_accepted",
+    ),
+}  # fmt: skip
+
+#: a line for each known error text (MagFlow's and Celery's formats)
+KNOWN_LINES: dict[str, str] = {
+    "log_missing_credentials": "[2026-11-21 03:00:01,100: WARNING/MainProcess] Missing "
+    "credentials for fbe account, skipping",
+    "log_background_sync_failed": "2026-11-21 03:00:01,100 - app.api.v1.endpoints.emag - "
+    "ERROR - Background sync task failed: timeout",
+    "log_product_sync_failed": "2026-11-21 03:00:01,100 - app.services.emag - ERROR - "
+    "Product sync failed: 3 pages skipped for main",
+    "log_transaction_aborted": "sqlalchemy.exc.InternalError: (psycopg.errors."
+    "InFailedSqlTransaction) current transaction is aborted, commands ignored until end of "
+    "transaction block",
+    "log_naive_aware_datetime": "TypeError: can't subtract offset-naive and offset-aware datetimes",
+    "log_missing_greenlet": "sqlalchemy.exc.MissingGreenlet: greenlet_spawn has not been "
+    "called; can't call await_only() here",
+    "log_event_loop": "[2026-11-21 03:00:01,100: ERROR/MainProcess] Task emag.sync_orders "
+    "raised unexpected: RuntimeError('Event loop is closed')",
+    "log_redis_fallback": "2026-11-21 03:00:01,100 - app.core.cache - WARNING - Redis "
+    "connection failed; continuing without Redis",
+    "log_google_sheets": "2026-11-21 03:00:01,100 - app.services.suppliers - ERROR - Google "
+    "Sheets import failed: service account file not found",
+    "log_import_error": "ModuleNotFoundError: No module named 'app.services.emag_sync_service'",
+}
+
+LOG_CODES = {c for _, c in ENTRYPOINT_LOGS.values() if c} | set(KNOWN_LINES)
+
+
+def test_marker_text_strips_emoji_selectors_and_indent() -> None:
+    assert marker_text("⚠️  Migration attempt 1 failed") == "Migration attempt 1 failed"
+    assert marker_text("   Attempt 3/30 - x") == "Attempt 3/30 - x"
+    assert marker_text("🚀 MagFlow ERP - Starting application...") == (
+        "MagFlow ERP - Starting application..."
+    )
+    assert marker_text("plain text") == "plain text"
+
+
+@pytest.mark.parametrize("mode", sorted(ENTRYPOINT_LOGS))
+def test_each_entrypoint_ending_gives_its_finding(mode: str) -> None:
+    texts, code = ENTRYPOINT_LOGS[mode]
+    found = entrypoint_findings("magflow_app", lines(*texts))
+    assert [f.code for f in found] == ([code] if code else [])
+    for f in found:
+        assert f.subject == "magflow_app" and f.short and f.short.startswith("magflow_app")
+        assert f.severity == (
+            "warning"
+            if code in ("entrypoint_race_accepted", "entrypoint_waiting_db")
+            else "critical"
+        )
+
+
+def test_the_error_the_entrypoint_printed_is_quoted() -> None:
+    failed = entrypoint_findings("magflow_app", lines(*ENTRYPOINT_LOGS["fail"][0]))[0]
+    assert "Alembic said: KeyError: '20251013_fix_emag_sync_logs_account_type'" in failed.message
+    init = entrypoint_findings("magflow_app", lines(*ENTRYPOINT_LOGS["initfail"][0]))[0]
+    assert "init_database_complete.py" in init.message
+
+
+def test_only_the_last_start_counts() -> None:
+    failed, _ = ENTRYPOINT_LOGS["fail"]
+    ok, _ = ENTRYPOINT_LOGS["ok"]
+    # it failed three times, then came up cleanly: nothing is wrong now
+    history = lines(*failed, *failed, *failed, *ok)
+    assert entrypoint_findings("magflow_worker", history) == []
+    cycle = last_cycle(history)
+    assert cycle is not None and cycle.starts_in_window == 4
+    assert cycle.started_at == T0 + dt.timedelta(seconds=3 * len(failed))
+    # the other way round: the restarts are counted in the message
+    looping = entrypoint_findings("magflow_worker", lines(*ok, *failed, *failed))
+    assert [f.code for f in looping] == ["entrypoint_migration_failed"]
+    assert "(3 starts in the window read)" in looping[0].message
+    assert "2026-11-21 03:00 UTC" in looping[0].message
+
+
+def test_no_entrypoint_in_the_window_says_nothing() -> None:
+    assert last_cycle(lines("LOG:  database system is ready")) is None
+    assert entrypoint_findings("magflow_db", lines("Attempt 1/30 - whatever")) == []
+
+
+@pytest.mark.parametrize("code", sorted(KNOWN_LINES))
+def test_each_known_error_text_is_recognised(code: str) -> None:
+    noise = "2026-11-21 03:00:00,000 - app.main - INFO - GET /health 200"
+    found = known_error_findings("magflow_app", lines(noise, KNOWN_LINES[code], noise))
+    assert [f.code for f in found] == [code]
+    assert "seen once in the log, last at 2026-11-21 03:00 UTC" in found[0].message
+    assert found[0].subject == "magflow_app"
+
+
+def test_known_errors_are_counted_per_code_and_account() -> None:
+    main = "Missing credentials for main account, skipping"
+    fbe = KNOWN_LINES["log_missing_credentials"]
+    found = known_error_findings("magflow_worker", lines(fbe, main, fbe, fbe))
+    by_account = {f.account: f for f in found}
+    assert set(by_account) == {"main", "fbe"}
+    assert "seen 3 times" in by_account["fbe"].message
+    assert "seen once" in by_account["main"].message
+    assert by_account["fbe"].short == "magflow_worker: fbe: eMAG credentials missing"
+
+
+def test_ordinary_lines_raise_nothing() -> None:
+    ordinary = lines(
+        *ENTRYPOINT_LOGS["ok"][0],
+        "2026-11-21 03:00:00,000 - app.main - INFO - Dev admin user ensured",
+        "[2026-11-21 03:00:01,100: INFO/MainProcess] Task maintenance.heartbeat[1] succeeded",
+        "INFO:     Application startup complete.",
+        "the token expired at 03:00",  # not an error text
+    )
+    assert log_findings("magflow_app", "app", ordinary) == []
+
+
+def test_samples_are_scrubbed_cleaned_and_cut() -> None:
+    token = "eyJhbGciOiJIUzI1NiJ9.c2VjcmV0.c2lnbmF0dXJl"
+    line = (
+        "2026-11-21 03:00:01,100 - app.services.emag - ERROR - Product sync failed: 401; "
+        f"headers={{'Authorization': 'Bearer {token}'}} url=postgresql://app:Pw-123@db/m "
+        "\x1b[31mred\x1b[0m\x07"
+    )
+    found = known_error_findings("magflow_app", lines(line))[0]
+    assert token not in found.message and "Pw-123" not in found.message
+    assert "\x1b" not in found.message and "\x07" not in found.message
+    long = sample("x" * 1000)
+    assert len(long) == SAMPLE_MAX and long.endswith("…")
+
+
+def test_every_known_error_has_a_line_here() -> None:
+    assert {k.code for k in KNOWN_ERRORS} == set(KNOWN_LINES)
+
+
+def test_entrypoint_markers_are_read_only_for_entrypoint_services() -> None:
+    texts, _ = ENTRYPOINT_LOGS["dbtimeout"]
+    assert [f.code for f in log_findings("magflow_app", "app", lines(*texts))] == [
+        "entrypoint_db_timeout"
+    ]
+    assert log_findings("magflow_redis", "redis", lines(*texts)) == []
