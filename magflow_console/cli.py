@@ -177,14 +177,15 @@ def cmd_migrations(args: argparse.Namespace) -> int:
 
 
 def cmd_containers(args: argparse.Namespace) -> int:
-    from magflow_console.diagnose import rules
+    from magflow_console.diagnose import emag_env, rules
 
     snap = _read(args, lambda b: b.containers())
-    findings = rules.container_findings(snap)
+    findings = rules.container_findings(snap) + emag_env.env_findings(snap)
     verdict = rules.verdict(findings, [snap.state])
 
     def human(out: Any, con: Any) -> None:
         out.print_containers(snap, con)
+        out.print_emag_accounts(snap, con)
         out.print_findings(con, findings)
 
     return _section_out(args, snap, verdict, human)

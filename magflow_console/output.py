@@ -154,6 +154,38 @@ def print_containers(snap: ContainersSnapshot, con: Console | None = None) -> No
     con.print(table)
 
 
+def print_emag_accounts(snap: ContainersSnapshot, con: Console | None = None) -> None:
+    """Per eMAG account, as the app and worker environments configure it: credentials set
+    or which names are unset, and where product and order syncs go. Names only, never a
+    value. One row per account when app and worker agree, one per container otherwise."""
+    from magflow_console.diagnose import emag_env
+
+    con = con or console()
+    rows = emag_env.accounts(snap) if snap.state != "error" else []
+    if not rows:
+        return
+    reasons = sorted(
+        {f"{r.environment_name}={r.environment}" for r in rows if r.environment_name}
+    ) or ["no EMAG_ENVIRONMENT/ENVIRONMENT/APP_ENV"]
+    names = ", ".join(dict.fromkeys(r.container for r in rows))
+    con.print(Text.assemble(("eMAG accounts", "bold"), lit(f" ({names}; {', '.join(reasons)})")))
+    shown: dict[tuple[str, tuple[str, ...], str, str], list[str]] = {}
+    for r in rows:
+        key = (r.account, r.missing, r.products_target, r.orders_target)
+        shown.setdefault(key, []).append(r.container)
+    split = len(shown) > len({k[0] for k in shown})
+    words = {k: f"{', '.join(k[1])} unset" if k[1] else "credentials set" for k in shown}
+    width = max(len(w) for w in words.values())
+    for key, containers in shown.items():
+        account, missing, products, orders = key
+        creds = lit(words[key].ljust(width), "red" if missing else "green")
+        where = lit(f"  products {products}, orders {orders}")
+        if products != orders:
+            where.stylize("yellow")
+        who = lit(f" ({', '.join(containers)})", "dim") if split else Text("")
+        con.print(Text.assemble(lit(f"  {account:<5} "), creds, where, who))
+
+
 def print_database(snap: DatabaseSnapshot, con: Console | None = None) -> None:
     con = con or console()
     if _section_error(con, "Database", snap):

@@ -30,6 +30,7 @@ T0 = dt.datetime(2026, 11, 21, 3, 0, tzinfo=dt.UTC)
 class Line:
     timestamp: dt.datetime | None
     text: str
+    stream: str | None = None
 
 
 def lines(*texts: str, start: dt.datetime = T0) -> list[Line]:
@@ -222,3 +223,47 @@ def test_entrypoint_markers_are_read_only_for_entrypoint_services() -> None:
         "entrypoint_db_timeout"
     ]
     assert log_findings("magflow_redis", "redis", lines(*texts)) == []
+
+
+def test_the_two_streams_are_cut_apart() -> None:
+    """The migration phase goes to stderr; the engine may stamp (and return) those lines
+    before the stdout start line of the same cycle. A previous cycle's stderr lines must
+    not be taken for this one's."""
+    ms = dt.timedelta(milliseconds=1)
+
+    def out(at: float, text: str) -> Line:
+        return Line(T0 + at * 1000 * ms, text, "stdout")
+
+    def err(at: float, text: str) -> Line:
+        return Line(T0 + at * 1000 * ms, text, "stderr")
+
+    previous = [  # a failed cycle 20 s earlier: its Alembic error must not be quoted
+        out(0, START),
+        err(1, "🔄 Running database migrations..."),
+        err(2, "❌ Unexpected migration error:"),
+        err(2.1, "KeyError: 'old'"),
+        out(11, "❌ Migration process failed!"),
+    ]
+    current = [  # this cycle's stderr is stamped 3 ms before its own start line
+        err(19.997, "🔄 Running database migrations..."),
+        err(19.998, "❌ Unexpected migration error:"), err(19.999, "KeyError: 'new'"),
+        out(20, START), out(20.001, "✅ Database already initialized"),
+        out(29, "❌ Migration process failed!"),
+    ]  # fmt: skip
+    (found,) = entrypoint_findings("magflow_app", [*previous, *current])
+    assert found.code == "entrypoint_migration_failed"
+    assert "Alembic said: KeyError: 'new'" in found.message
+    # the race path: its lines are all on stderr, the ready line on stdout
+    race = [
+        err(19.999, "🔄 Race condition detected (another container is running migrations)"),
+        err(19.9995, "✅ Migrations completed by another container!"),
+        out(20, START), out(20.5, READY),
+    ]  # fmt: skip
+    race.insert(0, err(19.998, "🔄 Running database migrations..."))
+    assert [f.code for f in entrypoint_findings("magflow_app", race)] == [
+        "entrypoint_race_accepted"
+    ]
+    # the previous cycle's race does not colour a clean start
+    clean = [*race[:3], out(20, START), out(21, READY)]
+    clean[0] = err(1, "🔄 Running database migrations...")
+    assert entrypoint_findings("magflow_app", [*clean[:3], *clean[3:]]) == []

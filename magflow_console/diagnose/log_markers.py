@@ -90,19 +90,48 @@ class Cycle:
     lines: tuple[tuple[dt.datetime | None, str], ...]  # (time, marker text) of the cycle
 
 
+#: the first line of the migration phase, which the entrypoint prints on stderr
+MIGRATE_PHASE = "Running database migrations..."
+#: how much earlier than the start line a line of the other stream may be stamped
+STREAM_SLACK = dt.timedelta(seconds=1)
+
+
 def last_cycle(lines: Sequence[LogLineLike]) -> Cycle | None:
-    """The entrypoint's last start cycle, or None when the window shows no entrypoint."""
-    texts = [(line.timestamp, marker_text(line.text)) for line in lines]
-    starts = [i for i, (_, t) in enumerate(texts) if t == START]
+    """The entrypoint's last start cycle, or None when the window shows no entrypoint.
+
+    The migration phase goes to stderr, the rest to stdout, and the engine reads the two
+    pipes separately: across streams, the order of the lines (and their timestamps) is
+    not the order they were written in. So the cycle is cut per stream: on the start
+    line's stream, everything after the last start; on the other, everything from the
+    last migration-phase line stamped no earlier than the start (less ``STREAM_SLACK``),
+    or, without one, the lines stamped after the start.
+    """
+    items = [(line.timestamp, marker_text(line.text), _stream(line)) for line in lines]
+    starts = [i for i, item in enumerate(items) if item[1] == START]
     if not starts:
         return None
-    cycle = texts[starts[-1] :]
+    t0, _, home = items[starts[-1]]
+    cycle = [x for x in items[starts[-1] :] if x[2] == home]
+    other = [x for x in items if x[2] != home]
+    phase = [j for j, x in enumerate(other) if x[1] == MIGRATE_PHASE]
+    if phase and _not_before(other[phase[-1]][0], t0, STREAM_SLACK):
+        cycle += other[phase[-1] :]
+    else:
+        cycle += [x for x in other if x[0] is not None and t0 is not None and x[0] >= t0]
     return Cycle(
-        started_at=cycle[0][0],
+        started_at=t0,
         starts_in_window=len(starts),
-        markers=tuple(t for _, t in cycle),
-        lines=tuple(cycle),
+        markers=tuple(t for _, t, _ in cycle),
+        lines=tuple((when, t) for when, t, _ in cycle),
     )
+
+
+def _stream(line: LogLineLike) -> str | None:
+    return getattr(line, "stream", None)
+
+
+def _not_before(when: dt.datetime | None, start: dt.datetime | None, slack: dt.timedelta) -> bool:
+    return when is None or start is None or when >= start - slack
 
 
 def _after(cycle: Cycle, marker: str) -> str | None:
