@@ -185,7 +185,7 @@ def test_known_errors_are_counted_per_code_and_account() -> None:
     assert set(by_account) == {"main", "fbe"}
     assert "seen 3 times" in by_account["fbe"].message
     assert "seen once" in by_account["main"].message
-    assert by_account["fbe"].short == "magflow_worker: fbe: eMAG credentials missing"
+    assert by_account["fbe"].short == "magflow_worker: eMAG credentials missing"
 
 
 def test_ordinary_lines_raise_nothing() -> None:

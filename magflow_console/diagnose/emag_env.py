@@ -135,7 +135,7 @@ def env_findings(snap: ContainersSnapshot) -> list[Finding]:
                     f"credentials for {account} account, skipping').",
                     account=account,
                     subject=lacking[0].container,
-                    short=f"{account}: eMAG credentials not set",
+                    short="eMAG credentials not set",
                 )
             )
             continue
@@ -157,7 +157,7 @@ def env_findings(snap: ContainersSnapshot) -> list[Finding]:
                     f"{_names(x.container for x in split)}.",
                     account=account,
                     subject=r.container,
-                    short=f"{account}: products {r.products_target}, orders {r.orders_target}",
+                    short=f"products {r.products_target}, orders {r.orders_target}",
                 )
             )
         elif any(r.products_target == "sandbox" for r in mine):
@@ -169,7 +169,7 @@ def env_findings(snap: ContainersSnapshot) -> list[Finding]:
                     "the marketplace.",
                     account=account,
                     subject=mine[0].container,
-                    short=f"{account}: eMAG sandbox",
+                    short="syncs the eMAG sandbox",
                 )
             )
     out += _app_settings(sync_containers(snap))

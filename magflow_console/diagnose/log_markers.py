@@ -278,7 +278,7 @@ KNOWN_ERRORS: tuple[KnownError, ...] = (
         re.compile(r"Missing credentials for (?P<account>\w+) account, skipping"),
         "{name} skipped the {account} account for want of eMAG credentials: its product "
         "syncs complete with 0 items",
-        "{account}: eMAG credentials missing",
+        "eMAG credentials missing",
         per_account=True,
     ),
     KnownError(

@@ -78,3 +78,25 @@ def test_sync_anomalies_worst_first_and_the_overflow_is_counted() -> None:
     assert lines[2] == "▲ +2 more (all: magflow-console status)"
     three = anomalies_text(dataclasses.replace(snap, anomalies=found[:3])).plain
     assert "more" not in three and len(three.splitlines()) == 3  # all fit: no overflow line
+
+
+def test_sync_pane_lists_the_accounts_environment_findings_first_when_worse() -> None:
+    from magflow_console.models import AccountStats, SyncSnapshot
+    from magflow_console.tui.widgets.sync_pane import anomalies_text
+
+    empty = Finding("sync_completed_empty", "critical", "z", account="fbe", short="15 with 0 items")
+    split = Finding("emag_target_split", "warning", "s", account="main", short="orders sandbox")
+    creds = Finding(
+        "emag_credentials_missing", "critical", "c", account="fbe", short="eMAG credentials not set"
+    )
+    snap = SyncSnapshot(
+        state="ok", error=None, fetched_at=dt.datetime.now(dt.UTC), duration_ms=1.0,
+        accounts={"fbe": AccountStats("fbe")}, anomalies=(empty,),
+    )  # fmt: skip
+    lines = anomalies_text(snap, (split, creds)).plain.splitlines()
+    # the cause (credentials) and the symptom (0 items) side by side, worst first
+    assert lines == [
+        "▲ fbe: eMAG credentials not set",
+        "▲ fbe: 15 with 0 items",
+        "▲ main: orders sandbox",
+    ]

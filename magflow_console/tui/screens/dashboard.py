@@ -21,6 +21,10 @@ from magflow_console.tui.widgets.sync_pane import SyncPane
 if TYPE_CHECKING:
     from magflow_console.tui.app import MagflowApp
 
+#: findings about an eMAG account that come from the containers' environment: the sync
+#: pane lists them with its anomalies (the cause next to the 0-item runs)
+ACCOUNT_FINDINGS = frozenset({"emag_credentials_missing", "emag_target_split", "emag_sandbox"})
+
 PANES: dict[str, type[Pane]] = {
     "containers": ContainersPane,
     "migrations": MigrationsPane,
@@ -86,6 +90,10 @@ class DashboardScreen(Screen[None]):
                 paused=app.paused,
                 findings=len([f for f in report.findings if f.severity != "info"]) if report else 0,
             )
+        )
+        sync = cast(SyncPane, self.pane("sync"))
+        sync.account_findings = tuple(
+            f for f in (report.findings if report else ()) if f.code in ACCOUNT_FINDINGS
         )
         for name in PANES:
             self.pane(name).show(store.snapshots.get(name), store.next_retry.get(name), now)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.widget import Widget
 
-from magflow_console.models import AccountStats, SyncRun, SyncSnapshot, worst_first
+from magflow_console.models import AccountStats, Finding, SyncRun, SyncSnapshot, worst_first
 from magflow_console.tui import fmt
 from magflow_console.tui.sanitize import one_line
 from magflow_console.tui.widgets.pane import Pane, Summary
@@ -79,12 +80,14 @@ def account_row(stats: AccountStats, now: dt.datetime) -> Row:
 ANOMALY_LINES = 3
 
 
-def anomalies_text(snap: SyncSnapshot) -> Text:
-    """Worst first; when they do not fit, the last line says how many more there are."""
+def anomalies_text(snap: SyncSnapshot, extra: Sequence[Finding] = ()) -> Text:
+    """Worst first; when they do not fit, the last line says how many more there are.
+    ``extra``: findings about the accounts from elsewhere (their eMAG credentials and
+    targets, from the containers' environment), listed with the anomalies."""
     text = Text(no_wrap=True, overflow="ellipsis")
     if not snap.accounts:
         text.append("no accounts (no products, no sync runs)", style="dim")
-    ordered = worst_first(snap.anomalies)
+    ordered = worst_first([*extra, *snap.anomalies])
     shown = ordered if len(ordered) <= ANOMALY_LINES else ordered[: ANOMALY_LINES - 1]
     for finding in shown:
         if text.plain:
@@ -108,6 +111,9 @@ class SyncPane(Pane):
     title = "eMAG sync"
     hotkey = "3"
 
+    #: findings about the accounts that come from the containers (dashboard sets them)
+    account_findings: tuple[Finding, ...] = ()
+
     def compose_body(self) -> ComposeResult:
         yield LiveTable(ACCOUNT_COLUMNS, id="sync-accounts", cursor=False)
         yield Summary(id="sync-anomalies")
@@ -125,7 +131,7 @@ class SyncPane(Pane):
         accounts = self.query_one("#sync-accounts", LiveTable)
         accounts.set_rows([account_row(a, now) for a in snapshot.accounts.values()])
         anomalies = self.query_one(Summary)
-        anomalies.set_text(anomalies_text(snapshot))
+        anomalies.set_text(anomalies_text(snapshot, self.account_findings))
         anomalies.display = bool(anomalies.plain)
         self.table.set_rows([run_row(r) for r in snapshot.recent])
         self.border_subtitle = f"{len(snapshot.recent)} recent runs"
