@@ -75,7 +75,7 @@ def test_sync_anomalies_worst_first_and_the_overflow_is_counted() -> None:
     assert len(lines) == ANOMALY_LINES == 3
     assert lines[0] == "▲ fbe: 15 with 0 items"  # the critical one first
     assert lines[1].startswith("▲ main: 1 run(s) failed") or lines[1] == "▲ fbe: no success"
-    assert lines[2] == "▲ +2 more (all: magflow-console status)"
+    assert lines[2] == "▲ +2 more (d: all findings)"
     three = anomalies_text(dataclasses.replace(snap, anomalies=found[:3])).plain
     assert "more" not in three and len(three.splitlines()) == 3  # all fit: no overflow line
 

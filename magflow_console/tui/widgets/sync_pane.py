@@ -102,7 +102,7 @@ def anomalies_text(snap: SyncSnapshot, extra: Sequence[Finding] = ()) -> Text:
         rest = ordered[len(shown) :]
         worst = rest[0].severity  # worst first
         text.append("\n▲ ", style=fmt.style_for(worst))
-        text.append(f"+{len(rest)} more (all: magflow-console status)", style="dim")
+        text.append(f"+{len(rest)} more (d: all findings)", style="dim")
     return text
 
 
