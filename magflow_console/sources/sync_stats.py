@@ -263,6 +263,41 @@ def _fmt(ts: dt.datetime | None) -> str:
     return ts.strftime("%Y-%m-%d %H:%M UTC") if ts else "never"
 
 
+# an HTTP status the eMAG API answered, as the sync's page errors word it ("eMAG API error
+# 429: Too Many Requests", "... HTTP 503"): rate limiting and server errors, the ones the
+# sync retries five times before it skips the page (sheet §6.2)
+HTTP_CODE_RE = r"(?:error|http|status|code)[^0-9]{0,15}(429|5[0-9][0-9])\M"
+
+
+def _http_codes(
+    conn: Conn, s: str, params: Mapping[str, Any]
+) -> dict[tuple[str, str, str], list[tuple[str, int]]]:
+    """(account, sync type, outcome) -> [(HTTP status, how many page errors)], most first,
+    over the last 24 h: which account the marketplace is refusing, and how."""
+    found = rows(
+        conn,
+        f"""SELECT r.account_type, r.sync_type, r.outcome, m[1] AS code, count(*) AS n
+              FROM (SELECT account_type, sync_type, errors, {OUTCOME_SQL} AS outcome
+                      FROM {s}.emag_sync_logs
+                     WHERE started_at >= {NOW_UTC} - interval '24 hours'
+                       AND jsonb_typeof(errors) = 'array') r
+             CROSS JOIN LATERAL jsonb_array_elements(r.errors) e
+             CROSS JOIN LATERAL regexp_matches(
+                   CASE jsonb_typeof(e) WHEN 'object' THEN coalesce(e->>'error', '')
+                                        WHEN 'string' THEN e #>> '{{}}' ELSE '' END,
+                   %(http_re)s, 'i') m
+             WHERE r.outcome IN ('partial', 'empty', 'failed')
+             GROUP BY 1, 2, 3, 4
+             ORDER BY 1, 2, 3, n DESC, code""",
+        {**params, "http_re": HTTP_CODE_RE},
+    )
+    out: dict[tuple[str, str, str], list[tuple[str, int]]] = {}
+    for r in found:
+        key = (r["account_type"], r["sync_type"], r["outcome"])
+        out.setdefault(key, []).append((r["code"], int(r["n"])))
+    return out
+
+
 def anomalies(
     conn: Conn,
     schema: str,
@@ -290,6 +325,7 @@ def anomalies(
                  ORDER BY account_type, sync_type, outcome""",
         params,
     )
+    http = _http_codes(conn, s, params) if bad else {}
     for r in bad:
         code, label = _LABELS[r["outcome"]]
         acct = accounts.get(r["account_type"])
@@ -303,6 +339,9 @@ def anomalies(
         if r["outcome"] in ("empty", "failed") and latest_is_bad:
             severity = "critical"
         extra = f", {int(r['errors'])} errors in total" if r["outcome"] == "partial" else ""
+        answered = http.get((r["account_type"], r["sync_type"], r["outcome"]))
+        if answered:
+            extra += "; eMAG answered " + ", ".join(f"{c} ×{n}" for c, n in answered)
         found.append(
             Finding(
                 code=code,

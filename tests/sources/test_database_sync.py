@@ -279,7 +279,11 @@ def test_completed_with_errors(head_db_url: str) -> None:
     errors = [
         {"error": "Page 3 failed: HTTP 503", "timestamp": "2025-10-21T10:00:00"},
         {"error": "Page 7 failed: HTTP 429", "timestamp": "2025-10-21T10:01:00"},
-    ]
+        {"error": "Failed to fetch page 4 for main account after 5 attempts: eMAG API "
+         "error 429: Too Many Requests", "timestamp": "2025-10-21T10:02:00"},
+        # numbers that are not HTTP statuses: a page, a count
+        {"error": "Page 503 skipped after 500 items", "timestamp": "2025-10-21T10:03:00"},
+    ]  # fmt: skip
     with connect(head_db_url) as conn:
         healthy(conn)
         bad = insert_sync_log(conn, account_type="main", hours_ago=0.5, errors=errors)
@@ -289,9 +293,11 @@ def test_completed_with_errors(head_db_url: str) -> None:
     assert len(found) == 1
     assert (found[0].account, found[0].subject, found[0].severity) == ("main", bad, "warning")
     assert "1 products sync" in found[0].message
+    # which statuses the marketplace answered: rate limiting, not us
+    assert found[0].message.endswith("4 errors in total; eMAG answered 429 ×2, 503 ×1)")
     assert codes(snap) == {"sync_completed_with_errors"}
     run = snap.recent[0]
-    assert (run.id, run.outcome, run.error_count, run.status) == (bad, "partial", 2, "completed")
+    assert (run.id, run.outcome, run.error_count, run.status) == (bad, "partial", 4, "completed")
     main = snap.accounts["main"]
     assert main.success_rate_24h == pytest.approx(0.5)
     assert main.last_success is not None and main.last_success < run.started_at  # type: ignore[operator]
