@@ -264,10 +264,18 @@ class Backend:
 
         def one(c: ContainerInfo) -> list[Finding]:
             try:
-                lines = self.docker.logs(c.name, tail=LOG_TAIL, since=since)
-                return log_findings(c.name, c.service, lines)
-            except Exception:
-                return []
+                lines = self.docker.read_logs(c.name, tail=LOG_TAIL, since=since)
+            except Exception as exc:  # LogsUnreadable, or a bug: say so, do not stop
+                return [
+                    Finding(
+                        "logs_unreadable",
+                        "info",
+                        f"The log of {c.name} was not read, so it is not diagnosed: {exc}",
+                        subject=c.name,
+                        short=f"{c.name}: log not read",
+                    )
+                ]
+            return log_findings(c.name, c.service, lines)
 
         with ThreadPoolExecutor(max_workers=4, thread_name_prefix="logs") as pool:
             return [f for found in pool.map(one, snap.items) for f in found]

@@ -416,6 +416,10 @@ REMEDIES: dict[str, Remedy] = {
     "entrypoint_waiting_db": _fixed(
         f"The entrypoint tries 30 times, 2 s apart: is the db container healthy? `{CLI} containers`."
     ),
+    "logs_unreadable": lambda f, _r: (
+        f"`docker logs --tail 100 {f.subject or 'CONTAINER'}` on the Docker host shows it; a "
+        "logging driver other than json-file or journald keeps no log the engine can return.",
+    ),
     "log_missing_credentials": _credentials_missing,
     "log_background_sync_failed": lambda f, _r: (
         "The exception is in the lines just before it in " + _logs_of(f) + ".",

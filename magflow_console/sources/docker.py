@@ -66,6 +66,7 @@ __all__ = [
     "SERVICE_LABEL",
     "DockerSource",
     "LogLine",
+    "LogsUnreadable",
     "StackEvent",
     "container_info",
     "describe_failure",
@@ -79,6 +80,10 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+
+class LogsUnreadable(Exception):
+    """A container's log could not be read; the message is the failure sentence."""
 
 
 @dataclass(slots=True)
@@ -155,7 +160,8 @@ class DockerSource:
         message = describe_failure(self.docker_host, exc, self.timeout)
         self.last_error = message
         log.debug("docker source: %s", message)
-        if drop and not isinstance(exc, docker.errors.NotFound):
+        answered = isinstance(exc, docker.errors.APIError) and exc.response is not None
+        if drop and not answered:  # the engine answered: the connection is fine
             self._drop_client()
         return message
 
@@ -324,6 +330,21 @@ class DockerSource:
     ) -> list[LogLine]:
         """The last ``tail`` lines (stdout and stderr, in order); [] on failure."""
         try:
+            return self.read_logs(name, tail=tail, since=since, timestamps=timestamps)
+        except LogsUnreadable:
+            return []
+
+    def read_logs(
+        self,
+        name: str,
+        *,
+        tail: int = 500,
+        since: dt.datetime | None = None,
+        timestamps: bool = True,
+    ) -> list[LogLine]:
+        """As ``logs``, but a failure raises ``LogsUnreadable`` with its sentence (for a
+        caller that must say the log was not read rather than show nothing)."""
+        try:
             client = self._connect()
             response, tty = open_logs(
                 client, name, follow=False, tail=tail, since=since, timeout=self.timeout
@@ -333,8 +354,7 @@ class DockerSource:
             finally:
                 response.close()
         except Exception as exc:
-            self._fail(exc)
-            return []
+            raise LogsUnreadable(self._fail(exc)) from None
         if not timestamps:
             lines = [LogLine(None, line.text, line.stream) for line in lines]
         self.last_error = None

@@ -372,7 +372,9 @@ def describe_failure(host: str, exc: BaseException, timeout: float) -> str:
     for err in _walk(exc):
         if isinstance(err, _Unreachable):
             reason = str(err)
-        elif isinstance(err, docker.errors.NotFound):
+        elif isinstance(err, docker.errors.APIError) and err.response is not None:
+            # the engine answered (404 no such container, 501 a log driver that keeps no
+            # log, 409 a conflict): it is reachable, and its own words say what is wrong
             text = str(getattr(err, "explanation", None) or err).split("\n")[0]
             return f"Docker engine at {host} answered: {redact(text).rstrip('.')}."
         elif isinstance(err, PermissionError):

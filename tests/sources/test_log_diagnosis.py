@@ -149,3 +149,52 @@ def test_doctor_reads_the_stack_and_shows_no_secret(
     assert items[app]["env_public"] == {"ENVIRONMENT": "development", "REDIS_HOST": "redis"}
     assert "EMAG_FBE_PASSWORD" in human.stdout and "emag_credentials_missing" in human.stdout
     assert "fbe" in human_containers.stdout and "sandbox" in human_containers.stdout
+
+
+@docker_mark
+def test_a_log_that_cannot_be_read_is_said_not_skipped(
+    docker_engine: DockerEngine, make_container: MakeContainer
+) -> None:
+    """A container whose logging driver keeps nothing (``none``) is named as not
+    diagnosed; the others are still read."""
+    from magflow_console.backend import Backend
+    from magflow_console.config import load_config
+    from magflow_console.models import ContainersSnapshot, utcnow
+
+    mute = make_container(
+        name=f"mfc-mute-{secrets.token_hex(3)}",
+        command=["sh", "-c", "echo 'Redis connection failed; continuing without Redis'; sleep 1d"],
+        log_config={"type": "none", "config": {}},
+    )
+    talks = make_container(
+        name=f"mfc-talks-{secrets.token_hex(3)}",
+        command=["sh", "-c", "echo 'Redis connection failed; continuing without Redis'; sleep 1d"],
+    )
+    loaded = load_config(
+        environ={"XDG_CONFIG_HOME": "/nonexistent"},
+        overrides={"docker.host": docker_engine.base_url, "database.url": None},
+    )
+    backend = Backend(loaded)
+    try:
+        items = []
+        for c in (mute, talks):
+            info = _wait(lambda c=c: backend.container_detail(c.name or ""), "an inspect")
+            items.append(info)
+        snap = ContainersSnapshot("ok", None, utcnow(), 1.0, items=tuple(items))
+        found = _wait(
+            lambda: (
+                [f for f in backend.log_findings(snap) if f.code == "log_redis_fallback"]
+                and backend.log_findings(snap)
+            ),
+            "the talking container's line to be logged",
+        )
+    finally:
+        backend.close()
+    by_code = {(f.code, f.subject) for f in found}
+    assert ("logs_unreadable", mute.name) in by_code
+    assert ("log_redis_fallback", talks.name) in by_code
+    unreadable = next(f for f in found if f.code == "logs_unreadable")
+    assert unreadable.severity == "info" and "not diagnosed" in unreadable.message
+    assert "answered" in unreadable.message and "not reachable" not in unreadable.message, (
+        unreadable.message
+    )
