@@ -26,6 +26,7 @@ import psycopg
 from magflow_console.reference import DEMO_TARGET, current_revisions, upgrade
 from magflow_console.reference.embedded import EmbeddedPostgres, to_libpq
 from magflow_console.reference.seed import seed
+from magflow_console.sources import sync_stats
 from magflow_console.sources.database import DatabaseSource
 
 
@@ -75,6 +76,20 @@ def run(url: str, args: argparse.Namespace) -> None:
         measure("fetch_sync cold", cold.fetch_sync, args.runs)
         measure("fetch_sync", src.fetch_sync, args.runs)
         measure("fetch_admins", src.fetch_admins, args.runs)
+        with psycopg.connect(to_libpq(url)) as conn:
+            # part of fetch_sync: the HTTP statuses in the page errors of the last 24 h
+            params = {"running_timeout": 60}
+            times = []
+            for _ in range(args.runs + 1):
+                t0 = time.perf_counter()
+                found = sync_stats._http_codes(conn, '"app"', params)
+                times.append((time.perf_counter() - t0) * 1000)
+            times = times[1:]  # the first run warms up
+            print(
+                f"{'  of which http':16s} median {statistics.median(times):8.1f} ms"
+                f"   min {min(times):8.1f}   max {max(times):8.1f}   ({args.runs} runs,"
+                f" {sum(n for v in found.values() for _, n in v)} statuses found)"
+            )
         with psycopg.connect(to_libpq(url)) as conn:
             version = conn.execute("SHOW server_version").fetchone()
         print(f"PostgreSQL {version[0] if version else '?'}")
