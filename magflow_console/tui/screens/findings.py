@@ -1,10 +1,13 @@
 """Findings and next steps (``d``): the TUI face of ``magflow-console doctor``.
 
 Every finding of the latest status, worst first (``diagnose.doctor.advise``), one row each,
-plus what ``doctor`` says about admin logins (read once, in a worker, when the screen
-opens); below the table the selected one's whole message and its next steps. ``enter``
-opens the screen that shows the subject: the container, the sync run, the migrations or
-the admins. The list follows the dashboard's refreshes (the app's ``store_changed`` signal).
+plus what ``doctor`` adds (``diagnose.doctor.extra_findings``): admin logins and what the
+containers' recent logs say. Both are read once, each in its own thread worker, when the
+screen opens (the logs as soon as the containers snapshot is readable): the status
+findings show at once, the others when they arrive. Below the table the selected one's
+whole message and its next steps. ``enter`` opens the screen that shows the subject: the
+container, the sync run, the migrations or the admins. The list follows the dashboard's
+refreshes (the app's ``store_changed`` signal); the cursor stays on its finding.
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from magflow_console.diagnose import rules
-from magflow_console.diagnose.doctor import Advice, advise
-from magflow_console.models import AdminsSnapshot, Finding
+from magflow_console.diagnose.doctor import Advice, advise, doctor_verdict, extra_findings
+from magflow_console.models import AdminsSnapshot, Finding, StatusReport
 from magflow_console.tui import fmt
 from magflow_console.tui.messages import DetailLoaded
 from magflow_console.tui.sanitize import clean, one_line
@@ -41,23 +44,63 @@ MIGRATION_CODES = frozenset(
 )  # fmt: skip
 
 
+#: codes whose subject is a container name (beat_gated_by_worker: see ``container_of``)
+CONTAINER_PREFIXES = ("container_", "beat_", "entrypoint_", "log_", "emag_")
+#: codes whose subject is an admin's email
+ADMIN_CODES = frozenset({"dev_admin_autoprovision"})
+
+
 def _style(level: str) -> str:
     return "magenta" if level == "UNKNOWN" else fmt.style_for(level.lower())
 
 
-def advice_row(index: int, a: Advice) -> Row:
-    subject = f"{a.finding.account}: " if a.finding.account else ""
+def row_text(f: Finding) -> str:
+    """The finding in a few words, led by its account unless they already name it
+    ("fbe: eMAG credentials not set", "magflow_worker: fbe: ...")."""
+    text = f.short or f.message
+    prefix = f"{f.account}: " if f.account else ""
+    if prefix and (text.startswith(prefix) or f" {prefix}" in text[:60]):
+        prefix = ""
+    return prefix + text
+
+
+def advice_row(key: str, a: Advice) -> Row:
     return (
-        str(index),
+        key,
         [
             Text(a.level, style=_style(a.level)),
             Text(one_line(a.finding.code, 26), style="bold"),
-            Text(one_line(subject + (a.finding.short or a.finding.message))),
+            Text(one_line(row_text(a.finding))),
         ],
     )
 
 
-def advice_text(a: Advice | None) -> Text:
+def row_keys(advice: list[Advice]) -> list[str]:
+    """A key per finding that survives a refresh (the cursor stays on its finding when the
+    list changes around it): code, account and subject, numbered when they repeat."""
+    keys: list[str] = []
+    seen: dict[str, int] = {}
+    for a in advice:
+        f = a.finding
+        base = f"{f.code}|{f.account or ''}|{f.subject or ''}"
+        seen[base] = seen.get(base, 0) + 1
+        keys.append(base if seen[base] == 1 else f"{base}#{seen[base]}")
+    return keys
+
+
+def container_of(a: Advice, containers: frozenset[str], worker: str) -> str | None:
+    """The container whose detail shows this finding's subject, if any."""
+    f = a.finding
+    if f.code == "beat_gated_by_worker":
+        return worker
+    if not f.subject:
+        return None
+    if f.code.startswith(CONTAINER_PREFIXES) or f.subject in containers:
+        return f.subject
+    return None
+
+
+def advice_text(a: Advice | None, hint: str | None = None) -> Text:
     t = Text()
     if a is None:
         t.append("Nothing to do: every check the console makes passed.", style="green")
@@ -68,22 +111,22 @@ def advice_text(a: Advice | None) -> Text:
     for step in a.steps:
         t.append("→ ", style="cyan")
         t.append(clean(step) + "\n")
-    hint = target_hint(a)
     if hint:
         t.append(f"enter: {hint}", style="dim")
     return t
 
 
-def target_hint(a: Advice) -> str | None:
-    """What ``enter`` opens for this finding (None: no screen shows its subject)."""
+def target_hint(a: Advice, container: str | None) -> str | None:
+    """What ``enter`` opens for this finding (None: no screen shows its subject);
+    ``container`` is what ``container_of`` says."""
     code = a.finding.code
-    if code.startswith(("container_", "beat_")) and a.finding.subject:
-        return "the container's detail (probes, restarts, logs)"
+    if container:
+        return f"{one_line(container, 40)}'s detail (probes, restarts, logs)"
     if code.startswith("sync_"):
         return "the sync run" if _run_id(a) else "the sync runs"
     if code in MIGRATION_CODES:
         return "the migrations detail"
-    if code.startswith("admin_"):
+    if code.startswith("admin_") or code in ADMIN_CODES:
         return "the admin users"
     return None
 
@@ -108,7 +151,12 @@ class FindingsScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.advice: list[Advice] = []
+        self._keys: dict[str, Advice] = {}
         self.admin_findings: list[Finding] = []
+        self.log_findings: list[Finding] = []
+        #: the container logs: "waiting" (no readable containers snapshot yet),
+        #: "reading" (the worker runs), "read"
+        self.logs_state = "waiting"
 
     @property
     def mf(self) -> MagflowApp:
@@ -134,39 +182,74 @@ class FindingsScreen(Screen[None]):
     def _load_admins(self) -> None:
         self.post_message(DetailLoaded("findings-admins", self.mf.backend.admins()))
 
+    @work(thread=True, exclusive=True, exit_on_error=False, group="detail:findings-logs")
+    def _load_logs(self) -> None:
+        containers = self.mf.store.containers
+        found = self.mf.backend.log_findings(containers) if containers is not None else []
+        self.post_message(DetailLoaded("findings-logs", found))
+
     def on_detail_loaded(self, message: DetailLoaded) -> None:
         if message.what == "findings-admins":
             self.admin_findings = rules.admin_findings(cast(AdminsSnapshot, message.value))
-            self._store_changed(None)
+        elif message.what == "findings-logs":
+            self.log_findings = list(cast(list[Finding], message.value))
+            self.logs_state = "read"
+        else:
+            return
+        self._store_changed(None)
+
+    def _read_logs_when_possible(self) -> None:
+        """Start reading the containers' logs once there is a containers snapshot that is
+        not in error (what ``doctor`` reads them from)."""
+        containers = self.mf.store.containers
+        if self.logs_state == "waiting" and containers is not None and containers.state != "error":
+            self.logs_state = "reading"
+            self._load_logs()
+
+    def extra(self, report: StatusReport) -> list[Finding]:
+        """What ``doctor`` adds to the status findings, as read so far."""
+        return extra_findings(report, self.admin_findings, self.log_findings)
 
     def _store_changed(self, _source: str | None) -> None:
+        self._read_logs_when_possible()
         report = self.mf.store.report
-        self.advice = advise(report, self.admin_findings) if report is not None else []
-        status = self.query_one("#findings-status", Static)
+        extra = self.extra(report) if report is not None else []
+        self.advice = advise(report, extra) if report is not None else []
+        self._keys = dict(zip(row_keys(self.advice), self.advice, strict=True))
+        self.query_one("#findings-status", Static).update(self.status_text(report, extra))
+        self.query_one(LiveTable).set_rows([advice_row(k, a) for k, a in self._keys.items()])
+        self._show_selected()
+
+    def status_text(self, report: StatusReport | None, extra: list[Finding]) -> Text:
+        t = Text(no_wrap=True, overflow="ellipsis")
         if report is None:
-            status.update(Text(" waiting for the first refresh…", style="dim"))
+            t.append(" waiting for the first refresh…", style="dim")
         else:
+            label = doctor_verdict(report, extra).label.upper()
             info = sum(1 for a in self.advice if a.level == "INFO")
             counts = f" · {len(self.advice) - info} to act on" + (f", {info} info" if info else "")
-            status.update(
-                Text.assemble(
-                    (" ", ""),
-                    (report.verdict.label.upper(), _style(report.verdict.label.upper())),
-                    (counts + ", worst first", "dim"),
-                )
-            )
-        self.query_one(LiveTable).set_rows([advice_row(i, a) for i, a in enumerate(self.advice)])
-        self._show_selected()
+            t.append(" ")
+            t.append(label, style=_style(label))
+            t.append(counts + ", worst first", style="dim")
+        if self.logs_state == "reading":
+            t.append(" · reading container logs…", style="italic dim")
+        return t
 
     def selected(self) -> Advice | None:
         key = self.query_one(LiveTable).selected_key
-        if key is None or int(key) >= len(self.advice):
-            return None
-        return self.advice[int(key)]
+        return None if key is None else self._keys.get(key)
+
+    def _container_of(self, a: Advice) -> str | None:
+        snap = self.mf.store.containers
+        names = frozenset(c.name for c in snap.items) if snap is not None else frozenset()
+        worker = self.mf.backend.profile.docker.services.get("worker", "magflow_worker")
+        return container_of(a, names, worker)
 
     @on(DataTable.RowHighlighted)
     def _show_selected(self) -> None:
-        self.query_one("#finding-detail", Static).update(advice_text(self.selected()))
+        a = self.selected()
+        hint = target_hint(a, self._container_of(a)) if a is not None else None
+        self.query_one("#finding-detail", Static).update(advice_text(a, hint))
 
     @on(DataTable.RowSelected)
     def _selected(self) -> None:
@@ -177,16 +260,14 @@ class FindingsScreen(Screen[None]):
         if a is None:
             return
         f = a.finding
-        if f.code.startswith(("container_", "beat_")) and f.subject:
-            name = f.subject
-            if f.code == "beat_gated_by_worker":
-                name = self.mf.backend.profile.docker.services.get("worker", "magflow_worker")
-            self.mf.open_container(name)
+        container = self._container_of(a)
+        if container:
+            self.mf.open_container(container)
         elif f.code.startswith("sync_"):
             self.mf.open_sync(_run_id(a))
         elif f.code in MIGRATION_CODES:
             self.mf.open_migrations()
-        elif f.code.startswith("admin_"):
+        elif f.code.startswith("admin_") or f.code in ADMIN_CODES:
             self.mf.open_admins()
         else:
             self.notify("No detail screen for this finding: its steps say where to look.")
