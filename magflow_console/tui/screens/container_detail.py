@@ -1,13 +1,29 @@
-"""Container detail: state, restart history, image, ports, health-probe log, and the logs.
+"""Container detail: state, restart history, image, ports, health-probe log, what the
+environment says about the eMAG accounts, what the log says, and the logs.
 
 Logs are followed by a thread worker; lines land in a lock-protected buffer that the
 screen drains every ``FLUSH_SECONDS`` (batching: a chatty container causes at most ~12
-redraws a second, not one per line). The worker never touches widgets.
+redraws a second, not one per line). The worker never touches widgets. Credentials in
+the lines are masked there (``redact.scrub``): MagFlow's request log carries the
+Authorization header, and no screen shows a secret.
+
+The diagnosis below the info is what ``doctor`` says about this one container:
+
+- **eMAG** (app and worker, any container whose watched environment names were read):
+  per account, credentials set or which names are unset, and where product and order
+  syncs go (``diagnose.emag_env.account_env``: names and a few non-secret values only);
+- **Log says**: ``diagnose.log_markers.log_findings`` over the last ``TAIL`` lines
+  followed (within ``LOG_WINDOW``, doctor's window), in a thread worker: first when the
+  initial burst of lines is over (a flush tick brings nothing new), then at most every
+  ``LOG_FINDINGS_SECONDS`` while new lines arrive (one pass costs ~10 ms for 500 lines).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
+import time
+from collections import deque
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from rich.text import Text
@@ -17,7 +33,11 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
-from magflow_console.models import ContainerInfo
+from magflow_console.backend import LOG_WINDOW
+from magflow_console.diagnose.emag_env import ACCOUNTS, AccountEnv, account_env
+from magflow_console.diagnose.log_markers import log_findings
+from magflow_console.models import ContainerInfo, Finding, worst_first
+from magflow_console.redact import scrub
 from magflow_console.tui import fmt
 from magflow_console.tui.messages import DetailLoaded
 from magflow_console.tui.sanitize import one_line
@@ -27,8 +47,10 @@ if TYPE_CHECKING:
     from magflow_console.tui.app import MagflowApp
 
 FLUSH_SECONDS = 0.08
-TAIL = 500
+TAIL = 500  # = backend.LOG_TAIL: the lines doctor reads per container
 PROBES_SHOWN = 3
+LOG_FINDINGS_SECONDS = 1.0
+LOG_FINDINGS_SHOWN = 3
 
 
 def info_text(c: ContainerInfo | None, name: str) -> Text:
@@ -72,7 +94,85 @@ def info_text(c: ContainerInfo | None, name: str) -> Text:
     return t
 
 
+def _credentials(a: AccountEnv) -> Text:
+    if a.credentials_set:
+        return Text("credentials set", style="green")
+    prefix = f"EMAG_{a.account.upper()}_"
+    names = (
+        a.missing[0]
+        if len(a.missing) == 1
+        else prefix + "+".join(n.removeprefix(prefix) for n in a.missing)
+    )
+    return Text(f"{names} unset", style="bold red")
+
+
+def _targets(a: AccountEnv) -> Text:
+    t = Text()
+    if a.products_target == a.orders_target:
+        t.append("products+orders→", style="dim")
+        t.append(one_line(a.products_target, 40))
+    else:
+        t.append("products→", style="dim")
+        t.append(one_line(a.products_target, 30), style="yellow")
+        t.append("  orders→", style="dim")
+        t.append(one_line(a.orders_target, 30), style="yellow")
+    if a.base_url:
+        t.append(" (base URL)", style="dim")
+    return t
+
+
+def emag_text(c: ContainerInfo | None) -> Text:
+    """One line per eMAG account as this container's environment configures it; nothing
+    when its environment was not read (no watched name set: "not known")."""
+    t = Text()
+    if c is None or not c.env_set:
+        return t
+    rows = [account_env(c, account) for account in ACCOUNTS]
+    first = rows[0]
+    t.append("eMAG", style="bold")
+    if first.environment_name:
+        env = f"{first.environment_name}={one_line(first.environment, 30)}"
+        t.append(f" ({env})", style="dim")
+    else:
+        t.append(" (no EMAG_ENVIRONMENT, ENVIRONMENT or APP_ENV)", style="dim")
+    creds = [_credentials(a) for a in rows]
+    width = max(len(x.plain) for x in creds)
+    for a, cred in zip(rows, creds, strict=True):
+        t.append(f"\n {a.account:<5} ")
+        t.append_text(cred)
+        t.append(" " * (width - len(cred.plain) + 2))
+        t.append_text(_targets(a))
+        if a.missing and a.legacy_set:
+            t.append(f"\n       set but not read: {', '.join(a.legacy_set)}", style="dim")
+    return t
+
+
+def log_says_text(name: str, findings: list[Finding] | None) -> Text:
+    """The log findings of container ``name``, worst first, a few words each."""
+    t = Text()
+    if not findings:
+        return t
+    t.append("Log says", style="bold")
+    t.append(f" (last {TAIL} lines; next steps on the findings screen)", style="dim")
+    for f in findings[:LOG_FINDINGS_SHOWN]:
+        text = (f.short or f.message).removeprefix(f"{name}: ")
+        t.append("\n ▲ ", style=fmt.style_for(f.severity))
+        t.append(one_line(text, 74))
+    if len(findings) > LOG_FINDINGS_SHOWN:
+        t.append(f"\n   … and {len(findings) - LOG_FINDINGS_SHOWN} more", style="dim")
+    return t
+
+
+def diagnosis_text(c: ContainerInfo | None, name: str, findings: list[Finding] | None) -> Text:
+    parts = [p for p in (emag_text(c), log_says_text(name, findings)) if p.plain]
+    return Text("\n").join(parts)
+
+
 class ContainerDetailScreen(Screen[None]):
+    DEFAULT_CSS = """
+    ContainerDetailScreen #container-info { text-wrap: nowrap; text-overflow: ellipsis; }
+    ContainerDetailScreen #container-diagnosis { height: auto; max-height: 9; padding: 0 1; }
+    """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="back"),
         Binding("slash", "filter", "Filter", id="log-filter"),
@@ -90,6 +190,15 @@ class ContainerDetailScreen(Screen[None]):
         self._stop = threading.Event()
         self._input_mode = "filter"
         self.info: ContainerInfo | None = None
+        self._info_loaded = False
+        #: the last ``TAIL`` lines followed (``LogLine``s, credentials masked; ``_lock``)
+        self._recent: deque[Any] = deque(maxlen=TAIL)
+        self._log_dirty = False
+        self._finding = False
+        self._found_at: float | None = None  # monotonic start of the last pass
+        self._lines_since: float | None = None  # monotonic time of the first batch
+        #: what the log says (None: not read yet)
+        self.log_findings: list[Finding] | None = None
 
     @property
     def mf(self) -> MagflowApp:
@@ -102,6 +211,7 @@ class ContainerDetailScreen(Screen[None]):
         )
         yield title
         yield Static(Text("loading…", style="dim"), id="container-info")
+        yield Static(id="container-diagnosis")
         yield Static(id="log-status")
         yield LogView(id="log")
         yield Input(id="log-input")
@@ -110,6 +220,7 @@ class ContainerDetailScreen(Screen[None]):
     def on_mount(self) -> None:
         self.mf.register_stop(self._stop)
         self.query_one("#log-input", Input).display = False
+        self.query_one("#container-diagnosis", Static).display = False
         self.query_one(LogView).focus()
         self._load_info()
         self._follow()
@@ -129,9 +240,12 @@ class ContainerDetailScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail:logs")
     def _follow(self) -> None:
-        for line in self.mf.backend.follow(self.container_name, self._stop, tail=TAIL):
+        for raw in self.mf.backend.follow(self.container_name, self._stop, tail=TAIL):
+            masked = scrub(raw.text)
+            line = raw if masked == raw.text else dataclasses.replace(raw, text=masked)
             with self._lock:
                 self._pending.append(line)
+                self._recent.append(line)
             if self._stop.is_set():
                 break
 
@@ -140,13 +254,60 @@ class ContainerDetailScreen(Screen[None]):
             batch, self._pending = self._pending, []
         if batch:
             self.query_one(LogView).add_lines(batch)
+            self._log_dirty = True
+            if self._lines_since is None:
+                self._lines_since = time.monotonic()
+        self._find_if_due(quiet=not batch)
+
+    def _find_if_due(self, *, quiet: bool) -> None:
+        """Start the log-findings worker when lines arrived since its last pass: the first
+        pass once a flush tick brings nothing new (the backlog is in) or lines have kept
+        coming for ``LOG_FINDINGS_SECONDS``, later ones at most every
+        ``LOG_FINDINGS_SECONDS``. Never two at once, and only after the first inspect (it
+        says the container's service)."""
+        if not (self._log_dirty and self._info_loaded) or self._finding:
+            return
+        now = time.monotonic()
+        since = self._found_at if self._found_at is not None else self._lines_since
+        waited = since is not None and now - since >= LOG_FINDINGS_SECONDS
+        if not waited and (self._found_at is not None or not quiet):
+            return
+        self._log_dirty = False
+        self._finding = True
+        self._found_at = now
+        self._find_in_log(self.info.service if self.info is not None else None)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="detail:log-findings")
+    def _find_in_log(self, service: str | None) -> None:
+        found: list[Finding] = []
+        try:
+            with self._lock:
+                lines = list(self._recent)
+            since = fmt.as_utc(self.mf.clock() - LOG_WINDOW)
+            lines = [x for x in lines if x.timestamp is None or fmt.as_utc(x.timestamp) >= since]
+            found = worst_first(log_findings(self.container_name, service, lines))
+        finally:
+            self.post_message(DetailLoaded("log-findings", found))
+
+    def _show_diagnosis(self) -> None:
+        text = diagnosis_text(self.info, self.container_name, self.log_findings)
+        widget = self.query_one("#container-diagnosis", Static)
+        widget.update(text)
+        widget.display = bool(text.plain)
 
     def on_detail_loaded(self, message: DetailLoaded) -> None:
+        if message.what == "log-findings":
+            self._finding = False
+            self.log_findings = cast(list[Finding], message.value)
+            self._show_diagnosis()
+            return
         if message.what != "container":
             return
         self.info = message.value
+        self._info_loaded = True
         info = cast(ContainerInfo | None, message.value)
         self.query_one("#container-info", Static).update(info_text(info, self.container_name))
+        self._show_diagnosis()
         if info is not None:
             title = Text.assemble(
                 (" Container ", "bold"),
