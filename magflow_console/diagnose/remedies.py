@@ -273,7 +273,8 @@ def _target_split(f: Finding, _r: StatusReport | None) -> Steps:
 
 
 def _logs_of(f: Finding) -> str:
-    return f"its log (TUI: enter on {f.subject or 'the container'}, then l)"
+    name = f.subject or "CONTAINER"
+    return f"its log (TUI: enter on {name}; or `docker logs --tail 200 {name}`)"
 
 
 def _entrypoint_db(f: Finding, r: StatusReport | None) -> Steps:

@@ -361,6 +361,9 @@ class FakeBackend(Backend):
     def admins(self) -> AdminsSnapshot:
         return ADMINS
 
+    def log_findings(self, containers: ContainersSnapshot | None = None) -> list[Finding]:
+        return []  # the sample containers have no engine behind them to read logs from
+
     def container_detail(self, name: str) -> ContainerInfo | None:
         return next((c for c in CONTAINERS.items if c.name == name), None)
 
