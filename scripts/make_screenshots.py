@@ -46,6 +46,7 @@ from magflow_console.reference.embedded import (  # noqa: E402
     EmbeddedPostgres,
     prepare_demo_database,
 )
+from magflow_console.sources.docker_parse import env_facts  # noqa: E402
 from magflow_console.tui.app import MagflowApp  # noqa: E402
 from magflow_console.tui.messages import SOURCES  # noqa: E402
 from magflow_console.tui.widgets.log_view import LogView  # noqa: E402
@@ -88,9 +89,16 @@ class DemoBackend(Backend):
     def follow(self, name: str, stop: threading.Event, **kw: Any) -> Iterator[Any]:
         if self.real_docker:
             return super().follow(name, stop, **kw)
-        from tests.tui.fakes import FakeBackend
+        from tests.tui.fakes import NOW, FakeBackend
 
-        return FakeBackend.follow(self, name, stop, **kw)  # type: ignore[arg-type]
+        shift = utcnow() - NOW  # the sample lines are stamped before the frozen NOW
+        lines = FakeBackend.follow(self, name, stop, **kw)  # type: ignore[arg-type]
+        return (
+            dataclasses.replace(line, timestamp=line.timestamp + shift)
+            if line.timestamp is not None
+            else line
+            for line in lines
+        )
 
     def events(self, stop: threading.Event) -> Iterator[Any]:
         if self.real_docker:
@@ -106,6 +114,20 @@ class DemoBackend(Backend):
         return API
 
 
+#: the sample app and worker environment, as the Docker source keeps it (names, and the
+#: few public values): the demo's story, where fbe syncs 0 items for want of its password
+SAMPLE_ENV = env_facts(
+    [
+        "DATABASE_URL=postgresql+asyncpg://app:sample@db:5432/magflow",
+        "REDIS_HOST=redis",
+        "ENVIRONMENT=development",
+        "EMAG_MAIN_USERNAME=main",
+        "EMAG_MAIN_PASSWORD=sample",
+        "EMAG_FBE_USERNAME=fbe",
+    ]
+)
+
+
 def _rebased(snap: ContainersSnapshot) -> ContainersSnapshot:
     """The sample containers' times moved to "now" (they are frozen for the snapshot tests)."""
     from tests.tui.fakes import NOW
@@ -118,6 +140,7 @@ def _rebased(snap: ContainersSnapshot) -> ContainersSnapshot:
     items = tuple(
         dataclasses.replace(
             c,
+            **(SAMPLE_ENV if c.service in ("app", "worker") else {}),
             started_at=move(c.started_at),
             finished_at=move(c.finished_at),
             health_log=tuple(
