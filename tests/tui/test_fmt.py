@@ -100,3 +100,22 @@ def test_sync_pane_lists_the_accounts_environment_findings_first_when_worse() ->
         "▲ fbe: 15 with 0 items",
         "▲ main: orders sandbox",
     ]
+
+
+def test_header_says_when_the_data_was_read_not_that_the_stack_was_good() -> None:
+    from magflow_console.models import Verdict
+    from magflow_console.tui.widgets.header import header_text
+
+    at = dt.datetime(2026, 11, 22, 2, 7, 32, tzinfo=dt.UTC)
+
+    def header(last: dt.datetime | None, all_read: bool) -> str:
+        return header_text(
+            profile="prod", protected=False, read_only=False, verdict=Verdict.CRITICAL,
+            last_good=last, paused=False, findings=11, all_read=all_read,
+        ).plain  # fmt: skip
+
+    assert header(at, True).endswith("│ read 02:07:32 UTC")
+    assert header(at, False).endswith("│ partly stale since 02:07:32 UTC")
+    assert header(None, False).endswith("│ not every source readable")
+    assert "last good" not in header(at, True)  # read next to CRITICAL, it misled
+    assert len(header(at, False)) <= 80

@@ -87,6 +87,7 @@ class DashboardScreen(Screen[None]):
                 read_only=profile.read_only,
                 verdict=report.verdict if report else None,
                 last_good=store.last_good,
+                all_read=store.all_ok(),
                 paused=app.paused,
                 findings=len([f for f in report.findings if f.severity != "info"]) if report else 0,
             )

@@ -28,7 +28,11 @@ def header_text(
     last_good: dt.datetime | None,
     paused: bool,
     findings: int = 0,
+    all_read: bool = True,
 ) -> Text:
+    """The dashboard's first line. ``last_good`` is when every source last answered
+    (``all_read``: they all did at the last refresh): it says how fresh the data is, not
+    when the stack was last healthy, so it is worded as a read time."""
     t = Text(no_wrap=True, overflow="ellipsis")
     t.append(" magflow ", style="bold")
     t.append(f"{one_line(profile, 20)} ", style="bold reverse" if protected else "bold")
@@ -45,8 +49,14 @@ def header_text(
         if findings:
             t.append(f" ({findings} finding{'s' if findings != 1 else ''}: d)", style="dim")
     t.append(" │ ")
-    t.append("last good ", style="dim")
-    t.append(f"{fmt.hms(last_good)} UTC" if last_good else "never")
+    if all_read and last_good is not None:
+        t.append("read ", style="dim")
+        t.append(f"{fmt.hms(last_good)} UTC")
+    elif last_good is not None:
+        t.append("partly stale since ", style="yellow")
+        t.append(f"{fmt.hms(last_good)} UTC", style="yellow")
+    else:
+        t.append("not every source readable", style="dim")
     if paused:
         t.append(" │ ")
         t.append("PAUSED", style="bold reverse")
