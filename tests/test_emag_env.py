@@ -124,6 +124,12 @@ def test_only_names_and_public_values_leave_the_parser() -> None:
         "https://h.example:8443/p"
     )
     assert public_value("ENVIRONMENT", "prod\x1b[31m") == "prod[31m"
+    # malformed URLs must not break the containers snapshot, nor let a secret through
+    assert public_value("EMAG_MAIN_BASE_URL", "http://u:pw@[::1") == "[::1"
+    assert public_value("EMAG_MAIN_BASE_URL", "https://u:pw@[::1]:8443/a?t=1") == (
+        "https://[::1]:8443/a"
+    )
+    assert public_value("EMAG_MAIN_BASE_URL", "u:pw@host/x?token=1") == "host/x"
 
 
 def test_containers_whose_environment_is_unknown_are_left_out() -> None:

@@ -279,20 +279,25 @@ def public_value(name: str, value: str) -> str:
     """A public setting's value, safe to show: a URL keeps only scheme://host[:port]/path."""
     value = _UNSAFE.sub("", value).strip()
     if name.endswith("_URL"):
-        parts = urlsplit(value)
-        if parts.scheme and parts.hostname:
-            host = parts.hostname + (f":{parts.port}" if _port(parts) else "")
-            value = f"{parts.scheme}://{host}{parts.path}"
-        else:
-            value = value.split("?", 1)[0].rpartition("@")[2]
+        value = _url_without_secrets(value)
     return value[:_PUBLIC_MAX]
 
 
-def _port(parts: Any) -> int | None:
+def _url_without_secrets(value: str) -> str:
+    """scheme://host[:port]/path of a URL; for what does not parse, the text after the last
+    "@" and before any "?" (never a user, password or query)."""
+    bare = value.split("?", 1)[0].split("#", 1)[0].rpartition("@")[2]
     try:
-        return int(parts.port) if parts.port else None
-    except ValueError:
-        return None
+        parts = urlsplit(value)
+        host = parts.hostname
+        port = parts.port
+    except ValueError:  # "http://[::1" and other malformed URLs
+        return bare
+    if not (parts.scheme and host):
+        return bare
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}{f':{port}' if port else ''}{parts.path}"
 
 
 def stack_variant(
