@@ -170,6 +170,25 @@ def warnings_for(service: str, verb: str) -> tuple[str, ...]:
 # --------------------------------------------------------------------------- plan
 
 
+#: service names MagFlow's troubleshooting notes use for the compose services (sheet §10,
+#: docs drift); suggested, never substituted: a restart is not a guess
+DOCS_ALIASES = {
+    "backend": "app",
+    "api": "app",
+    "web": "app",
+    "postgres": "db",
+    "postgresql": "db",
+    "database": "db",
+    "celery": "worker",
+    "celery-worker": "worker",
+    "celery_worker": "worker",
+    "celery-beat": "beat",
+    "celery_beat": "beat",
+    "scheduler": "beat",
+    "cache": "redis",
+}
+
+
 def plan_container(
     ctx: ActionContext,
     backend: Backend | None,
@@ -192,10 +211,16 @@ def plan_container(
     resolved = resolve_target(ctx.profile, service_or_name)
     if resolved is None:
         known = ", ".join(f"{s} ({n})" for s, n in ctx.profile.docker.services.items())
+        alias = DOCS_ALIASES.get(service_or_name.lower())
+        hint = (
+            f" MagFlow's older notes call '{alias}' '{service_or_name}': did you mean '{alias}'?"
+            if alias in ctx.profile.docker.services
+            else ""
+        )
         raise ctx.refuse(
             plan,
             f"'{service_or_name}' is not a container of the stack of profile "
-            f"'{ctx.profile_name}' (known: {known or 'none'}).",
+            f"'{ctx.profile_name}' (known: {known or 'none'}).{hint}",
         )
     service, name = resolved
     params.update(service=service, container=name, wait_seconds=wait_seconds)

@@ -165,11 +165,16 @@ def test_refuses_containers_outside_the_stack(
 ) -> None:
     stranger = make_container()
     ctx = make_ctx(docker_engine, {"worker": cname(worker)})
+    started = state(worker)[2]
     with pytest.raises(ActionRefused, match="not a container of the stack"):
         containers.plan_container(ctx, None, "restart", cname(stranger))
     with pytest.raises(ActionRefused, match="Unknown container action"):
         containers.plan_container(ctx, None, "kill", "worker")
-    assert [e["outcome"] for e in ctx.audit.read()] == ["refused", "refused"]
+    # the name MagFlow's older notes use: suggested, not substituted
+    with pytest.raises(ActionRefused, match="did you mean 'worker'\\?"):
+        containers.plan_container(ctx, None, "restart", "celery")
+    assert [e["outcome"] for e in ctx.audit.read()] == ["refused"] * 3
+    assert state(worker)[2] == started  # not restarted
     assert state(stranger)[0] == "running"
 
 
