@@ -305,3 +305,53 @@ def test_row_text_leads_with_the_account_unless_it_is_named() -> None:
     assert row_text(g) == "fbe: eMAG sandbox"
     h = Finding("log_missing_credentials", "warning", "m", account="fbe", short="w: fbe: gone")
     assert row_text(h) == "w: fbe: gone"
+
+
+@docker_backed
+async def test_refresh_on_the_findings_screen_reads_the_logs_again(
+    demo_db_url: str,
+    docker_engine: Any,
+    stack_containers: Any,
+    fake_api: Any,
+    make_container: Callable[..., Any],
+) -> None:
+    """The logs are read when the screen opens; ``r`` reads them again, so a line logged
+    since then is listed (as a new ``doctor`` would list it)."""
+    fake_api.set_mode("healthy")
+    name = f"{stack_containers.prefix}sidecar{dt.datetime.now().microsecond}"
+    line = "Redis connection failed; continuing without Redis"
+    make_container(name=name, command=["sh", "-c", f"sleep 4; echo '{line}'; sleep 1d"])
+    config = real_config(
+        db_url=demo_db_url,
+        docker_engine=docker_engine,
+        stack=stack_containers,
+        api_url=fake_api.base_url,
+        **{"docker.services": {**stack_containers.service_map, "sidecar": name}},
+    )
+    app = real_app(config)
+    backend = Backend(config)
+
+    def fallback_listed(screen: FindingsScreen) -> bool:
+        return any(
+            a.finding.code == "log_redis_fallback" and a.finding.subject == name
+            for a in screen.advice
+        )
+
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_findings(app, pilot)
+            await wait_for(pilot, lambda: screen.logs_state == "read", "the first log read")
+            logged = any(line in x.text for x in backend.logs(name, tail=50))
+            assert logged or not fallback_listed(screen)
+            await wait_for(
+                pilot,
+                lambda: any(line in x.text for x in backend.logs(name, tail=50)),
+                "the sidecar to log its line",
+            )
+            if not logged:
+                await pilot.pause(1.0)
+                assert not fallback_listed(screen), "read again without being asked"
+            await pilot.press("r")
+            await wait_for(pilot, lambda: fallback_listed(screen), "the new line after r")
+    finally:
+        backend.close()

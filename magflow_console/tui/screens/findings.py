@@ -146,6 +146,7 @@ class FindingsScreen(Screen[None]):
         Binding("escape", "back", "Back", id="back"),
         Binding("enter", "open_subject", "Open", id="finding-open"),
         Binding("y", "copy", "Copy", id="finding-copy"),
+        Binding("r", "refresh_all", "Refresh", id="findings-refresh"),
     ]
 
     def __init__(self) -> None:
@@ -197,6 +198,15 @@ class FindingsScreen(Screen[None]):
         else:
             return
         self._store_changed(None)
+
+    def action_refresh_all(self) -> None:
+        """``r`` here also reads the admins and the containers' logs again (the dashboard's
+        loops do not read them): the screen then lists what a new ``doctor`` would."""
+        self.mf.action_refresh()
+        self._load_admins()
+        if self.logs_state != "reading":
+            self.logs_state = "waiting"
+            self._read_logs_when_possible()
 
     def _read_logs_when_possible(self) -> None:
         """Start reading the containers' logs once there is a containers snapshot that is
