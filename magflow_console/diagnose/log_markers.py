@@ -363,7 +363,6 @@ KNOWN_ERRORS: tuple[KnownError, ...] = (
 @dataclass
 class _Hits:
     count: int = 0
-    first: dt.datetime | None = None
     last: dt.datetime | None = None
     sample: str = ""
 
@@ -380,7 +379,6 @@ def known_error_findings(name: str, lines: Iterable[LogLineLike]) -> list[Findin
             account = match.group("account") if known.per_account else None
             h = hits.setdefault((known.code, account), _Hits())
             h.count += 1
-            h.first = h.first or line.timestamp
             h.last = line.timestamp or h.last
             h.sample = line.text
             break  # one line, one finding
