@@ -275,7 +275,7 @@ class Backend:
                         short=f"{c.name}: log not read",
                     )
                 ]
-            return log_findings(c.name, c.service, lines)
+            return log_findings(c.name, c.service, lines, down=rules.is_down(c))
 
         with ThreadPoolExecutor(max_workers=4, thread_name_prefix="logs") as pool:
             return [f for found in pool.map(one, snap.items) for f in found]

@@ -112,6 +112,23 @@ KNOWN_LINES: dict[str, str] = {
     "log_google_sheets": "2026-11-21 03:00:01,100 - app.services.suppliers - ERROR - Google "
     "Sheets import failed: service account file not found",
     "log_import_error": "ModuleNotFoundError: No module named 'app.services.emag_sync_service'",
+    "pg_password_rejected": "2026-11-21 03:00:01.100 UTC [88] FATAL:  password authentication "
+    'failed for user "app"',
+    "pg_too_many_connections": "2026-11-21 03:00:01.100 UTC [88] FATAL:  sorry, too many "
+    "clients already",
+    "pg_data_incompatible": "2026-11-21 03:00:01.100 UTC [1] DETAIL:  The data directory was "
+    "initialized by PostgreSQL version 15, which is not compatible with this version 16.4.",
+    "pg_panic": "2026-11-21 03:00:01.100 UTC [1] PANIC:  could not locate a valid checkpoint "
+    "record",
+    "disk_full": "2026-11-21 03:00:01.100 UTC [1] FATAL:  could not write to file "
+    '"pg_wal/xlogtemp.1": No space left on device',
+    "redis_rdb_format": "1:M 21 Nov 2026 03:00:01.001 # Can't handle RDB format version 12",
+    "redis_oom": "redis.exceptions.OutOfMemoryError: OOM command not allowed when used memory "
+    "> 'maxmemory'.",
+    "redis_misconf": "redis.exceptions.ResponseError: MISCONF Redis is configured to save RDB "
+    "snapshots, but it's currently unable to persist to disk.",
+    "redis_auth_failed": "redis.exceptions.AuthenticationError: invalid username-password "
+    "pair or user is disabled.",
 }
 
 LOG_CODES = {c for _, c in ENTRYPOINT_LOGS.values() if c} | set(KNOWN_LINES)
@@ -267,3 +284,25 @@ def test_the_two_streams_are_cut_apart() -> None:
     clean = [*race[:3], out(20, START), out(21, READY)]
     clean[0] = err(1, "🔄 Running database migrations...")
     assert entrypoint_findings("magflow_app", [*clean[:3], *clean[3:]]) == []
+
+
+def test_a_text_that_says_why_a_process_stops_is_critical_when_it_is_down() -> None:
+    rdb = KNOWN_LINES["redis_rdb_format"]
+    (running,) = known_error_findings("magflow_redis", lines(rdb))
+    (looping,) = known_error_findings("magflow_redis", lines(rdb, rdb), down=True)
+    assert running.severity == "warning" and "why it stops" not in running.message
+    assert looping.severity == "critical" and "(this is why it stops)" in looping.message
+    assert "RDB format 12" in looping.message and "seen 2 times" in looping.message
+    # a text that does not stop anything stays a warning
+    (oom,) = known_error_findings("magflow_redis", lines(KNOWN_LINES["redis_oom"]), down=True)
+    assert oom.severity == "warning"
+
+
+def test_a_rejected_password_is_told_per_user() -> None:
+    app = 'FATAL:  password authentication failed for user "app"'
+    other = 'FATAL:  password authentication failed for user "reporting"'
+    found = {f.short for f in known_error_findings("magflow_db", lines(app, other, app))}
+    assert found == {
+        "magflow_db: database password rejected (app)",
+        "magflow_db: database password rejected (reporting)",
+    }

@@ -8,10 +8,13 @@ Two kinds of finding, both pure functions of the log lines (no I/O, no Textual):
   application..."): how it ended says why a container crash-loops (database never
   ready, empty database with the init script missing, migrations failing) or that it
   started after a migration "race" that proves nothing about the revision.
-- **Known error texts** anywhere in the window (greenlet, closed event loops, naive vs
-  aware datetimes, an aborted transaction, missing eMAG credentials, failed background
-  syncs, Redis fallback, Google Sheets, import errors). One finding per code and
-  container, with how often and when it was last seen and one sample line.
+- **Known error texts** anywhere in the window: MagFlow's (greenlet, closed event loops,
+  naive vs aware datetimes, an aborted transaction, missing eMAG credentials, failed
+  background syncs, Redis fallback, Google Sheets, import errors), PostgreSQL's and
+  Redis's own (a rejected password, out of connections, a data volume or RDB file from
+  another version, a full disk, MISCONF, OOM). One finding per code and container (and
+  account or user), with how often and when it was last seen and one sample line; a text
+  that says why a process stops is critical when its container is down or crash-looping.
 
 Sample lines come from the outside: control characters and escape sequences are removed,
 credentials are scrubbed (MagFlow's request logging includes the Authorization header),
@@ -264,11 +267,15 @@ class KnownError:
     code: str
     severity: Severity
     pattern: re.Pattern[str]
-    #: what it means; "{name}" is the container
+    #: what it means; "{name}" is the container, "{account}" / "{detail}" the pattern's
+    #: groups of those names
     meaning: str
     short: str
     #: the account named by the line (group "account" of the pattern), if any
     per_account: bool = False
+    #: the text says why a process stops: critical when its container is down or
+    #: crash-looping (the explanation of that finding), a warning otherwise
+    fatal: bool = False
 
 
 KNOWN_ERRORS: tuple[KnownError, ...] = (
@@ -349,6 +356,83 @@ KNOWN_ERRORS: tuple[KnownError, ...] = (
         "supplier-import fault, separate from the eMAG sync",
         "Google Sheets import failing",
     ),
+    # PostgreSQL's own words, in the db log (server side) or a client's (asyncpg quotes them)
+    KnownError(
+        "pg_password_rejected",
+        "warning",
+        re.compile(r'password authentication failed for user "(?P<detail>[^"]{1,63})"'),
+        "{name} logged a rejected password for database user {detail}: a client uses a "
+        "password the database does not have (POSTGRES_PASSWORD applies only when the "
+        "volume is first initialised)",
+        "database password rejected ({detail})",
+    ),
+    KnownError(
+        "pg_too_many_connections",
+        "warning",
+        re.compile(r"sorry, too many clients already|remaining connection slots are reserved"),
+        "{name}: PostgreSQL ran out of connections (max_connections)",
+        "database out of connections",
+    ),
+    KnownError(
+        "pg_data_incompatible",
+        "warning",
+        re.compile(
+            r"database files are incompatible with server|was initialized by PostgreSQL "
+            r"version \d+, which is not compatible"
+        ),
+        "{name}: the data volume was initialised by another PostgreSQL major version than "
+        "the image runs",
+        "data volume from another PostgreSQL version",
+        fatal=True,
+    ),
+    KnownError(
+        "pg_panic",
+        "warning",
+        re.compile(r"\bPANIC:  "),
+        "{name}: PostgreSQL panicked (its line says why: corrupt WAL, a full disk, ...)",
+        "PostgreSQL PANIC",
+        fatal=True,
+    ),
+    KnownError(
+        "disk_full",
+        "warning",
+        re.compile(r"No space left on device"),
+        "{name} ran out of disk space",
+        "no space left on device",
+        fatal=True,
+    ),
+    # Redis's own words
+    KnownError(
+        "redis_rdb_format",
+        "warning",
+        re.compile(r"Can't handle RDB format version (?P<detail>\d+)"),
+        "{name}: the Redis data file is in RDB format {detail}, written by a newer Redis "
+        "than the image runs, so Redis cannot load it and exits",
+        "RDB file from a newer Redis",
+        fatal=True,
+    ),
+    KnownError(
+        "redis_oom",
+        "warning",
+        re.compile(r"OOM command not allowed when used memory"),
+        "{name}: Redis refused writes at maxmemory (the broker's queue is in the same db)",
+        "Redis out of memory",
+    ),
+    KnownError(
+        "redis_misconf",
+        "warning",
+        re.compile(r"MISCONF .*(?:unable to persist|save RDB snapshots)"),
+        "{name}: Redis cannot write its snapshot and refuses writes (MISCONF)",
+        "Redis cannot persist (MISCONF)",
+    ),
+    KnownError(
+        "redis_auth_failed",
+        "warning",
+        re.compile(r"NOAUTH Authentication required|WRONGPASS|invalid username-password pair"),
+        "{name}: Redis refused a client's password: REDIS_URL (or the Celery broker URL) "
+        "and Redis's requirepass disagree",
+        "Redis password refused",
+    ),
     KnownError(
         "log_import_error",
         "warning",
@@ -367,8 +451,12 @@ class _Hits:
     sample: str = ""
 
 
-def known_error_findings(name: str, lines: Iterable[LogLineLike]) -> list[Finding]:
-    """One finding per known error text (and account) seen in ``lines``."""
+def known_error_findings(
+    name: str, lines: Iterable[LogLineLike], *, down: bool = False
+) -> list[Finding]:
+    """One finding per known error text (and account or detail) seen in ``lines``;
+    ``down``: the container is not running or crash-looping, so a text that says why a
+    process stops is critical (it explains that)."""
     hits: dict[tuple[str, str | None], _Hits] = {}
     by_code = {k.code: k for k in KNOWN_ERRORS}
     for line in lines:
@@ -376,35 +464,44 @@ def known_error_findings(name: str, lines: Iterable[LogLineLike]) -> list[Findin
             match = known.pattern.search(line.text)
             if match is None:
                 continue
-            account = match.group("account") if known.per_account else None
-            h = hits.setdefault((known.code, account), _Hits())
+            groups = match.groupdict()
+            key = groups.get("account") or groups.get("detail")
+            h = hits.setdefault((known.code, key), _Hits())
             h.count += 1
             h.last = line.timestamp or h.last
             h.sample = line.text
             break  # one line, one finding
     out = []
-    for (code, account), h in hits.items():
+    for (code, key), h in hits.items():
         known = by_code[code]
-        meaning = known.meaning.format(name=name, account=account or "")
+        account = key if known.per_account else None
+        detail = sample(key or "")
+        meaning = known.meaning.format(name=name, account=account or "", detail=detail)
         times = "once" if h.count == 1 else f"{h.count} times"
+        why = known.fatal and down
         out.append(
             Finding(
                 code,
-                known.severity,
-                f"{meaning}: seen {times} in the log, last{_when(h.last) or ' (no time)'}. "
+                "critical" if why else known.severity,
+                f"{meaning}"
+                + (" (this is why it stops)" if why else "")
+                + f": seen {times} in the log, last{_when(h.last) or ' (no time)'}. "
                 f"Last line: {sample(h.sample)}",
                 subject=name,
                 account=account,
-                short=f"{name}: " + known.short.format(account=account or ""),
+                short=f"{name}: " + known.short.format(account=account or "", detail=detail),
             )
         )
     return out
 
 
-def log_findings(name: str, service: str | None, lines: Sequence[LogLineLike]) -> list[Finding]:
-    """Everything ``lines`` (the recent log of container ``name``) says is wrong."""
+def log_findings(
+    name: str, service: str | None, lines: Sequence[LogLineLike], *, down: bool = False
+) -> list[Finding]:
+    """Everything ``lines`` (the recent log of container ``name``) says is wrong; ``down``
+    as for ``known_error_findings``."""
     out: list[Finding] = []
     if service in ENTRYPOINT_SERVICES or service is None:
         out += entrypoint_findings(name, lines)
-    out += known_error_findings(name, lines)
+    out += known_error_findings(name, lines, down=down)
     return out

@@ -456,6 +456,52 @@ REMEDIES: dict[str, Remedy] = {
         "Supplier import only (not eMAG): check the Google service-account file the app is "
         "configured with and that the sheet is shared with it."
     ),
+    "pg_password_rejected": lambda f, _r: (
+        "Find which client (its container's log, or the db log's connection lines) and "
+        "compare its DATABASE_URL with the password the database really has: "
+        "POSTGRES_PASSWORD in .env.docker is read only when the volume is first "
+        "initialised, so changing it later changes nothing.",
+        "To change the database's password: `ALTER USER <user> PASSWORD '...'` in psql "
+        "(then update every DATABASE_URL and recreate the containers).",
+    ),
+    "pg_too_many_connections": _fixed(
+        f"See who holds them: `{CLI} status` (long transactions), or pg_stat_activity "
+        "grouped by application_name; a crash-looping worker or a pool per process can "
+        "exhaust max_connections."
+    ),
+    "pg_data_incompatible": _fixed(
+        "The image's PostgreSQL major version differs from the one that created the volume: "
+        "pin the image back (postgres:16), or dump with the old version and restore into "
+        "a fresh volume (pg_upgrade); never delete the volume to 'fix' it."
+    ),
+    "pg_panic": lambda f, _r: (
+        "The PANIC line says why (a full disk, a corrupt WAL): read " + _logs_of(f) + ".",
+        "Free the disk or restore from a dump before restarting the db; a restart loop on a "
+        "corrupt WAL writes nothing useful.",
+    ),
+    "disk_full": _fixed(
+        "Free space on the Docker host (`docker system df`; old images, the json-file "
+        "logs, the postgres_data volume), then restart what stopped."
+    ),
+    "redis_rdb_format": lambda f, r: (
+        "The dump.rdb in the Redis data directory comes from a newer Redis (a volume shared "
+        "with another stack, or an image that went back): move that file away; the main "
+        "stack keeps nothing there that it needs (no AOF, the broker's queue is "
+        "re-filled by beat).",
+        f"Then `{CLI} restart {_service_of(f, r)}`.",
+    ),
+    "redis_oom": _fixed(
+        "Redis is at maxmemory (256 MB on the main stack): queued Celery tasks and results "
+        "count; check for a result backlog (results expire after 24 h) before raising it."
+    ),
+    "redis_misconf": _fixed(
+        "Redis cannot write its RDB snapshot (disk full or a read-only directory): fix the "
+        "disk, or turn snapshots off (`CONFIG SET save ''`) on a stack that does not need them."
+    ),
+    "redis_auth_failed": _fixed(
+        "Compare the password in REDIS_URL / CELERY_BROKER_URL (.env.docker) with the "
+        "redis container's --requirepass; recreate app, worker and beat after changing it."
+    ),
     "log_import_error": _fixed(
         "Do not use MagFlow's root CLI sync scripts (most import removed modules): trigger "
         f"syncs with `{CLI} sync`."

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from magflow_console.models import (
     AdminsSnapshot,
     ApiSnapshot,
+    ContainerInfo,
     ContainersSnapshot,
     DatabaseSnapshot,
     Finding,
@@ -32,6 +33,20 @@ CRASH_LOOP_RESTARTS = 3
 CRASH_LOOP_UPTIME = 120.0
 
 
+def crash_looping(c: ContainerInfo, now: dt.datetime | None = None) -> bool:
+    """Restarted ``CRASH_LOOP_RESTARTS`` times or more and not up for long (or not up)."""
+    now = now or utcnow()
+    up = (now - c.started_at).total_seconds() if c.started_at else None
+    return c.restart_count >= CRASH_LOOP_RESTARTS and (
+        c.state != "running" or (up is not None and up < CRASH_LOOP_UPTIME)
+    )
+
+
+def is_down(c: ContainerInfo, now: dt.datetime | None = None) -> bool:
+    """Not running, or crash-looping: its log says why, if anything does."""
+    return c.state != "running" or crash_looping(c, now)
+
+
 def container_findings(snap: ContainersSnapshot, now: dt.datetime | None = None) -> list[Finding]:
     now = now or utcnow()
     out: list[Finding] = []
@@ -44,11 +59,7 @@ def container_findings(snap: ContainersSnapshot, now: dt.datetime | None = None)
         )
     by_service = {c.service: c for c in snap.items if c.service}
     for c in snap.items:
-        up = (now - c.started_at).total_seconds() if c.started_at else None
-        looping = c.restart_count >= CRASH_LOOP_RESTARTS and (
-            c.state != "running" or (up is not None and up < CRASH_LOOP_UPTIME)
-        )
-        if c.state == "restarting" or looping:
+        if c.state == "restarting" or crash_looping(c, now):
             out.append(
                 Finding(
                     "container_crash_loop",

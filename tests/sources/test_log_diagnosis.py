@@ -133,6 +133,11 @@ def test_doctor_reads_the_stack_and_shows_no_secret(
     # the same fact as the environment finding, so it is not listed twice
     assert ("log_product_sync_failed", None, app) in got
     assert not [a for a in advice if a["code"] == "log_missing_credentials"]
+    # the crash-looping redis: its own log says why, and that is critical
+    rdb = [a for a in advice if a["code"] == "redis_rdb_format"]
+    assert [(a["subject"], a["severity"]) for a in rdb] == [
+        (stack_containers.names["redis"], "critical")
+    ]
     failed = next(a for a in advice if a["code"] == "log_product_sync_failed")
     assert "'Authorization': '***'" in failed["message"]
 

@@ -34,6 +34,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from magflow_console.backend import LOG_WINDOW
+from magflow_console.diagnose import rules
 from magflow_console.diagnose.emag_env import ACCOUNTS, AccountEnv, account_env
 from magflow_console.diagnose.log_markers import log_findings
 from magflow_console.models import ContainerInfo, Finding, worst_first
@@ -275,17 +276,18 @@ class ContainerDetailScreen(Screen[None]):
         self._log_dirty = False
         self._finding = True
         self._found_at = now
-        self._find_in_log(self.info.service if self.info is not None else None)
+        info = self.info
+        self._find_in_log(info.service if info else None, bool(info and rules.is_down(info)))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail:log-findings")
-    def _find_in_log(self, service: str | None) -> None:
+    def _find_in_log(self, service: str | None, down: bool) -> None:
         found: list[Finding] = []
         try:
             with self._lock:
                 lines = list(self._recent)
             since = fmt.as_utc(self.mf.clock() - LOG_WINDOW)
             lines = [x for x in lines if x.timestamp is None or fmt.as_utc(x.timestamp) >= since]
-            found = worst_first(log_findings(self.container_name, service, lines))
+            found = worst_first(log_findings(self.container_name, service, lines, down=down))
         finally:
             self.post_message(DetailLoaded("log-findings", found))
 
