@@ -304,6 +304,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--id", metavar="RUN", help="show one run in full: its id or a unique prefix (6+)"
     )
+    from magflow_console import cli_logs
+
+    cli_logs.add_parser(sub, common)
     p = add(
         "demo", cmd_demo, "throwaway PostgreSQL with the reference schema and data, then the TUI"
     )

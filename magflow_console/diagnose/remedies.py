@@ -44,8 +44,8 @@ def _fixed(*steps: str) -> Remedy:
 def _crash_loop(f: Finding, r: StatusReport | None) -> Steps:
     svc = _service_of(f, r)
     steps = [
-        f"Read why it exits: its last logs (TUI: enter on it; or `docker logs --tail 100 "
-        f"{f.subject or svc}`).",
+        f"Read why it exits: its last logs (TUI: enter on it; or `{CLI} logs {svc} --tail "
+        f"100`), and `{CLI} doctor`, which reads them for known causes.",
     ]
     if svc in ("app", "worker", "beat"):
         steps.append(
@@ -274,7 +274,7 @@ def _target_split(f: Finding, _r: StatusReport | None) -> Steps:
 
 def _logs_of(f: Finding) -> str:
     name = f.subject or "CONTAINER"
-    return f"its log (TUI: enter on {name}; or `docker logs --tail 200 {name}`)"
+    return f"its log (TUI: enter on {name}; or `{CLI} logs {name} --tail 200`)"
 
 
 def _entrypoint_db(f: Finding, r: StatusReport | None) -> Steps:
