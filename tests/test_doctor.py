@@ -155,3 +155,15 @@ def test_doctor_end_to_end_on_the_demo_stack(
     assert "→ `magflow-console migrate`" in human.stdout
     # five docstring findings share one piece of advice: it is said once, after the last
     assert human.stdout.count("Cosmetic: correct the docstring") == 1
+
+
+def test_what_is_about_the_same_container_stays_together() -> None:
+    loop = Finding("container_crash_loop", "critical", "loops", subject="magflow_redis")
+    worker = Finding("container_unhealthy", "critical", "unhealthy", subject="magflow_worker")
+    why = Finding("redis_rdb_format", "critical", "RDB 12", subject="magflow_redis")
+    pending = Finding("pending_migrations", "warning", "1 pending")
+    report = report_of(loop, worker, pending)
+    order = [a.finding.code for a in advise(report, [why])]
+    assert order == [
+        "container_crash_loop", "redis_rdb_format", "container_unhealthy", "pending_migrations"
+    ]  # fmt: skip

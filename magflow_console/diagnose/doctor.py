@@ -55,7 +55,21 @@ def advise(report: StatusReport, extra: Sequence[Finding] = ()) -> list[Advice]:
         unread = Finding(f"{name}_unreadable", "warning", section.error, subject=name)
         out.append(Advice("UNKNOWN", unread, UNREADABLE_STEPS[name]))
         explained.add(section.error)
-    return sorted(out, key=lambda a: LEVEL_ORDER.get(a.level, 9))
+    return _grouped(sorted(out, key=lambda a: LEVEL_ORDER.get(a.level, 9)))
+
+
+def _grouped(advice: list[Advice]) -> list[Advice]:
+    """Within a level, what is about the same subject stays together: a container's crash
+    loop, then the log line that says why, before the next container."""
+    first: dict[tuple[str, str], int] = {}
+    for i, a in enumerate(advice):
+        if a.finding.subject:
+            first.setdefault((a.level, a.finding.subject), i)
+    keyed = [
+        (LEVEL_ORDER.get(a.level, 9), first.get((a.level, a.finding.subject or ""), i), i, a)
+        for i, a in enumerate(advice)
+    ]
+    return [a for *_, a in sorted(keyed, key=lambda k: k[:3])]
 
 
 #: a log finding that only repeats what a status finding already says (same account)
