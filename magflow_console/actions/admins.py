@@ -31,6 +31,7 @@ from psycopg.conninfo import make_conninfo
 from magflow_console import config as cfg
 from magflow_console import redact
 from magflow_console.actions.guard import ActionContext, ActionPlan, ActionRefused, ActionResult
+from magflow_console.diagnose.emag_env import DEV_ADMIN_EMAIL, reprovisioned_admin
 from magflow_console.sources.pg_conn import (
     APPLICATION_NAME,
     SourceError,
@@ -41,7 +42,6 @@ from magflow_console.sources.pg_conn import (
 )
 from magflow_console.sources.sync_stats import qident
 
-DEV_ADMIN_EMAIL = "admin@magflow.local"
 MIN_PASSWORD_LENGTH = 12
 BCRYPT_ROUNDS = 12
 LOGIN_CACHE_PREFIX = "users:user:"
@@ -87,16 +87,44 @@ def hash_password(password: str) -> str:
     return bcrypt.hashpw(password.encode("utf-8"), salt).decode("ascii")
 
 
-def is_dev_admin(email: str) -> bool:
-    return email.lower() == DEV_ADMIN_EMAIL
+def reprovisioned_email(ctx: ActionContext) -> tuple[str | None, str | None]:
+    """The email the app re-provisions at every start, read from the app container's
+    environment: ``(email, None)``; ``(None, None)`` when AUTO_PROVISION_DEV_ADMIN is false;
+    ``(admin@magflow.local, why)`` when the environment could not be read (the app's
+    default is assumed). Names and non-secret values only (``docker_parse.env_facts``)."""
+    name = ctx.profile.docker.services.get("app")
+    if not name:
+        return DEV_ADMIN_EMAIL, "no app container is configured"
+    try:
+        from magflow_console.actions.containers import docker_client
+        from magflow_console.sources.docker_parse import container_info
+
+        client = docker_client(ctx.profile, timeout=ctx.profile.docker.timeout)
+        try:
+            attrs = client.api.inspect_container(name)
+        finally:
+            client.close()
+        app = container_info(attrs, "app", "")
+    except Exception:
+        return DEV_ADMIN_EMAIL, f"{name}'s environment could not be read"
+    if not app.env_set:
+        return DEV_ADMIN_EMAIL, f"{name} has none of MagFlow's settings in its environment"
+    return reprovisioned_admin(app), None
 
 
-def dev_admin_warning(email: str, what: str) -> tuple[str, ...]:
-    if not is_dev_admin(email):
+def dev_admin_warning(ctx: ActionContext, email: str, what: str) -> tuple[str, ...]:
+    """A warning when the app will undo this change at its next start."""
+    reset, why = reprovisioned_email(ctx)
+    if reset is None or email.lower() != reset:
         return ()
+    source = (
+        f"the app's default, assumed: {why}"
+        if why
+        else "DEFAULT_ADMIN_EMAIL / the default, from the app's environment"
+    )
     return (
-        f"{email} is re-provisioned by the app at every start: the {what} is overwritten at the "
-        "next magflow_app restart unless AUTO_PROVISION_DEV_ADMIN=false.",
+        f"{email} is re-provisioned by the app at every start ({source}): the {what} is "
+        "overwritten at the next magflow_app restart unless AUTO_PROVISION_DEV_ADMIN=false.",
     )
 
 
@@ -245,7 +273,7 @@ def plan_create_admin(ctx: ActionContext, email: str, full_name: str) -> ActionP
         operation=f"create admin user {norm} in {schema}.users",
         changes=changes,
         params={"email": norm, "full_name": name, "exists": existing is not None},
-        warnings=dev_admin_warning(norm, "password"),
+        warnings=dev_admin_warning(ctx, norm, "password"),
     )
 
 
@@ -339,7 +367,7 @@ def plan_reset_password(ctx: ActionContext, email: str) -> ActionPlan:
             _cache_change(),
         ),
         params={"email": norm},
-        warnings=dev_admin_warning(norm, "password"),
+        warnings=dev_admin_warning(ctx, norm, "password"),
     )
 
 
@@ -386,7 +414,7 @@ def plan_deactivate_admin(ctx: ActionContext, email: str) -> ActionPlan:
         operation=f"deactivate user {norm} in {schema}.users",
         changes=(f"UPDATE {schema}.users: is_active = false for {norm}", _cache_change()),
         params={"email": norm},
-        warnings=dev_admin_warning(norm, "deactivation"),
+        warnings=dev_admin_warning(ctx, norm, "deactivation"),
     )
 
 

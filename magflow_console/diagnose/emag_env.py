@@ -176,12 +176,23 @@ def env_findings(snap: ContainersSnapshot) -> list[Finding]:
     return out
 
 
+DEV_ADMIN_EMAIL = "admin@magflow.local"
+
+
+def reprovisioned_admin(app: ContainerInfo) -> str | None:
+    """The email whose password the app resets at every start (DEFAULT_ADMIN_EMAIL, else
+    admin@magflow.local), or None when AUTO_PROVISION_DEV_ADMIN is false (sheet §5)."""
+    public = app.env_public
+    if public.get("AUTO_PROVISION_DEV_ADMIN", "true").strip().lower() in ("false", "0", "no"):
+        return None
+    return public.get("DEFAULT_ADMIN_EMAIL", DEV_ADMIN_EMAIL).strip().lower() or DEV_ADMIN_EMAIL
+
+
 def _app_settings(containers: Sequence[ContainerInfo]) -> list[Finding]:
     out: list[Finding] = []
     app = next((c for c in containers if c.service == "app"), None)
     if app is None:
         return out
-    public = app.env_public
     if "REDIS_HOST" not in app.env_set:
         out.append(
             Finding(
@@ -193,8 +204,8 @@ def _app_settings(containers: Sequence[ContainerInfo]) -> list[Finding]:
                 short="cache off: REDIS_HOST not set",
             )
         )
-    if public.get("AUTO_PROVISION_DEV_ADMIN", "true").strip().lower() not in ("false", "0", "no"):
-        email = public.get("DEFAULT_ADMIN_EMAIL", "admin@magflow.local")
+    email = reprovisioned_admin(app)
+    if email is not None:
         out.append(
             Finding(
                 "dev_admin_autoprovision",

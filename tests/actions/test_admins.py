@@ -310,13 +310,47 @@ def test_invalid_email_and_empty_name_are_refused(tmp_path: Path, head_db_url: s
 
 
 def test_dev_admin_email_is_warned_about(tmp_path: Path, head_db_url: str) -> None:
-    ctx = make_ctx(tmp_path, head_db_url)
+    # no engine to read the app's environment from: the app's default is assumed, and said
+    nowhere = {"host": f"unix://{tmp_path}/no-docker.sock"}
+    ctx = make_ctx(tmp_path, head_db_url, docker=nowhere)
     plan = admins.plan_create_admin(ctx, "Admin@MagFlow.Local", "Development Admin")
     assert plan.params["email"] == "Admin@magflow.local"
     assert any("AUTO_PROVISION_DEV_ADMIN=false" in w for w in plan.warnings)
+    assert any("the app's default, assumed" in w for w in plan.warnings)
     assert admins.execute_create_admin(ctx, plan, PASSWORD).ok
     reset = admins.plan_reset_password(ctx, "Admin@magflow.local")
     assert any("next magflow_app restart" in w for w in reset.warnings)
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize(
+    ("env", "warned", "quiet"),
+    [
+        # the app re-provisions another email: that one is warned about, the default is not
+        ({"DEFAULT_ADMIN_EMAIL": "Ops@Magflow.example"}, "ops@magflow.example",
+         "admin@magflow.local"),
+        # provisioning is off: nobody's password is reset at start
+        ({"AUTO_PROVISION_DEV_ADMIN": "false"}, None, "admin@magflow.local"),
+    ],
+)  # fmt: skip
+def test_the_warning_follows_the_apps_environment(
+    tmp_path: Path,
+    head_db_url: str,
+    docker_engine: Any,
+    make_container: Any,
+    env: dict[str, str],
+    warned: str | None,
+    quiet: str,
+) -> None:
+    app = make_container(
+        environment={**env, "DATABASE_URL": "postgresql+asyncpg://app:Secret-9@db/magflow"}
+    )
+    docker = {"host": docker_engine.base_url, "services": {"app": app.name}}
+    ctx = make_ctx(tmp_path, head_db_url, docker=docker)
+    if warned is not None:
+        (warning,) = admins.plan_create_admin(ctx, warned, "Ops").warnings
+        assert "from the app's environment" in warning and "Secret-9" not in warning
+    assert admins.plan_create_admin(ctx, quiet, "Development Admin").warnings == ()
 
 
 def test_unreachable_database_refuses_without_leaking_the_password(tmp_path: Path) -> None:
