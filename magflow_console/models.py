@@ -70,6 +70,9 @@ class Finding:
     #: a few words for narrow places (a dashboard pane at 80 columns); ``message`` is the
     #: full sentence
     short: str | None = None
+    #: for a finding read in a log: the text that raised it, as the log shows it (masked),
+    #: so a viewer can search for the line
+    evidence: str | None = None
 
 
 # --------------------------------------------------------------------------- containers

@@ -306,3 +306,13 @@ def test_a_rejected_password_is_told_per_user() -> None:
         "magflow_db: database password rejected (app)",
         "magflow_db: database password rejected (reporting)",
     }
+
+
+def test_every_log_finding_carries_text_to_find_its_line() -> None:
+    """``evidence`` is what a viewer searches for: it must be in a line of the log."""
+    for code, line in KNOWN_LINES.items():
+        (found,) = known_error_findings("magflow_app", lines(line))
+        assert found.evidence and found.evidence in line, code
+    for mode, (texts, _code) in ENTRYPOINT_LOGS.items():
+        for found in entrypoint_findings("magflow_app", lines(*texts)):
+            assert found.evidence and any(found.evidence in t for t in texts), mode

@@ -109,6 +109,7 @@ def advice_json(report: StatusReport, extra: Sequence[Finding] = ()) -> dict[str
                 "subject": a.finding.subject,
                 "account": a.finding.account,
                 "revisions": list(a.finding.revisions),
+                "evidence": a.finding.evidence,
                 "next": list(a.steps),
             }
             for a in advise(report, extra)

@@ -189,6 +189,7 @@ def entrypoint_findings(name: str, lines: Sequence[LogLineLike]) -> list[Finding
                 f"1; last start{when}{restarts}.",
                 subject=name,
                 short=f"{name}: database never ready",
+                evidence="Database connection timeout after 30 attempts",
             )
         ]
     if "Database initialization failed!" in markers:
@@ -204,6 +205,7 @@ def entrypoint_findings(name: str, lines: Sequence[LogLineLike]) -> list[Finding
                 + ".",
                 subject=name,
                 short=f"{name}: empty database, init failed",
+                evidence="Database initialization failed!",
             )
         ]
     if "Migration verification failed after 3 attempts!" in markers:
@@ -216,6 +218,7 @@ def entrypoint_findings(name: str, lines: Sequence[LogLineLike]) -> list[Finding
                 f"entrypoint hid Alembic's error text; last start{when}{restarts}.",
                 subject=name,
                 short=f"{name}: migrations failed (race path)",
+                evidence="Migration verification failed after 3 attempts!",
             )
         ]
     if "Migration failed after 3 attempts!" in markers or "Migration process failed!" in markers:
@@ -230,6 +233,7 @@ def entrypoint_findings(name: str, lines: Sequence[LogLineLike]) -> list[Finding
                 + ".",
                 subject=name,
                 short=f"{name}: migrations failed",
+                evidence="Unexpected migration error:" if why else "Migration failed after 3",
             )
         ]
     if "Migrations completed by another container!" in markers:
@@ -242,6 +246,7 @@ def entrypoint_findings(name: str, lines: Sequence[LogLineLike]) -> list[Finding
                 "be at an old revision, or a genuine 'already exists' error was hidden.",
                 subject=name,
                 short=f"{name}: started after a migration race",
+                evidence="Migrations completed by another container!",
             )
         ]
     if READY not in markers:
@@ -254,6 +259,7 @@ def entrypoint_findings(name: str, lines: Sequence[LogLineLike]) -> list[Finding
                     f"{name} is waiting for the database: {waiting[-1]}",
                     subject=name,
                     short=f"{name}: waiting for the database",
+                    evidence=waiting[-1],
                 )
             ]
     return []
@@ -449,6 +455,7 @@ class _Hits:
     count: int = 0
     last: dt.datetime | None = None
     sample: str = ""
+    evidence: str = ""
 
 
 def known_error_findings(
@@ -470,6 +477,7 @@ def known_error_findings(
             h.count += 1
             h.last = line.timestamp or h.last
             h.sample = line.text
+            h.evidence = match.group(0)
             break  # one line, one finding
     out = []
     for (code, key), h in hits.items():
@@ -490,6 +498,7 @@ def known_error_findings(
                 subject=name,
                 account=account,
                 short=f"{name}: " + known.short.format(account=account or "", detail=detail),
+                evidence=sample(h.evidence),
             )
         )
     return out

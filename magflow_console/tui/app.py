@@ -114,10 +114,12 @@ class MagflowApp(ActionsApp):
 
     # ------------------------------------------------------------------ navigation
 
-    def open_container(self, name: str) -> None:
+    def open_container(self, name: str, search: str | None = None) -> None:
+        """A container's detail; with ``search``, its log view finds that text once the
+        log's backlog is in (a finding's evidence)."""
         from magflow_console.tui.screens.container_detail import ContainerDetailScreen
 
-        self.push_screen(ContainerDetailScreen(name))
+        self.push_screen(ContainerDetailScreen(name, search=search))
 
     def open_migrations(self) -> None:
         from magflow_console.tui.screens.migration_detail import MigrationDetailScreen

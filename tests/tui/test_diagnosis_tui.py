@@ -355,3 +355,37 @@ async def test_refresh_on_the_findings_screen_reads_the_logs_again(
             await wait_for(pilot, lambda: fallback_listed(screen), "the new line after r")
     finally:
         backend.close()
+
+
+@docker_backed
+async def test_enter_on_a_log_finding_finds_its_line_in_the_followed_log(
+    stack_config: Any, stack_containers: Any
+) -> None:
+    app = real_app(stack_config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_findings(app, pilot)
+        await wait_for(
+            pilot,
+            lambda: any(a.finding.code == "log_product_sync_failed" for a in screen.advice),
+            "the log finding log_product_sync_failed",
+        )
+        finding = next(
+            a.finding for a in screen.advice if a.finding.code == "log_product_sync_failed"
+        )
+        assert finding.evidence == "Product sync failed:"
+        select(screen, "log_product_sync_failed")
+        await pilot.pause()
+        await pilot.press("enter")
+        detail = app.screen
+        assert isinstance(detail, ContainerDetailScreen)
+        log = detail.query_one(LogView)
+        await wait_for(pilot, lambda: log.match_index is not None, "the evidence found in the log")
+        assert log.match_index is not None
+        matched = log.shown[log.match_index]
+        assert "Product sync failed:" in matched.text and "'***'" in matched.text
+        # the newest such line, and the view is held there (not following to the end)
+        later = log.shown[log.match_index + 1 :]
+        assert not any("Product sync failed:" in e.text for e in later)
+        assert not log.following
+        status = str(detail.query_one("#log-status").render())
+        assert "search product sync failed:" in status

@@ -183,9 +183,11 @@ class ContainerDetailScreen(Screen[None]):
         Binding("T", "app.container('start')", "Start", id="container-start", show=False),
     ]
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, *, search: str | None = None) -> None:
         super().__init__()
         self.container_name = name
+        #: text to find in the log once its backlog is in (a finding's evidence)
+        self._initial_search = (search or "").strip() or None
         self._pending: list[Any] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -258,6 +260,12 @@ class ContainerDetailScreen(Screen[None]):
             self._log_dirty = True
             if self._lines_since is None:
                 self._lines_since = time.monotonic()
+        elif self._initial_search and self._lines_since is not None:
+            # the backlog is in: go to the newest line with the finding's evidence
+            log = self.query_one(LogView)
+            log.search(self._initial_search, forward=False)
+            self._initial_search = None
+            self._update_status()
         self._find_if_due(quiet=not batch)
 
     def _find_if_due(self, *, quiet: bool) -> None:

@@ -272,7 +272,7 @@ class FindingsScreen(Screen[None]):
         f = a.finding
         container = self._container_of(a)
         if container:
-            self.mf.open_container(container)
+            self.mf.open_container(container, search=f.evidence if f.subject == container else None)
         elif f.code.startswith("sync_"):
             self.mf.open_sync(_run_id(a))
         elif f.code in MIGRATION_CODES:
