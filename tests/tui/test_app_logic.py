@@ -149,3 +149,33 @@ async def test_findings_screen_lists_worst_first_with_steps_and_opens_the_subjec
         await wait_for(
             pilot, lambda: isinstance(app.screen, MigrationDetailScreen), "the migrations detail"
         )
+
+
+async def test_a_search_hit_near_the_end_holds_the_view_while_lines_arrive() -> None:
+    """Scrolling to a match in the last screenful lands at the end, which for a log view
+    means "follow"; the match must still hold the view, or new lines push it away."""
+    from textual.app import App, ComposeResult
+
+    from magflow_console.tui.widgets.log_view import LogView
+
+    class Host(App[None]):
+        def compose(self) -> ComposeResult:
+            yield LogView()
+
+    app = Host()
+    async with app.run_test(size=(80, 12)) as pilot:
+        log = app.query_one(LogView)
+        log.add_lines([f"line {i}" + (" NEEDLE" if i == 97 else "") for i in range(100)])
+        await pilot.pause()
+        assert log.following
+        assert log.search("needle", forward=False)
+        await pilot.pause()
+        assert log.match_index == 97 and not log.following
+        log.add_lines([f"later {i}" for i in range(50)])
+        await pilot.pause()
+        top = int(log.scroll_y)
+        assert top <= 97 < top + log.size.height, (top, log.size.height)
+        log.action_follow()  # end resumes following
+        log.add_lines(["newest"])
+        await pilot.pause()
+        assert log.following and int(log.scroll_y) == log.max_scroll_y

@@ -169,10 +169,12 @@ class LogView(ScrollView, can_focus=True):
             index = (start + i * step) % count
             if needle in self.shown[index].lower:
                 self.match_index = index
-                self.following = False
                 self.scroll_to(
                     y=max(index - self.size.height // 2, 0), animate=False, immediate=True
                 )
+                # a match holds the view, even near the end (where scrolling would mean
+                # "follow"): new lines must not push the line the user looked for away
+                self.following = False
                 self.refresh()
                 self.post_message(self.StatusChanged())
                 return True
