@@ -337,16 +337,19 @@ def print_findings(
 ) -> None:
     """Most severe first; wrapped lines stay under their message (hanging indent).
 
-    ``fold_info``: info findings become one line per code (the overview of ``status``;
-    ``migrations`` and ``sync-logs`` show each one)."""
+    ``fold_info``: info findings that repeat a code become one line per code (the overview
+    of ``status``; ``migrations`` and ``sync-logs`` show each one); a lone one is shown."""
     ordered = worst_first(findings)
     grid = Table.grid(padding=(0, 1))
     grid.add_column(no_wrap=True)
     grid.add_column()
+    per_code: dict[str, int] = {}
+    for f in ordered:
+        per_code[f.code] = per_code.get(f.code, 0) + 1
     folded: dict[str, int] = {}
     for f in ordered:
-        if fold_info and f.severity == "info":
-            folded[f.code] = folded.get(f.code, 0) + 1
+        if fold_info and f.severity == "info" and per_code[f.code] > 1:
+            folded[f.code] = folded.get(f.code, 0) + 1  # one line for the lot
             continue
         grid.add_row(
             Text(f"{f.severity.upper():8}", SEVERITY_STYLE.get(f.severity, "")),

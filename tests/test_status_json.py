@@ -210,6 +210,9 @@ def test_human_output_fits_80_columns_and_puts_the_worst_first(
     assert "INFO     docstring_mismatch: 5 finding(s); details: magflow-console migrations" in (
         proc.stdout
     )
+    # a lone info finding is said in full, not as "1 finding(s)"
+    assert "INFO     dev_admin_autoprovision: magflow_app resets the password" in proc.stdout
+    assert "1 finding(s)" not in proc.stdout
 
     proc = _run(["containers", *args], stack_env | {"COLUMNS": "80"}, tmp_path)
     assert proc.returncode == 2
