@@ -168,7 +168,7 @@ def print_emag_accounts(snap: ContainersSnapshot, con: Console | None = None) ->
         {f"{r.environment_name}={r.environment}" for r in rows if r.environment_name}
     ) or ["no EMAG_ENVIRONMENT/ENVIRONMENT/APP_ENV"]
     names = ", ".join(dict.fromkeys(r.container for r in rows))
-    con.print(Text.assemble(("eMAG accounts", "bold"), lit(f" ({names}; {', '.join(reasons)})")))
+    con.print(Text.assemble(("eMAG settings", "bold"), lit(f" ({names}; {', '.join(reasons)})")))
     shown: dict[tuple[str, tuple[str, ...], str, str], list[str]] = {}
     for r in rows:
         key = (r.account, r.missing, r.products_target, r.orders_target)
