@@ -57,11 +57,10 @@ def worker_name(ctx: ActionContext) -> str:
 
 
 def docker_client(ctx: ActionContext) -> Any:
-    import docker
+    """The actions' Docker client, with room for a Celery call in the worker (60 s+)."""
+    from magflow_console.actions.containers import docker_client as client_for
 
-    return docker.DockerClient(
-        base_url=cfg.docker_host(ctx.profile), timeout=int(max(ctx.profile.docker.timeout, 60))
-    )
+    return client_for(ctx.profile, timeout=max(ctx.profile.docker.timeout, 60))
 
 
 def _check_worker(
