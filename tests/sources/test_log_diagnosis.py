@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from docker.models.containers import Container
 
 from magflow_console.diagnose.log_markers import log_findings
 from magflow_console.sources.docker import DockerSource
+from tests.sources.test_docker import wait_for
 from tests.support.docker_engine import STACK_SECRETS, DockerEngine, StackContainers
 from tests.test_status_json import _args, _run
 
@@ -33,14 +33,8 @@ MODES = {
 }
 
 
-def _wait(predicate: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+def _wait(predicate: Callable[[], Any], what: str) -> Any:
+    return wait_for(predicate, what, timeout=30.0)
 
 
 @docker_mark

@@ -41,17 +41,6 @@ def docker_backed(test: F) -> F:
     return pytest.mark.anyio(pytest.mark.docker(pytest.mark.postgres(test)))
 
 
-@pytest.fixture
-def stack_config(demo_db_url: str, docker_engine: Any, stack_containers: Any, fake_api: Any) -> Any:
-    fake_api.set_mode("healthy")
-    return real_config(
-        db_url=demo_db_url,
-        docker_engine=docker_engine,
-        stack=stack_containers,
-        api_url=fake_api.base_url,
-    )
-
-
 def assert_no_secret(app: MagflowApp, *texts: str) -> None:
     shown = [screen_text(app), app.export_screenshot(), *texts]
     for name, value in STACK_SECRETS.items():
@@ -60,8 +49,8 @@ def assert_no_secret(app: MagflowApp, *texts: str) -> None:
 
 
 def why_no_line(stack_config: Any, container: str, needle: str) -> str:
-    """For a failure message: is ``needle`` still in the container's last 500 lines (the
-    stand-ins print their test lines once, at start)?"""
+    """For a failure message: is ``needle`` in the container's last 500 lines (the
+    stand-ins repeat their test lines every 50 turns of their loop)?"""
     backend = Backend(stack_config)
     try:
         lines = backend.logs(container, tail=500)

@@ -35,17 +35,6 @@ from tests.tui.helpers import real_app, real_config, screen_text, table_rows, wa
 pytestmark = [pytest.mark.anyio, pytest.mark.docker, pytest.mark.postgres]
 
 
-@pytest.fixture
-def stack_config(demo_db_url: str, docker_engine: Any, stack_containers: Any, fake_api: Any) -> Any:
-    fake_api.set_mode("healthy")
-    return real_config(
-        db_url=demo_db_url,
-        docker_engine=docker_engine,
-        stack=stack_containers,
-        api_url=fake_api.base_url,
-    )
-
-
 async def test_dashboard_shows_the_stack(stack_config: Any, stack_containers: Any) -> None:
     messages: list[Message] = []
     app = real_app(stack_config)
