@@ -12,10 +12,8 @@ import datetime as dt
 import re
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
-
-from magflow_console.redact import scrub
 
 EXIT_OK, EXIT_UNKNOWN = 0, 3
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
@@ -36,11 +34,10 @@ def parse_since(text: str | None, now: dt.datetime) -> dt.datetime | None:
     return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
-def render(line: Any, *, timestamps: bool) -> str:
-    """One log line as the console shows it: clean, credentials masked."""
-    from magflow_console.output import clean
-
-    text = scrub(clean(line.text))
+def render(line: Any, *, timestamps: bool, clean: Callable[[object], str]) -> str:
+    """One log line as the console shows it: cleaned (``output.clean``); credentials come
+    masked from the Docker source."""
+    text = clean(line.text)
     if timestamps and line.timestamp is not None:
         stamp = line.timestamp.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         return f"{stamp} {text}"
@@ -48,18 +45,21 @@ def render(line: Any, *, timestamps: bool) -> str:
 
 
 def _print(lines: Iterable[Any], args: argparse.Namespace) -> None:
+    # rich (under output) is imported when a log is printed, not when the parser is built:
+    # this module is imported by every command, `status --json` included
+    from magflow_console.output import clean
+
     needle = (args.grep or "").lower()
     for line in lines:
         if needle and needle not in line.text.lower():
             continue
-        sys.stdout.write(render(line, timestamps=not args.no_timestamps) + "\n")
+        sys.stdout.write(render(line, timestamps=not args.no_timestamps, clean=clean) + "\n")
         if args.follow:
             sys.stdout.flush()
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
-    from magflow_console.actions.containers import DOCS_ALIASES, resolve_target
-    from magflow_console.cli import _backend
+    from magflow_console.cli import _read
     from magflow_console.models import utcnow
 
     try:
@@ -67,34 +67,34 @@ def cmd_logs(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"magflow-console: {exc}", file=sys.stderr)
         return EXIT_UNKNOWN
-    backend = _backend(args)
-    try:
-        resolved = resolve_target(backend.profile, args.service)
-        if resolved is None:
-            services = backend.profile.docker.services
-            known = ", ".join(services) or "none"
-            alias = DOCS_ALIASES.get(args.service.lower())
-            hint = f" Did you mean '{alias}'?" if alias in services else ""
-            print(
-                f"magflow-console: '{args.service}' is not a service or container of the "
-                f"stack (known: {known}).{hint}",
-                file=sys.stderr,
-            )
-            return EXIT_UNKNOWN
-        _, name = resolved
-        if args.follow:
-            return _follow(backend, name, args, since)
-        from magflow_console.sources.docker import LogsUnreadable
+    return _read(args, lambda backend: _logs(backend, args, since))
 
-        try:
-            lines = backend.docker.read_logs(name, tail=args.tail, since=since)
-        except LogsUnreadable as exc:
-            print(f"magflow-console: the log of {name} was not read: {exc}", file=sys.stderr)
-            return EXIT_UNKNOWN
-        _print(lines, args)
-        return EXIT_OK
-    finally:
-        backend.close()
+
+def _logs(backend: Any, args: argparse.Namespace, since: dt.datetime | None) -> int:
+    from magflow_console.actions.containers import resolve_target, suggested_service
+    from magflow_console.sources.docker import LogsUnreadable
+
+    resolved = resolve_target(backend.profile, args.service)
+    if resolved is None:
+        known = ", ".join(backend.profile.docker.services) or "none"
+        alias = suggested_service(backend.profile, args.service)
+        hint = f" Did you mean '{alias}'?" if alias else ""
+        print(
+            f"magflow-console: '{args.service}' is not a service or container of the "
+            f"stack (known: {known}).{hint}",
+            file=sys.stderr,
+        )
+        return EXIT_UNKNOWN
+    _, name = resolved
+    if args.follow:
+        return _follow(backend, name, args, since)
+    try:
+        lines = backend.docker.read_logs(name, tail=args.tail, since=since)
+    except LogsUnreadable as exc:
+        print(f"magflow-console: the log of {name} was not read: {exc}", file=sys.stderr)
+        return EXIT_UNKNOWN
+    _print(lines, args)
+    return EXIT_OK
 
 
 def _follow(backend: Any, name: str, args: argparse.Namespace, since: dt.datetime | None) -> int:

@@ -189,6 +189,12 @@ DOCS_ALIASES = {
 }
 
 
+def suggested_service(profile: cfg.Profile, name: str) -> str | None:
+    """The stack's service an unknown ``name`` from MagFlow's older notes stands for."""
+    alias = DOCS_ALIASES.get(name.lower())
+    return alias if alias in profile.docker.services else None
+
+
 def plan_container(
     ctx: ActionContext,
     backend: Backend | None,
@@ -211,10 +217,10 @@ def plan_container(
     resolved = resolve_target(ctx.profile, service_or_name)
     if resolved is None:
         known = ", ".join(f"{s} ({n})" for s, n in ctx.profile.docker.services.items())
-        alias = DOCS_ALIASES.get(service_or_name.lower())
+        alias = suggested_service(ctx.profile, service_or_name)
         hint = (
             f" MagFlow's older notes call '{alias}' '{service_or_name}': did you mean '{alias}'?"
-            if alias in ctx.profile.docker.services
+            if alias
             else ""
         )
         raise ctx.refuse(
