@@ -1,5 +1,5 @@
 """Docker source, streams: opening a container's log response, splitting Docker's
-(multiplexed) log stream into ``LogLine``s, and closing a blocked stream (log response
+(multiplexed) log stream into ``LogLine``s (credentials masked), and closing a blocked stream (log response
 or events stream) from another thread when the caller's ``stop`` event is set.
 """
 
@@ -16,6 +16,7 @@ from typing import Any
 
 import docker
 
+from magflow_console.redact import scrub
 from magflow_console.sources.docker_parse import parse_docker_time
 
 _MAX_LINE = 64 * 1024  # a partial line longer than this is emitted as is (bounded buffer)
@@ -25,7 +26,10 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 @dataclass(frozen=True, slots=True)
 class LogLine:
     timestamp: dt.datetime | None
-    text: str  # literal (escape sequences untouched; the TUI sanitises)
+    #: literal (escape sequences untouched; the TUI sanitises), except that credentials are
+    #: masked (``redact.scrub``): MagFlow's request log carries the Authorization header,
+    #: and no reader of a log (screen, ``logs``, ``doctor``) may get a secret from it
+    text: str
     stream: str | None = None  # "stdout" | "stderr" | None (tty container)
 
 
@@ -141,5 +145,5 @@ def _line(data: bytes, stream: str | None) -> LogLine:
     stamp, sep, rest = text.partition(" ")
     when = parse_docker_time(stamp) if sep else None
     if when is None:
-        return LogLine(None, text, stream)
-    return LogLine(when, rest, stream)
+        return LogLine(None, scrub(text), stream)
+    return LogLine(when, scrub(rest), stream)

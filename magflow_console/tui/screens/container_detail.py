@@ -4,8 +4,8 @@ environment says about the eMAG accounts, what the log says, and the logs.
 Logs are followed by a thread worker; lines land in a lock-protected buffer that the
 screen drains every ``FLUSH_SECONDS`` (batching: a chatty container causes at most ~12
 redraws a second, not one per line). The worker never touches widgets. Credentials in
-the lines are masked there (``redact.scrub``): MagFlow's request log carries the
-Authorization header, and no screen shows a secret.
+the lines arrive masked (the Docker source's ``LogLine``): MagFlow's request log carries
+the Authorization header, and no screen shows a secret.
 
 The diagnosis below the info is what ``doctor`` says about this one container:
 
@@ -20,7 +20,6 @@ The diagnosis below the info is what ``doctor`` says about this one container:
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
 from collections import deque
@@ -33,12 +32,11 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
-from magflow_console.backend import LOG_WINDOW
+from magflow_console.backend import LOG_TAIL, LOG_WINDOW
 from magflow_console.diagnose import rules
 from magflow_console.diagnose.emag_env import ACCOUNTS, AccountEnv, account_env
 from magflow_console.diagnose.log_markers import log_findings
 from magflow_console.models import ContainerInfo, Finding, worst_first
-from magflow_console.redact import scrub
 from magflow_console.tui import fmt
 from magflow_console.tui.messages import DetailLoaded
 from magflow_console.tui.sanitize import one_line
@@ -48,7 +46,7 @@ if TYPE_CHECKING:
     from magflow_console.tui.app import MagflowApp
 
 FLUSH_SECONDS = 0.08
-TAIL = 500  # = backend.LOG_TAIL: the lines doctor reads per container
+TAIL = LOG_TAIL  # the lines doctor reads per container
 PROBES_SHOWN = 3
 LOG_FINDINGS_SECONDS = 1.0
 LOG_FINDINGS_SHOWN = 3
@@ -243,9 +241,7 @@ class ContainerDetailScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail:logs")
     def _follow(self) -> None:
-        for raw in self.mf.backend.follow(self.container_name, self._stop, tail=TAIL):
-            masked = scrub(raw.text)
-            line = raw if masked == raw.text else dataclasses.replace(raw, text=masked)
+        for line in self.mf.backend.follow(self.container_name, self._stop, tail=TAIL):
             with self._lock:
                 self._pending.append(line)
                 self._recent.append(line)
