@@ -82,7 +82,7 @@ def run(url: str, args: argparse.Namespace) -> None:
             times = []
             for _ in range(args.runs + 1):
                 t0 = time.perf_counter()
-                found = sync_stats._http_codes(conn, '"app"', params)
+                found = sync_stats.http_codes(conn, '"app"', params)
                 times.append((time.perf_counter() - t0) * 1000)
             times = times[1:]  # the first run warms up
             print(

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from magflow_console import config as cfg
+from magflow_console.config_sources import ConfigError
 from magflow_console.diagnose import emag_env, rules
 from magflow_console.models import (
     AdminsSnapshot,
@@ -36,10 +37,12 @@ from magflow_console.models import (
 )
 
 if TYPE_CHECKING:
-    from magflow_console.sources.alembic_graph import ScriptGraph
+    from magflow_console.models import LogLine
+    from magflow_console.sources.alembic_structure import ScriptGraph
     from magflow_console.sources.api import ApiSource
     from magflow_console.sources.database import DatabaseSource
-    from magflow_console.sources.docker import DockerSource, LogLine, StackEvent
+    from magflow_console.sources.docker import DockerSource
+    from magflow_console.sources.docker_parse import StackEvent
 
 #: how long a graph read out of the app container is reused
 CONTAINER_GRAPH_TTL = 60.0
@@ -66,7 +69,7 @@ class Backend:
         self._db_error: str | None = None
         try:
             self.db_url: str | None = cfg.database_url(self.profile)
-        except cfg.ConfigError as exc:
+        except ConfigError as exc:
             self.db_url, self._db_error = None, str(exc)
 
     # ------------------------------------------------------------------ sources
@@ -193,14 +196,15 @@ class Backend:
         return f"container:{name}:{a.container_path}"
 
     def script_graph(self) -> ScriptGraph:
-        from magflow_console.sources import alembic_graph as ag
+        from magflow_console.sources.alembic_parse import parse_scripts, read_scripts_from_container
+        from magflow_console.sources.alembic_structure import ScriptGraph
 
         a = self.profile.alembic
         if a.scripts:
             folder = Path(a.scripts).expanduser()
             key: object = ("local", _tree_signature(folder))
             if self._graph is None or self._graph_key != key:
-                self._graph, self._graph_key = ag.parse_scripts(folder), key
+                self._graph, self._graph_key = parse_scripts(folder), key
             return self._graph
         bucket = int(time.monotonic() // CONTAINER_GRAPH_TTL)
         key = ("container", bucket)
@@ -210,29 +214,29 @@ class Backend:
             )
             location = f"container:{name}:{a.container_path}"
             try:
-                client = self.docker.client or self.docker._connect()
+                client = self.docker.client or self.docker.connect()
             except Exception as exc:
-                from magflow_console.sources.docker import describe_failure
+                from magflow_console.sources.docker_parse import describe_failure
 
                 why = describe_failure(self.docker.docker_host, exc, self.docker.timeout)
                 error = f"The migrations are read from container {name}; {why}"
                 # not cached: the next refresh tries the engine again
-                return ag.ScriptGraph(location=location, revisions=(), error=error)
-            self._graph = ag.read_scripts_from_container(client, name, a.container_path)
+                return ScriptGraph(location=location, revisions=(), error=error)
+            self._graph = read_scripts_from_container(client, name, a.container_path)
             self._graph_key = key
         return self._graph
 
     def migrations(
         self, db: DatabaseSnapshot | None = None, *, check_db: bool = True
     ) -> MigrationsSnapshot:
-        from magflow_console.sources import alembic_graph as ag
+        from magflow_console.sources.alembic_graph import build_snapshot
 
         started = time.perf_counter()
         try:
             if check_db and db is None:
                 db = self.database()
             graph = self.script_graph()
-            return ag.build_snapshot(graph, db if check_db else None, started=started)
+            return build_snapshot(graph, db if check_db else None, started=started)
         except Exception as exc:
             return error_snapshot(MigrationsSnapshot, f"Migration analysis failed: {exc}", started)
 
@@ -252,10 +256,10 @@ class Backend:
         return self.docker.events(stop)
 
     def log_findings(self, containers: ContainersSnapshot | None = None) -> list[Finding]:
-        """What the recent logs of the stack's containers say (``diagnose.log_markers``):
+        """What the recent logs of the stack's containers say (``diagnose.logs``):
         one log read per container, the last ``LOG_TAIL`` lines of the last ``LOG_WINDOW``,
         read in parallel. A container whose log cannot be read adds nothing."""
-        from magflow_console.diagnose.log_markers import log_findings
+        from magflow_console.diagnose.logs import log_findings
 
         snap = containers if containers is not None else self.containers()
         if snap.state == "error" or not snap.items:

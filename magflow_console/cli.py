@@ -208,7 +208,7 @@ def cmd_sync_run(args: argparse.Namespace) -> int:
         jsonout.print_json(to_jsonable(run))
     else:
         from magflow_console import output
-        from magflow_console.run_detail import run_text
+        from magflow_console.render.sync_run import run_text
 
         output.console().print(run_text(run))
     outcome = run.outcome or run.status
@@ -247,7 +247,9 @@ def cmd_seed(args: argparse.Namespace) -> int:
     loaded = load(args)
     url = cfg.database_url(loaded.profile)
     if not url:
-        raise cfg.ConfigError("database.url: no database URL configured")
+        from magflow_console.config_sources import ConfigError
+
+        raise ConfigError("database.url: no database URL configured")
     summary = seeder.seed(url, products_per_account=args.products // 2, sync_logs=args.sync_logs)
     print(f"seeded: {summary}")
     return EXIT_OK
@@ -330,7 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # --help and --version end here, before pydantic loads
-    from magflow_console.config import ConfigError
+    from magflow_console.config_sources import ConfigError
 
     try:
         return int(args.func(args))

@@ -149,9 +149,10 @@ def cmd_admin_list(args: argparse.Namespace) -> int:
 
 def cmd_sync(args: argparse.Namespace) -> int:
     from magflow_console.actions import sync
+    from magflow_console.actions.sync_request import SyncRequest
 
     ctx = _context(args)
-    req = sync.SyncRequest(
+    req = SyncRequest(
         account=args.account,
         max_pages=args.max_pages,
         mode=args.mode,

@@ -7,9 +7,9 @@ Sources, highest first: CLI flags > environment (``MAGFLOW_CONSOLE_*``, nested w
 pydantic-settings reads the file and the environment (its TOML and env sources);
 ``config_sources`` merges the layers itself, keeping where each key came from, so that
 ``magflow-console info`` can say which layer every effective value came from, and so
-that a bad value is reported as one line naming the file (or variable) and the key.
-``ConfigError``, ``ENV_PREFIX`` and ``candidate_files`` live there and are re-exported
-here; the models, choosing the profile and ``load_config`` live here.
+that a bad value is reported as one line naming the file (or variable) and the key
+(``config_sources.ConfigError``). The models, choosing the profile, ``load_config`` and
+resolving URLs and secrets live here.
 
 Environment forms:
 - ``MAGFLOW_CONSOLE_DEFAULT_PROFILE=prod``
@@ -29,17 +29,16 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from magflow_console import paths
-from magflow_console.config_sources import ENV_PREFIX as ENV_PREFIX
-from magflow_console.config_sources import ConfigError as ConfigError
 from magflow_console.config_sources import (
-    _check_env_names,
-    _flatten,
-    _merge_profile,
-    _merge_top_level,
-    _read_config_file,
-    _validation_error,
+    ConfigError,
+    check_env_names,
+    flatten,
+    merge_profile,
+    merge_top_level,
+    read_config_file,
+    validation_error,
 )
-from magflow_console.config_sources import candidate_files as candidate_files
+from magflow_console.render.text import scrub
 
 DEFAULT_SERVICES: dict[str, str] = {
     "app": "magflow_app",
@@ -219,24 +218,24 @@ def load_config(
     environ = os.environ if environ is None else environ
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
 
-    file_data, config_file, searched = _read_config_file(config_path, environ)
+    file_data, config_file, searched = read_config_file(config_path, environ)
 
-    _check_env_names(environ, _KNOWN_ENV_HEADS)
-    merged, origins = _merge_top_level(file_data, config_file, environ)
+    check_env_names(environ, _KNOWN_ENV_HEADS)
+    merged, origins = merge_top_level(file_data, config_file, environ)
 
     try:
         settings = Settings.model_validate(merged)
     except ValidationError as exc:
-        raise _validation_error(exc, origins, prefix="") from None
+        raise validation_error(exc, origins, prefix="") from None
 
     name = _choose_profile(profile, merged, settings, config_file)
 
-    profile_data, profile_origins = _merge_profile(merged, origins, name, environ, overrides)
+    profile_data, profile_origins = merge_profile(merged, origins, name, environ, overrides)
 
     try:
         active = Profile.model_validate(profile_data)
     except ValidationError as exc:
-        raise _validation_error(exc, profile_origins, prefix=f"profiles.{name}.") from None
+        raise validation_error(exc, profile_origins, prefix=f"profiles.{name}.") from None
 
     return LoadedConfig(
         profile_name=name,
@@ -284,21 +283,6 @@ _KNOWN_ENV_HEADS = {
 
 
 # --------------------------------------------------------------------------- resolution
-
-
-def mask_url(url: str | None) -> str | None:
-    """Replace the password of a URL by ***; leave everything else readable."""
-    if not url:
-        return url
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "***"
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
 def _read_secret(env_name: str | None, file: Path | None, environ: Mapping[str, str]) -> str | None:
@@ -372,18 +356,18 @@ def effective_items(loaded: LoadedConfig) -> list[tuple[str, str, str]]:
     """(key, displayed value, source) for every effective setting, secrets masked."""
     rows: list[tuple[str, str, str]] = []
     dumped = loaded.profile.model_dump(by_alias=True)
-    for dotted, value in _flatten(dumped):
+    for dotted, value in flatten(dumped):
         origin = loaded.origins.get(dotted, "default")
         shown: str
         if isinstance(value, str) and "url" in dotted.split(".")[-1]:
-            shown = mask_url(value) or ""
+            shown = scrub(value)
         elif isinstance(value, dict):
             shown = ", ".join(f"{k}={v}" for k, v in value.items()) or "(none)"
         else:
             shown = "" if value is None else str(value)
         if dotted == "docker.host" and value is None:
             env_host = os.environ.get("DOCKER_HOST")
-            shown = mask_url(docker_host(loaded.profile)) or ""
+            shown = scrub(docker_host(loaded.profile))
             origin = "env DOCKER_HOST" if env_host else "default"
         rows.append((dotted, shown, origin))
     return rows

@@ -7,9 +7,9 @@ the dotted keys each layer set (so that every effective value has an origin), an
 turning a validation error into the one-line ``ConfigError`` that names the file (or
 variable) and the key.
 
-``ConfigError`` and ``ENV_PREFIX`` are defined here because both modules need them;
-``magflow_console.config`` re-exports them (and ``candidate_files``). This module does
-not import ``magflow_console.config``: the setting models, choosing the profile and
+``ConfigError`` (the one-line error naming the file or variable and the key) and
+``ENV_PREFIX`` are defined here; both modules use them. This module does not import
+``magflow_console.config``: the setting models, choosing the profile and
 validating live there, and the known env-name heads are passed in.
 """
 
@@ -80,11 +80,11 @@ def candidate_files(cli_path: str | None, environ: Mapping[str, str]) -> list[tu
     return [("XDG default", paths.default_config_file())]
 
 
-def _flatten(data: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+def flatten(data: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
     for key, value in data.items():
         dotted = f"{prefix}{key}"
         if isinstance(value, Mapping) and value and key != "services" and key != "keys":
-            yield from _flatten(value, dotted + ".")
+            yield from flatten(value, dotted + ".")
         else:
             yield dotted, value
 
@@ -154,7 +154,7 @@ def _format_loc(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in loc)
 
 
-def _read_config_file(
+def read_config_file(
     config_path: str | None, environ: Mapping[str, str]
 ) -> tuple[dict[str, Any], Path | None, list[tuple[str, Path, bool]]]:
     """(file data, the file read if any, (how chosen, path, exists) per candidate)."""
@@ -172,7 +172,7 @@ def _read_config_file(
     return file_data, config_file, searched
 
 
-def _merge_top_level(
+def merge_top_level(
     file_data: Mapping[str, Any], config_file: Path | None, environ: Mapping[str, str]
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """The file, then the top-level env, merged; plus dotted key -> origin."""
@@ -183,14 +183,14 @@ def _merge_top_level(
     merged: dict[str, Any] = {}
     for layer, label in ((file_data, f"file {file_label}"), (top_env, "env")):
         _merge(merged, layer)
-        for dotted, _ in _flatten(layer):
+        for dotted, _ in flatten(layer):
             origins[dotted] = (
                 label if label != "env" else f"env {ENV_PREFIX}{dotted.upper().replace('.', '__')}"
             )
     return merged, origins
 
 
-def _merge_profile(
+def merge_profile(
     merged: Mapping[str, Any],
     origins: Mapping[str, str],
     name: str,
@@ -203,13 +203,13 @@ def _merge_profile(
     profile_origins: dict[str, str] = {}
     raw_profile = merged.get("profiles", {}).get(name, {})
     _merge(profile_data, raw_profile)
-    for dotted, _ in _flatten(raw_profile):
+    for dotted, _ in flatten(raw_profile):
         src = origins.get(f"profiles.{name}.{dotted}", "file")
         profile_origins[dotted] = src
 
     shortcut_env = _read_env(_ProfileEnv, environ)
     _merge(profile_data, shortcut_env)
-    for dotted, _ in _flatten(shortcut_env):
+    for dotted, _ in flatten(shortcut_env):
         profile_origins[dotted] = f"env {_env_var_for(dotted, None)}"
 
     for dotted, value in overrides.items():
@@ -218,7 +218,7 @@ def _merge_profile(
     return profile_data, profile_origins
 
 
-def _check_env_names(environ: Mapping[str, str], known_heads: Set[str]) -> None:
+def check_env_names(environ: Mapping[str, str], known_heads: Set[str]) -> None:
     for key in environ:
         if key.startswith(ENV_PREFIX):
             head = key[len(ENV_PREFIX) :].split("__", 1)[0]
@@ -226,7 +226,7 @@ def _check_env_names(environ: Mapping[str, str], known_heads: Set[str]) -> None:
                 raise ConfigError(f"environment: {key}: unknown key")
 
 
-def _validation_error(exc: ValidationError, origins: Mapping[str, str], prefix: str) -> ConfigError:
+def validation_error(exc: ValidationError, origins: Mapping[str, str], prefix: str) -> ConfigError:
     err = exc.errors()[0]
     loc = tuple(p for p in err["loc"] if p not in ("function-after",))
     dotted = _format_loc(loc)

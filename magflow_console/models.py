@@ -125,6 +125,16 @@ class ContainersSnapshot:
     missing: tuple[str, ...] = ()  # configured services with no container
 
 
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    timestamp: dt.datetime | None
+    #: literal (escape sequences untouched; the TUI sanitises), except that credentials are
+    #: masked (``render.text.scrub``): MagFlow's request log carries the Authorization header,
+    #: and no reader of a log (screen, ``logs``, ``doctor``) may get a secret from it
+    text: str
+    stream: str | None = None  # "stdout" | "stderr" | None (tty container)
+
+
 # --------------------------------------------------------------------------- database
 
 

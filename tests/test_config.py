@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from magflow_console import config as cfg
+from magflow_console.config_sources import ConfigError
 
 GOOD = """
 default_profile = "prod"
@@ -122,7 +123,7 @@ def test_bad_files_give_one_line_naming_file_and_key(
 ) -> None:
     path = tmp_path / "bad.toml"
     path.write_text(text)
-    with pytest.raises(cfg.ConfigError) as info:
+    with pytest.raises(ConfigError) as info:
         cfg.load_config(config_path=str(path), environ={})
     message = str(info.value)
     assert "\n" not in message
@@ -135,23 +136,23 @@ def test_secret_values_are_not_echoed_in_errors(tmp_path: Path) -> None:
     path.write_text(
         "[profiles.p.database]\nurl = 'postgresql://a:topsecret@h/db'\nconnect_timeout = -1\n"
     )
-    with pytest.raises(cfg.ConfigError) as info:
+    with pytest.raises(ConfigError) as info:
         cfg.load_config(config_path=str(path), environ={})
     assert "connect_timeout" in str(info.value)
     assert "topsecret" not in str(info.value)
 
 
 def test_unknown_env_names_are_errors() -> None:
-    with pytest.raises(cfg.ConfigError, match="MAGFLOW_CONSOLE_DATABSE__URL: unknown key"):
+    with pytest.raises(ConfigError, match="MAGFLOW_CONSOLE_DATABSE__URL: unknown key"):
         cfg.load_config(environ={"MAGFLOW_CONSOLE_DATABSE__URL": "x"})
-    with pytest.raises(cfg.ConfigError, match=r"database\.ur: unknown key"):
+    with pytest.raises(ConfigError, match=r"database\.ur: unknown key"):
         cfg.load_config(environ={"MAGFLOW_CONSOLE_DATABASE__UR": "x"})
 
 
 def test_missing_explicit_file_and_unknown_profile(good: Path, tmp_path: Path) -> None:
-    with pytest.raises(cfg.ConfigError, match="config file not found"):
+    with pytest.raises(ConfigError, match="config file not found"):
         cfg.load_config(config_path=str(tmp_path / "nope.toml"), environ={})
-    with pytest.raises(cfg.ConfigError, match="profile 'staging' is not defined"):
+    with pytest.raises(ConfigError, match="profile 'staging' is not defined"):
         cfg.load_config(config_path=str(good), profile="staging", environ={})
 
 
@@ -179,14 +180,18 @@ def test_database_url_resolution(tmp_path: Path) -> None:
     assert cfg.database_url(env_profile, environ={"DATABASE_URL": "postgresql://u:x@h/d"}) == (
         "postgresql+psycopg://u:x@h/d"
     )
-    with pytest.raises(cfg.ConfigError, match="DATABASE_URL is not set"):
+    with pytest.raises(ConfigError, match="DATABASE_URL is not set"):
         cfg.database_url(env_profile, environ={})
 
 
-def test_mask_url() -> None:
-    assert cfg.mask_url("redis://:pw@redis:6379/0") == "redis://:***@redis:6379/0"
-    assert cfg.mask_url("http://localhost:8000") == "http://localhost:8000"
-    assert cfg.mask_url(None) is None
+def test_info_masks_url_passwords() -> None:
+    loaded = cfg.load_config(
+        overrides={"redis.url": "redis://:pw@redis:6379/0", "api.url": "http://localhost:8000"},
+        environ={},
+    )
+    shown = {key: value for key, value, _ in cfg.effective_items(loaded)}
+    assert shown["redis.url"] == "redis://:***@redis:6379/0"
+    assert shown["api.url"] == "http://localhost:8000"
 
 
 def test_example_config_is_valid_and_documents_every_key() -> None:
@@ -206,5 +211,5 @@ def test_env_json_values_for_mappings() -> None:
         environ={"MAGFLOW_CONSOLE_DOCKER__SERVICES": '{"app": "x_app", "db": "x_db"}'}
     )
     assert loaded.profile.docker.services == {"app": "x_app", "db": "x_db"}
-    with pytest.raises(cfg.ConfigError, match="not valid JSON"):
+    with pytest.raises(ConfigError, match="not valid JSON"):
         cfg.load_config(environ={"MAGFLOW_CONSOLE_DOCKER__SERVICES": "{oops"})

@@ -12,16 +12,11 @@ from dataclasses import dataclass
 
 import pytest
 
-from magflow_console.diagnose.log_markers import (
-    KNOWN_ERRORS,
-    SAMPLE_MAX,
-    entrypoint_findings,
-    known_error_findings,
-    last_cycle,
-    log_findings,
-    marker_text,
-    sample,
-)
+from magflow_console.diagnose.entrypoint import entrypoint_findings, last_cycle, marker_text
+from magflow_console.diagnose.known_errors import KNOWN_ERRORS, known_error_findings
+from magflow_console.diagnose.logs import log_findings
+from magflow_console.render.text import EXCERPT_MAX as SAMPLE_MAX
+from magflow_console.render.text import excerpt as sample
 
 T0 = dt.datetime(2026, 11, 21, 3, 0, tzinfo=dt.UTC)
 

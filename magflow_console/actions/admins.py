@@ -29,9 +29,10 @@ import psycopg
 from psycopg.conninfo import make_conninfo
 
 from magflow_console import config as cfg
-from magflow_console import redact
 from magflow_console.actions.guard import ActionContext, ActionPlan, ActionRefused, ActionResult
+from magflow_console.config_sources import ConfigError
 from magflow_console.diagnose.emag_env import DEV_ADMIN_EMAIL, reprovisioned_admin
+from magflow_console.render.text import scrub
 from magflow_console.sources.pg_conn import (
     APPLICATION_NAME,
     SourceError,
@@ -144,7 +145,7 @@ class _Db:
         self.connect_timeout = ctx.profile.database.connect_timeout
         try:
             url = cfg.database_url(ctx.profile)
-        except cfg.ConfigError as exc:
+        except ConfigError as exc:
             raise SourceError(str(exc)) from None
         if not url:
             raise SourceError("No database URL is configured for this profile.")
@@ -233,7 +234,7 @@ def invalidate_login_cache(ctx: ActionContext, email: str) -> str:
             password = unquote(urlsplit(url).password or "") or None
         except Exception:
             password = None
-        text = redact.scrub(f"{type(exc).__name__}: {exc}")
+        text = scrub(f"{type(exc).__name__}: {exc}")
         if password:
             text = text.replace(password, "***").replace(quote(password, safe=""), "***")
         return (

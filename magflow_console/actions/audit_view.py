@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from magflow_console.actions.audit import AuditLog, scrub_params
+from magflow_console.render.text import one_line
 
 COLUMNS = ("when", "who", "profile", "action", "outcome", "params", "detail")
-_CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f\x9b]")
 
 
 @dataclass(frozen=True)
@@ -42,15 +41,11 @@ class AuditRow:
         )
 
 
-def _clean(value: Any) -> str:
-    return _CONTROL.sub("", "" if value is None else str(value)).replace("\n", " ")
-
-
 def _when(value: Any) -> str:
     try:
         t = dt.datetime.fromisoformat(str(value))
     except ValueError:
-        return _clean(value)
+        return one_line(value)
     if t.tzinfo is not None:
         t = t.astimezone(dt.UTC)
     return t.strftime("%Y-%m-%d %H:%M:%SZ")
@@ -58,13 +53,13 @@ def _when(value: Any) -> str:
 
 def format_params(params: Any) -> str:
     if not isinstance(params, dict):
-        return _clean(params)
+        return one_line(params)
     parts = []
     for key, value in params.items():
         shown = json.dumps(value, default=str) if not isinstance(value, str) else value
         if isinstance(value, str) and (" " in value or value == ""):
             shown = repr(value)
-        parts.append(f"{_clean(key)}={_clean(shown)}")
+        parts.append(f"{one_line(key)}={one_line(shown)}")
     return " ".join(parts)
 
 
@@ -74,12 +69,12 @@ def to_row(entry: dict[str, Any]) -> AuditRow:
     safe = {**entry, "params": safe_params}
     return AuditRow(
         when=_when(entry.get("at")),
-        who=_clean(entry.get("who")),
-        profile=_clean(entry.get("profile")),
-        action=_clean(entry.get("action")),
-        outcome=_clean(entry.get("outcome")),
+        who=one_line(entry.get("who")),
+        profile=one_line(entry.get("profile")),
+        action=one_line(entry.get("action")),
+        outcome=one_line(entry.get("outcome")),
         params=format_params(safe_params),
-        detail=_clean(entry.get("detail")),
+        detail=one_line(entry.get("detail")),
         entry=safe,
     )
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from magflow_console import config as cfg
 from magflow_console.actions.guard import ActionContext, ActionPlan, ActionResult
-from magflow_console.redact import scrub
+from magflow_console.render.text import scrub
 
 if TYPE_CHECKING:
     import docker
@@ -359,9 +359,4 @@ def execute_container(
 def _docker_error(exc: BaseException) -> str:
     explanation = getattr(exc, "explanation", None)
     text = str(explanation or exc).strip().splitlines()
-    return scrub_secrets(text[0] if text else type(exc).__name__)
-
-
-def scrub_secrets(text: str) -> str:
-    """Mask credentials in ``text`` (see ``magflow_console.redact``)."""
-    return scrub(text)
+    return scrub(text[0] if text else type(exc).__name__)

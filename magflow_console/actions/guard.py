@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from magflow_console.actions.audit import AuditLog
-from magflow_console.redact import scrub
+from magflow_console.render.text import scrub
 
 if TYPE_CHECKING:  # annotations only: `magflow-console --help` need not load pydantic
     from magflow_console import config as cfg

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from magflow_console import paths
-from magflow_console.actions.containers import docker_client, exec_stream, scrub_secrets
+from magflow_console.actions.containers import docker_client, exec_stream
 from magflow_console.actions.guard import ActionContext, ActionPlan, ActionRefused, ActionResult
 from magflow_console.actions.migrate_local import (
     BackupError,
@@ -44,6 +44,7 @@ from magflow_console.actions.migrate_local import (
     run_local_upgrade,
 )
 from magflow_console.models import utcnow
+from magflow_console.render.text import scrub
 
 if TYPE_CHECKING:
     from magflow_console.backend import Backend
@@ -224,12 +225,10 @@ def container_backup(ctx: ActionContext, backend: Backend, dest: Path) -> Path:
     ctx.emit(f"{name}: {' '.join(cmd)}")
     client = docker_client(ctx.profile, timeout=3600)
     try:
-        code, lines = exec_stream(
-            client, name, cmd, on_line=lambda _s, ln: ctx.emit(scrub_secrets(ln))
-        )
+        code, lines = exec_stream(client, name, cmd, on_line=lambda _s, ln: ctx.emit(scrub(ln)))
         if code != 0:
             last = [ln for ln in lines if ln.strip()]
-            why = scrub_secrets(last[-1]) if last else f"exit code {code}"
+            why = scrub(last[-1]) if last else f"exit code {code}"
             raise BackupError(f"pg_dump in {name} exited with {code}: {why}")
         stream, _stat = client.api.get_archive(name, remote)
         data = b"".join(stream)
@@ -247,7 +246,7 @@ def container_backup(ctx: ActionContext, backend: Backend, dest: Path) -> Path:
     except BackupError:
         raise
     except Exception as exc:
-        why = scrub_secrets(str(getattr(exc, "explanation", None) or exc).splitlines()[0])
+        why = scrub(str(getattr(exc, "explanation", None) or exc).splitlines()[0])
         raise BackupError(f"backup through {name} failed: {why}") from None
     finally:
         client.close()
@@ -284,7 +283,7 @@ def _run(ctx: ActionContext, backend: Backend, plan: ActionPlan) -> ActionResult
     output: list[str] = []
 
     def emit(line: str) -> None:
-        line = scrub_secrets(line)
+        line = scrub(line)
         output.append(line)
         ctx.emit(line)
 

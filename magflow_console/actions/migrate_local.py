@@ -31,8 +31,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from magflow_console.actions.containers import scrub_secrets
 from magflow_console.models import LockHolder
+from magflow_console.render.text import scrub
 
 MIGRATION_LOCK_ID = 123456789
 APPLICATION_NAME = "magflow-console-migrate"
@@ -136,7 +136,7 @@ def exception_summary(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None) or exc
     text = str(orig).strip().splitlines()
     first = text[0] if text else ""
-    return scrub_secrets(f"{type(orig).__name__}: {first}" if first else type(orig).__name__)
+    return scrub(f"{type(orig).__name__}: {first}" if first else type(orig).__name__)
 
 
 # --------------------------------------------------------------------------- upgrade
@@ -182,7 +182,7 @@ def run_local_upgrade(
     outcome = LocalOutcome(ok=False)
 
     def sink(line: str) -> None:
-        line = scrub_secrets(line)
+        line = scrub(line)
         outcome.lines.append(line)
         emit(line)
 
@@ -320,10 +320,10 @@ def local_backup(url: str, dest: Path, emit: Emit, timeout: float = 3600.0) -> P
     except subprocess.TimeoutExpired:
         raise BackupError(f"pg_dump did not finish within {timeout:.0f} s") from None
     for line in (res.stderr or "").splitlines():
-        emit(scrub_secrets(line))
+        emit(scrub(line))
     if res.returncode != 0:
         last = [ln for ln in (res.stderr or "").splitlines() if ln.strip()]
-        why = scrub_secrets(last[-1]) if last else f"exit code {res.returncode}"
+        why = scrub(last[-1]) if last else f"exit code {res.returncode}"
         dest.unlink(missing_ok=True)
         raise BackupError(f"pg_dump failed: {why}")
     return dest

@@ -17,7 +17,7 @@ persisted".
 
 Modules: ``sync_request`` (the request and its checks), ``sync_trigger`` (Celery and API
 triggers, the worker container), ``sync_watch`` (sync-log rows, worker logs, outcomes);
-this module plans and runs the action and re-exports their public names.
+this module plans and runs the action.
 
 Blocking work runs in the caller's thread. No Textual import.
 """
@@ -31,39 +31,22 @@ import httpx
 
 from magflow_console import config as cfg
 from magflow_console.actions.guard import ActionContext, ActionPlan, ActionResult
-from magflow_console.actions.sync_request import ACCOUNT_CHOICES as ACCOUNT_CHOICES
-from magflow_console.actions.sync_request import ACCOUNTS as ACCOUNTS
-from magflow_console.actions.sync_request import CONFLICT_STRATEGIES as CONFLICT_STRATEGIES
-from magflow_console.actions.sync_request import MODES as MODES
-from magflow_console.actions.sync_request import Strategy as Strategy
-from magflow_console.actions.sync_request import SyncRequest as SyncRequest
-from magflow_console.actions.sync_request import strategy_of as strategy_of
-from magflow_console.actions.sync_trigger import CELERY_APP as CELERY_APP
-from magflow_console.actions.sync_trigger import LOGIN_PATH as LOGIN_PATH
-from magflow_console.actions.sync_trigger import QUEUE as QUEUE
-from magflow_console.actions.sync_trigger import SYNC_CALL_TIMEOUT as SYNC_CALL_TIMEOUT
-from magflow_console.actions.sync_trigger import SYNC_PATH as SYNC_PATH
-from magflow_console.actions.sync_trigger import TASK_NAME as TASK_NAME
-from magflow_console.actions.sync_trigger import ApiSession as ApiSession
+from magflow_console.actions.sync_request import ACCOUNTS, SyncRequest, strategy_of
 from magflow_console.actions.sync_trigger import (
-    _api_error,
-    _check_worker,
-    _log_reader,
-    _trigger_celery,
+    QUEUE,
+    SYNC_PATH,
+    TASK_NAME,
+    ApiSession,
+    api_body,
+    api_error,
+    celery_argv,
+    check_worker,
+    docker_client,
+    log_reader,
+    trigger_celery,
+    worker_name,
 )
-from magflow_console.actions.sync_trigger import api_body as api_body
-from magflow_console.actions.sync_trigger import celery_argv as celery_argv
-from magflow_console.actions.sync_trigger import docker_client as docker_client
-from magflow_console.actions.sync_trigger import worker_name as worker_name
-from magflow_console.actions.sync_watch import CLOCK_SLACK_SECONDS as CLOCK_SLACK_SECONDS
-from magflow_console.actions.sync_watch import ROW_GRACE_SECONDS as ROW_GRACE_SECONDS
-from magflow_console.actions.sync_watch import Outcome as Outcome
-from magflow_console.actions.sync_watch import SyncDb as SyncDb
-from magflow_console.actions.sync_watch import api_outcome as api_outcome
-from magflow_console.actions.sync_watch import classify_run as classify_run
-from magflow_console.actions.sync_watch import scan_worker_lines as scan_worker_lines
-from magflow_console.actions.sync_watch import watch_outcome as watch_outcome
-from magflow_console.actions.sync_watch import worker_logs as worker_logs
+from magflow_console.actions.sync_watch import Outcome, SyncDb, api_outcome, watch_outcome
 from magflow_console.sources.pg_conn import SourceError
 
 BUSY_MIN_AGE_SECONDS = 10.0
@@ -121,7 +104,7 @@ def plan_sync(
         warnings.append("'both' is split into 'main' then 'fbe' (a 'both' run persists nothing).")
     if strategy == "celery":
         name = worker_name(ctx)
-        _check_worker(ctx, plan, name, client, warnings)
+        check_worker(ctx, plan, name, client, warnings)
         changes = tuple(
             f"enqueue {TASK_NAME} on queue {QUEUE} in {name}: "
             f"account_type={a}, max_pages_per_account={req.max_pages}"
@@ -182,7 +165,7 @@ def run_sync(
             if session is not None:
                 resp = session.post_sync(api_body(req, account))
                 if resp.status_code != 200:
-                    details.append(f"{account}: trigger failed: {_api_error(resp)}")
+                    details.append(f"{account}: trigger failed: {api_error(resp)}")
                     ok = False
                     break
                 body = resp.json() if resp.content else {}
@@ -190,7 +173,7 @@ def run_sync(
                 immediate: Outcome | None = api_outcome(account, body)
                 triggered = f"{account}: POST {SYNC_PATH} -> {body.get('status', '?')}"
             else:
-                good, what = _trigger_celery(ctx, client, req, account)
+                good, what = trigger_celery(ctx, client, req, account)
                 immediate, triggered = None, f"{account}: {what}"
                 if not good:
                     details.append(triggered)
@@ -201,7 +184,7 @@ def run_sync(
             if immediate is not None:
                 outcome = immediate
             elif wait:
-                logs = _log_reader(ctx, client) if strategy == "celery" else None
+                logs = log_reader(ctx, client) if strategy == "celery" else None
                 outcome = watch_outcome(
                     db, account, since, known, limit,
                     logs=logs, emit=ctx.emit, poll=poll_interval, stop=ctx.stop,

@@ -63,7 +63,7 @@ def docker_client(ctx: ActionContext) -> Any:
     return client_for(ctx.profile, timeout=max(ctx.profile.docker.timeout, 60))
 
 
-def _check_worker(
+def check_worker(
     ctx: ActionContext, plan: ActionPlan, name: str, client: Any, warnings: list[str]
 ) -> None:
     try:
@@ -85,7 +85,7 @@ def _check_worker(
         )
 
 
-def _trigger_celery(
+def trigger_celery(
     ctx: ActionContext, client: Any, req: SyncRequest, account: str
 ) -> tuple[bool, str]:
     name = worker_name(ctx)
@@ -103,7 +103,7 @@ def _trigger_celery(
     return True, f"enqueued {TASK_NAME} for {account} (task id {task_id})"
 
 
-def _api_error(resp: httpx.Response) -> str:
+def api_error(resp: httpx.Response) -> str:
     try:
         body = resp.json()
     except ValueError:
@@ -139,7 +139,7 @@ class ApiSession:
             timeout=30.0,
         )
         if resp.status_code != 200:
-            raise RuntimeError(f"API login failed: {_api_error(resp)}")
+            raise RuntimeError(f"API login failed: {api_error(resp)}")
         self._token = str(resp.json()["access_token"])
 
     def post_sync(self, body: dict[str, Any]) -> httpx.Response:
@@ -162,6 +162,6 @@ class ApiSession:
         self.http.close()
 
 
-def _log_reader(ctx: ActionContext, client: Any) -> Callable[[float], list[str]]:
+def log_reader(ctx: ActionContext, client: Any) -> Callable[[float], list[str]]:
     name = worker_name(ctx)
     return lambda since: worker_logs(client, name, since)

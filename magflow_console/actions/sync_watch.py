@@ -5,8 +5,7 @@ trigger) or from the worker's log lines; "completed with errors" and "completed 
 items" are failures; nothing by the timeout is "no result persisted". ``SyncDb`` also holds
 the read-only queries of the pre-flight (running syncs).
 
-Part of the sync action (``magflow_console.actions.sync``, which re-exports the public
-names). Blocking work runs in the caller's thread. No Textual import.
+Part of the sync action (``magflow_console.actions.sync``). Blocking work runs in the caller's thread. No Textual import.
 """
 
 from __future__ import annotations
@@ -21,6 +20,7 @@ from typing import Any
 
 from magflow_console import config as cfg
 from magflow_console.actions.guard import ActionContext
+from magflow_console.config_sources import ConfigError
 from magflow_console.models import SyncRun
 from magflow_console.sources import sync_stats
 from magflow_console.sources.pg_activity import long_transactions
@@ -119,7 +119,7 @@ class SyncDb:
         self.running_timeout = p.sync.running_timeout_minutes
         try:
             url = cfg.database_url(p)
-        except cfg.ConfigError as exc:
+        except ConfigError as exc:
             raise SourceError(str(exc)) from None
         if not url:
             raise SourceError("No database URL is configured for this profile.")

@@ -39,19 +39,10 @@ from magflow_console.models import (
     utcnow,
 )
 from magflow_console.sources.alembic_parse import (
-    ScriptGraph,
-    closure,
-    find_cycles,
-    heads,
-    merge_points,
-    normalized_parents,
     parse_scripts,
     parse_source,
     parse_tar,
     read_scripts_from_container,
-    real_heads,
-    resolve_name,
-    roots,
 )
 from magflow_console.sources.alembic_problems import ALEMBIC_ILLEGAL_CHARS as ALEMBIC_ILLEGAL_CHARS
 from magflow_console.sources.alembic_problems import APP_VERSION_TABLE as APP_VERSION_TABLE
@@ -60,6 +51,17 @@ from magflow_console.sources.alembic_problems import (
     database_findings,
     script_findings,
     sort_findings,
+)
+from magflow_console.sources.alembic_structure import (
+    ScriptGraph,
+    closure,
+    find_cycles,
+    heads,
+    merge_points,
+    normalized_parents,
+    real_heads,
+    resolve_name,
+    roots,
 )
 
 __all__ = [

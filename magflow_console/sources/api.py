@@ -31,7 +31,7 @@ from typing import Any
 import httpx
 
 from magflow_console.models import ApiCheck, ApiSnapshot, error_snapshot, utcnow
-from magflow_console.redact import scrub
+from magflow_console.render.text import scrub
 
 DEFAULT_CHECKS: tuple[str, ...] = (
     "/health/live",

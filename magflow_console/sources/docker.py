@@ -18,9 +18,8 @@ shown. Stopping ``events``/``follow`` on an ssh host takes effect at the next ev
 or line (paramiko channels cannot be cancelled from another thread).
 
 Split in three: this module (``DockerSource``), ``docker_parse`` (selection, parsing,
-``StackEvent``, failure sentences) and ``docker_logs`` (log streams, ``LogLine``,
-closing a blocked stream); the public names that used to live here are still
-importable from here (``__all__``).
+``StackEvent``, failure sentences) and ``docker_logs`` (log streams into ``LogLine``s,
+closing a blocked stream).
 """
 
 from __future__ import annotations
@@ -38,46 +37,29 @@ from typing import Any
 import docker
 import docker.errors
 
-from magflow_console.models import ContainerInfo, ContainersSnapshot, error_snapshot, utcnow
-from magflow_console.sources.docker_logs import LogLine, _closer, _read_lines, open_logs
+from magflow_console.models import (
+    ContainerInfo,
+    ContainersSnapshot,
+    LogLine,
+    error_snapshot,
+    utcnow,
+)
+from magflow_console.sources.docker_logs import closer_for, open_logs, read_lines
 from magflow_console.sources.docker_parse import (
     DEFAULT_SERVICE_MAP,
     EVENT_KINDS,
-    PROJECT_LABEL,
     SERVICE_LABEL,
     StackEvent,
     container_info,
     describe_failure,
     display_host,
     list_signature,
-    parse_docker_time,
     precheck_socket,
-    redact,
     select_service,
     stack_event,
     stack_variant,
     uptime_seconds,
 )
-
-__all__ = [
-    "DEFAULT_SERVICE_MAP",
-    "EVENT_KINDS",
-    "PROJECT_LABEL",
-    "SERVICE_LABEL",
-    "DockerSource",
-    "LogLine",
-    "LogsUnreadable",
-    "StackEvent",
-    "container_info",
-    "describe_failure",
-    "display_host",
-    "list_signature",
-    "parse_docker_time",
-    "redact",
-    "select_service",
-    "stack_variant",
-    "uptime_seconds",
-]
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +109,7 @@ class DockerSource:
         """The connected SDK client (None before the first successful call)."""
         return self._client
 
-    def _connect(self) -> docker.DockerClient:
+    def connect(self) -> docker.DockerClient:
         with self._lock:
             if self._client is not None:
                 return self._client
@@ -183,7 +165,7 @@ class DockerSource:
     def fetch(self) -> ContainersSnapshot:
         started = time.perf_counter()
         try:
-            client = self._connect()
+            client = self.connect()
             entries = client.api.containers(all=True)
             items = []
             seen: set[str] = set()
@@ -263,7 +245,7 @@ class DockerSource:
     def inspect(self, name: str) -> ContainerInfo | None:
         """Fresh full detail (health log included) of one container, or None."""
         try:
-            client = self._connect()
+            client = self.connect()
             attrs = client.api.inspect_container(name)
             listed = client.api.containers(all=True, filters={"id": attrs["Id"]})
         except Exception as exc:
@@ -290,7 +272,7 @@ class DockerSource:
         """Container events of the selected containers until ``stop`` is set or the
         engine goes away. ``exec_*`` (health probes, ``docker exec``) are dropped."""
         try:
-            client = self._connect()
+            client = self.connect()
             stream = client.api.events(
                 decode=True,
                 filters={"type": ["container"], "event": sorted(EVENT_KINDS)},
@@ -298,7 +280,7 @@ class DockerSource:
         except Exception as exc:
             self._fail(exc)
             return
-        watcher = _closer(stop, stream)
+        watcher = closer_for(stop, stream)
         try:
             for raw in stream:
                 if stop.is_set():
@@ -345,12 +327,12 @@ class DockerSource:
         """As ``logs``, but a failure raises ``LogsUnreadable`` with its sentence (for a
         caller that must say the log was not read rather than show nothing)."""
         try:
-            client = self._connect()
+            client = self.connect()
             response, tty = open_logs(
                 client, name, follow=False, tail=tail, since=since, timeout=self.timeout
             )
             try:
-                lines = list(_read_lines(response, tty))
+                lines = list(read_lines(response, tty))
             finally:
                 response.close()
         except Exception as exc:
@@ -376,7 +358,7 @@ class DockerSource:
         opened_at = utcnow()
         while not stop.is_set():
             try:
-                client = self._connect()
+                client = self.connect()
                 response, tty = open_logs(
                     client,
                     name,
@@ -389,9 +371,9 @@ class DockerSource:
                 self._fail(exc)
                 return
             first = False
-            watcher = _closer(stop, response)
+            watcher = closer_for(stop, response)
             try:
-                for line in _read_lines(response, tty):
+                for line in read_lines(response, tty):
                     if stop.is_set():
                         return
                     if last is not None and line.timestamp is not None and line.timestamp <= last:

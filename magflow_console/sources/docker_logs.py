@@ -11,26 +11,16 @@ import socket
 import struct
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import docker
 
-from magflow_console.redact import scrub
+from magflow_console.models import LogLine
+from magflow_console.render.text import scrub
 from magflow_console.sources.docker_parse import parse_docker_time
 
 _MAX_LINE = 64 * 1024  # a partial line longer than this is emitted as is (bounded buffer)
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class LogLine:
-    timestamp: dt.datetime | None
-    #: literal (escape sequences untouched; the TUI sanitises), except that credentials are
-    #: masked (``redact.scrub``): MagFlow's request log carries the Authorization header,
-    #: and no reader of a log (screen, ``logs``, ``doctor``) may get a secret from it
-    text: str
-    stream: str | None = None  # "stdout" | "stderr" | None (tty container)
 
 
 def open_logs(
@@ -81,7 +71,7 @@ class _Closer(threading.Thread):
                 return
 
 
-def _closer(stop: threading.Event, target: Any) -> _Closer:
+def closer_for(stop: threading.Event, target: Any) -> _Closer:
     watcher = _Closer(stop, target)
     watcher.start()
     return watcher
@@ -101,7 +91,7 @@ def _shutdown(target: Any) -> None:
     target.close()
 
 
-def _read_lines(response: Any, tty: bool) -> Iterator[LogLine]:
+def read_lines(response: Any, tty: bool) -> Iterator[LogLine]:
     """Split Docker's (multiplexed) log stream into lines with their timestamps."""
     buffers: dict[str, bytearray] = {"stdout": bytearray(), "stderr": bytearray()}
     for stream, chunk in _frames(response.raw) if not tty else _raw_chunks(response.raw):

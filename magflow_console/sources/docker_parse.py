@@ -23,6 +23,7 @@ import docker.errors
 
 from magflow_console.config import DEFAULT_SERVICES
 from magflow_console.models import ContainerInfo, HealthProbe
+from magflow_console.render.text import one_line, scrub
 
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
@@ -252,7 +253,6 @@ ENV_PUBLIC = (
     "REDIS_HOST",
 )
 _PUBLIC_MAX = 80
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def env_facts(env: object) -> dict[str, Any]:
@@ -277,7 +277,7 @@ def env_facts(env: object) -> dict[str, Any]:
 
 def public_value(name: str, value: str) -> str:
     """A public setting's value, safe to show: a URL keeps only scheme://host[:port]/path."""
-    value = _UNSAFE.sub("", value).strip()
+    value = one_line(value)
     if name.endswith("_URL"):
         value = _url_without_secrets(value)
     return value[:_PUBLIC_MAX]
@@ -328,13 +328,8 @@ def stack_variant(
     return None
 
 
-def redact(url: str) -> str:
-    """A URL without its password (``ssh://user:pw@host`` -> ``ssh://user@host``)."""
-    return re.sub(r"(://[^/@:]*):[^/@]*@", r"\1@", url)
-
-
 def display_host(base_url: str | None) -> str:
-    return redact(base_url or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock")
+    return scrub(base_url or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock")
 
 
 def precheck_socket(base_url: str | None) -> None:
@@ -381,7 +376,7 @@ def describe_failure(host: str, exc: BaseException, timeout: float) -> str:
             # the engine answered (404 no such container, 501 a log driver that keeps no
             # log, 409 a conflict): it is reachable, and its own words say what is wrong
             text = str(getattr(err, "explanation", None) or err).split("\n")[0]
-            return f"Docker engine at {host} answered: {redact(text).rstrip('.')}."
+            return f"Docker engine at {host} answered: {scrub(text).rstrip('.')}."
         elif isinstance(err, PermissionError):
             reason = "permission denied (is this user allowed to use Docker?)"
         elif isinstance(err, FileNotFoundError):
@@ -400,7 +395,7 @@ def describe_failure(host: str, exc: BaseException, timeout: float) -> str:
         elif "permission denied" in lowered:
             reason = "permission denied (is this user allowed to use Docker?)"
         elif host.startswith("ssh://"):
-            reason = f"ssh connection failed ({redact(text)[:160]})"
+            reason = f"ssh connection failed ({scrub(text)[:160]})"
         else:
-            reason = redact(text)[:200]
+            reason = scrub(text)[:200]
     return f"Docker engine at {host} is not reachable: {reason.rstrip('.')}."

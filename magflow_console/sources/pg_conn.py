@@ -31,7 +31,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import dict_row
 
-from magflow_console import redact
+from magflow_console.render.text import scrub
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
@@ -157,12 +157,9 @@ def describe_target(url: PgUrl) -> str:
     return f"{url.host or 'localhost'}:{url.port or 5432}/{url.database or ''}"
 
 
-def scrub(text: str, url: PgUrl | None) -> str:
-    """Remove the URL's own password wherever it appears, then every credential shape the
-    shared scrubber knows (``magflow_console.redact``)."""
-    if url is not None and url.password:
-        text = text.replace(url.password, "***")
-    return redact.scrub(text)
+def _masked(text: str, url: PgUrl | None) -> str:
+    """``render.text.scrub`` with the URL's own password as a known secret."""
+    return scrub(text, known=(url.password if url is not None else None,))
 
 
 def friendly_error(err: BaseException, url: PgUrl | None, connect_timeout: float) -> str:
@@ -209,12 +206,12 @@ def friendly_error(err: BaseException, url: PgUrl | None, connect_timeout: float
         return "the console's database connection is read-only; the statement was refused"
     if sqlstate == "42501" or "permission denied" in raw:
         detail = raw.splitlines()[0] if raw else "permission denied"
-        return scrub(f"user {user} lacks a privilege on {target}: {detail}", url)
+        return _masked(f"user {user} lacks a privilege on {target}: {detail}", url)
     if "SSL" in raw or "invalid response" in raw:
         return f"the server at {target} does not speak the PostgreSQL protocol"
     first = raw.splitlines()[0] if raw else type(orig).__name__
     first = re.sub(r"^(connection failed|connection is bad): ", "", first)
-    return scrub(f"PostgreSQL at {target}: {first}", url)
+    return _masked(f"PostgreSQL at {target}: {first}", url)
 
 
 class ReadOnlyConnection:

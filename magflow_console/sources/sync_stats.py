@@ -269,7 +269,7 @@ def _fmt(ts: dt.datetime | None) -> str:
 HTTP_CODE_RE = r"(?:error|http|status|code)[^0-9]{0,15}(429|5[0-9][0-9])\M"
 
 
-def _http_codes(
+def http_codes(
     conn: Conn, s: str, params: Mapping[str, Any]
 ) -> dict[tuple[str, str, str], list[tuple[str, int]]]:
     """(account, sync type, outcome) -> [(HTTP status, how many page errors)], most first,
@@ -325,7 +325,7 @@ def anomalies(
                  ORDER BY account_type, sync_type, outcome""",
         params,
     )
-    http = _http_codes(conn, s, params) if bad else {}
+    http = http_codes(conn, s, params) if bad else {}
     for r in bad:
         code, label = _LABELS[r["outcome"]]
         acct = accounts.get(r["account_type"])

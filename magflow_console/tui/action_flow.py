@@ -26,11 +26,11 @@ from textual import work
 from textual.screen import ModalScreen, Screen
 
 from magflow_console.actions.guard import ActionContext, ActionPlan, ActionRefused, ActionResult
+from magflow_console.render.text import one_line
 from magflow_console.tui.refresh import RefreshingApp
-from magflow_console.tui.sanitize import one_line
 
 if TYPE_CHECKING:
-    from magflow_console.actions.sync import SyncRequest
+    from magflow_console.actions.sync_request import SyncRequest
     from magflow_console.tui.screens.sync_form import SyncFormResult
 
 Planner = Callable[[ActionContext], ActionPlan]
@@ -225,7 +225,7 @@ class ActionsApp(RefreshingApp):
         )
 
     def action_trigger_sync(self) -> None:
-        from magflow_console.actions.sync import SyncRequest, strategy_of
+        from magflow_console.actions.sync_request import SyncRequest, strategy_of
         from magflow_console.tui.screens.sync_form import SyncFormScreen
 
         if not self.guard("sync.trigger", "eMAG product sync"):

@@ -18,13 +18,12 @@ from textual.signal import Signal
 from magflow_console.backend import Backend
 from magflow_console.config import LoadedConfig
 from magflow_console.models import utcnow
-from magflow_console.redact import scrub
+from magflow_console.render.fmt import Clock
+from magflow_console.render.text import clean, scrub
 from magflow_console.tui.action_flow import ActionsApp
 from magflow_console.tui.commands import MagflowCommands
-from magflow_console.tui.fmt import Clock
 from magflow_console.tui.keymap import build_keymap
 from magflow_console.tui.messages import SnapshotReady
-from magflow_console.tui.sanitize import clean
 from magflow_console.tui.store import Store
 
 

@@ -26,7 +26,7 @@ from magflow_console.tui.messages import SnapshotReady, StackEventReceived
 
 if TYPE_CHECKING:
     from magflow_console.backend import Backend
-    from magflow_console.tui.fmt import Clock
+    from magflow_console.render.fmt import Clock
     from magflow_console.tui.store import Store
 
 #: the loops and the snapshots each one posts

@@ -17,7 +17,7 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
-from magflow_console.actions import sync
+from magflow_console.actions import sync, sync_request, sync_trigger, sync_watch
 from magflow_console.actions.guard import ActionContext, ActionPlan, ActionRefused
 from magflow_console.models import SyncRun
 from magflow_console.reference.embedded import to_libpq
@@ -118,61 +118,65 @@ def celery_calls(container: Any) -> list[str]:
 @pytest.mark.parametrize(
     ("req", "strategy", "fragment"),
     [
-        (sync.SyncRequest("all"), "celery", "account must be one of"),
-        (sync.SyncRequest("main", max_pages=0), "api", "max pages must be an integer >= 1"),
-        (sync.SyncRequest("main", max_pages=None), "celery", "with the celery strategy"),
-        (sync.SyncRequest("main", items_per_page=101), "api", "items per page"),
-        (sync.SyncRequest("main", items_per_page=0), "api", "items per page"),
-        (sync.SyncRequest("main", mode="fast"), "api", "mode must be one of"),
-        (sync.SyncRequest("main", conflict_strategy="x"), "api", "conflict strategy"),
-        (sync.SyncRequest("main"), "rabbit", "strategy must be"),
+        (sync_request.SyncRequest("all"), "celery", "account must be one of"),
+        (sync_request.SyncRequest("main", max_pages=0), "api", "max pages must be an integer >= 1"),
+        (sync_request.SyncRequest("main", max_pages=None), "celery", "with the celery strategy"),
+        (sync_request.SyncRequest("main", items_per_page=101), "api", "items per page"),
+        (sync_request.SyncRequest("main", items_per_page=0), "api", "items per page"),
+        (sync_request.SyncRequest("main", mode="fast"), "api", "mode must be one of"),
+        (sync_request.SyncRequest("main", conflict_strategy="x"), "api", "conflict strategy"),
+        (sync_request.SyncRequest("main"), "rabbit", "strategy must be"),
     ],
 )
-def test_invalid_requests_are_listed(req: sync.SyncRequest, strategy: str, fragment: str) -> None:
+def test_invalid_requests_are_listed(
+    req: sync_request.SyncRequest, strategy: str, fragment: str
+) -> None:
     assert any(fragment in e for e in req.validate(strategy))
 
 
 def test_valid_requests_and_both_is_split() -> None:
-    assert sync.SyncRequest("main", max_pages=None).validate("api") == []
-    assert sync.SyncRequest("fbe").validate("celery") == []
-    assert sync.SyncRequest("both").accounts() == ("main", "fbe")
-    assert sync.SyncRequest("fbe").accounts() == ("fbe",)
+    assert sync_request.SyncRequest("main", max_pages=None).validate("api") == []
+    assert sync_request.SyncRequest("fbe").validate("celery") == []
+    assert sync_request.SyncRequest("both").accounts() == ("main", "fbe")
+    assert sync_request.SyncRequest("fbe").accounts() == ("fbe",)
 
 
 def test_celery_argv_and_api_body() -> None:
-    assert sync.celery_argv("main", 7) == [
+    assert sync_trigger.celery_argv("main", 7) == [
         "celery", "-A", "app.worker:celery_app", "call", "emag.sync_products",
         "--kwargs", KWARGS_MAIN, "--queue", "default",
     ]  # fmt: skip
-    req = sync.SyncRequest("both", max_pages=None, mode="incremental", items_per_page=50)
-    assert sync.api_body(req, "fbe") == {
+    req = sync_request.SyncRequest("both", max_pages=None, mode="incremental", items_per_page=50)
+    assert sync_trigger.api_body(req, "fbe") == {
         "account_type": "fbe", "mode": "incremental", "max_pages": None, "items_per_page": 50,
         "include_inactive": False, "conflict_strategy": "emag_priority", "run_async": True,
     }  # fmt: skip
 
 
 def test_classify_run_treats_errors_and_zero_items_as_failures() -> None:
-    ok = sync.classify_run(run())
+    ok = sync_watch.classify_run(run())
     assert ok.ok and ok.result == "success" and "5 items" in ok.message
-    partial = sync.classify_run(
+    partial = sync_watch.classify_run(
         run(error_count=2, errors=[{"error": "page 3: HTTP 502", "timestamp": "t"}])
     )
     assert not partial.ok and partial.result == "partial"
     assert "completed with 2 errors" in partial.message and "HTTP 502" in partial.message
-    empty = sync.classify_run(run(total_items=0, processed_items=0))
+    empty = sync_watch.classify_run(run(total_items=0, processed_items=0))
     assert not empty.ok and empty.result == "empty" and "0 items" in empty.message
-    failed = sync.classify_run(run(status="failed", errors=[{"error": "timeout after 600 s"}]))
+    failed = sync_watch.classify_run(
+        run(status="failed", errors=[{"error": "timeout after 600 s"}])
+    )
     assert not failed.ok and failed.result == "failed" and "timeout" in failed.message
 
 
 def test_api_outcome_of_a_synchronous_answer() -> None:
-    assert sync.api_outcome("main", {"status": "accepted", "sync_id": None}) is None
+    assert sync_watch.api_outcome("main", {"status": "accepted", "sync_id": None}) is None
     data = {"total_processed": 3, "created": 1, "updated": 2, "failed": 0, "errors": []}
-    good = sync.api_outcome("main", {"status": "completed", "data": data})
+    good = sync_watch.api_outcome("main", {"status": "completed", "data": data})
     assert good is not None and good.ok
-    bad = sync.api_outcome("main", {"status": "completed", "data": {**data, "errors": ["x"]}})
+    bad = sync_watch.api_outcome("main", {"status": "completed", "data": {**data, "errors": ["x"]}})
     assert bad is not None and not bad.ok and bad.result == "partial"
-    zero = sync.api_outcome("main", {"status": "completed", "data": {"total_processed": 0}})
+    zero = sync_watch.api_outcome("main", {"status": "completed", "data": {"total_processed": 0}})
     assert zero is not None and not zero.ok and zero.result == "empty"
 
 
@@ -183,12 +187,12 @@ def test_worker_lines_are_attributed_to_the_account() -> None:
         "2025-10-21 20:47:52,720 - app.services - INFO - Starting product sync: mode=full, account=main",
         "2025-10-21 20:48:52,720 - app.services - INFO - Product sync completed: {'total': 3}",
     ]
-    assert sync.scan_worker_lines(lines, "main")[0] == "completed"
-    assert sync.scan_worker_lines(lines, "fbe")[0] == "failed"
-    assert sync.scan_worker_lines(["Product sync failed: x"], "main")[0] == "failed"
+    assert sync_watch.scan_worker_lines(lines, "main")[0] == "completed"
+    assert sync_watch.scan_worker_lines(lines, "fbe")[0] == "failed"
+    assert sync_watch.scan_worker_lines(["Product sync failed: x"], "main")[0] == "failed"
     missing = ["WARNING - Missing credentials for fbe account, skipping"]
-    assert sync.scan_worker_lines(missing, "fbe")[0] == "missing"
-    assert sync.scan_worker_lines(missing, "main")[0] is None
+    assert sync_watch.scan_worker_lines(missing, "fbe")[0] == "missing"
+    assert sync_watch.scan_worker_lines(missing, "main")[0] is None
 
 
 # --------------------------------------------------------------------------- busy refusal
@@ -198,7 +202,7 @@ def test_refused_while_a_long_transaction_touches_the_sync_log(
     tmp_path: Path, head_db_url: str
 ) -> None:
     ctx = make_ctx(tmp_path, head_db_url)
-    req = sync.SyncRequest("main")
+    req = sync_request.SyncRequest("main")
     with connect(head_db_url, autocommit=False, app="magflow_worker") as holder:
         holder.execute("SELECT count(*) FROM app.emag_sync_logs").fetchone()
         pid = holder.info.backend_pid
@@ -230,7 +234,7 @@ def test_unrelated_long_transaction_does_not_refuse(
     with connect(head_db_url, autocommit=False) as holder:
         holder.execute("SELECT count(*) FROM app.users").fetchone()
         time.sleep(0.3)
-        plan = sync.plan_sync(ctx, sync.SyncRequest("main"), busy_min_age_seconds=0.2)
+        plan = sync.plan_sync(ctx, sync_request.SyncRequest("main"), busy_min_age_seconds=0.2)
         holder.rollback()
     assert plan.operation == "POST /api/v1/emag/products/sync (main)"
 
@@ -240,34 +244,36 @@ def test_refused_on_a_fresh_running_row_but_not_on_a_stale_one(
 ) -> None:
     ctx = make_ctx(tmp_path, head_db_url, sync={"running_timeout_minutes": 60})
     stale = insert_log(head_db_url, "fbe", status="running", items=0, minutes_ago=180)
-    db = sync.SyncDb(ctx)
+    db = sync_watch.SyncDb(ctx)
     try:
         assert db.fresh_running_rows(60) == []
     finally:
         db.close()
     fresh = insert_log(head_db_url, "main", status="running", items=0)
     with pytest.raises(ActionRefused, match=f"sync-log row {fresh} \\(main\\) is 'running'") as e:
-        sync.plan_sync(ctx, sync.SyncRequest("fbe"))
+        sync.plan_sync(ctx, sync_request.SyncRequest("fbe"))
     assert stale not in str(e.value)
 
 
 def test_read_only_refuses_sync(tmp_path: Path, head_db_url: str) -> None:
     ro = make_ctx(tmp_path, head_db_url, read_only=True)
     with pytest.raises(ActionRefused, match="read-only"):
-        sync.plan_sync(ro, sync.SyncRequest("main"))
+        sync.plan_sync(ro, sync_request.SyncRequest("main"))
     plan = ActionPlan("sync.trigger", "x", (), {"account": "main"})
     with pytest.raises(ActionRefused, match="read-only"):
-        sync.execute_sync(ro, plan, sync.SyncRequest("main"))
+        sync.execute_sync(ro, plan, sync_request.SyncRequest("main"))
     assert [e["outcome"] for e in audit_entries(tmp_path)] == ["refused", "refused"]
 
 
 # --------------------------------------------------------------------------- outcome watching
 
 
-def _watch_with_row(tmp_path: Path, db_url: str, timeout: float = 30.0, **row: Any) -> sync.Outcome:
+def _watch_with_row(
+    tmp_path: Path, db_url: str, timeout: float = 30.0, **row: Any
+) -> sync_watch.Outcome:
     ctx = make_ctx(tmp_path, db_url)
     old = insert_log(db_url, "main")  # already there before the trigger: ignored
-    db = sync.SyncDb(ctx)
+    db = sync_watch.SyncDb(ctx)
     try:
         since, known = db.baseline("main")
         assert old in known
@@ -275,7 +281,7 @@ def _watch_with_row(tmp_path: Path, db_url: str, timeout: float = 30.0, **row: A
         if row:
             timer = threading.Timer(0.3, lambda: inserted.append(insert_log(db_url, **row)))
             timer.start()
-        outcome = sync.watch_outcome(db, "main", since, known, timeout, poll=0.1)
+        outcome = sync_watch.watch_outcome(db, "main", since, known, timeout, poll=0.1)
         if row:
             timer.join()
             assert outcome.run is not None and outcome.run.id == inserted[0]
@@ -305,11 +311,11 @@ def test_watch_ignores_other_accounts_and_times_out_as_not_persisted(
     tmp_path: Path, head_db_url: str
 ) -> None:
     ctx = make_ctx(tmp_path, head_db_url)
-    db = sync.SyncDb(ctx)
+    db = sync_watch.SyncDb(ctx)
     try:
         since, known = db.baseline("main")
         insert_log(head_db_url, "fbe")  # another account's row must not count
-        outcome = sync.watch_outcome(db, "main", since, known, 1.0, poll=0.1)
+        outcome = sync_watch.watch_outcome(db, "main", since, known, 1.0, poll=0.1)
     finally:
         db.close()
     assert not outcome.ok and outcome.result == "not_persisted"
@@ -329,7 +335,7 @@ def test_celery_strategy_runs_the_call_in_the_worker_container(
     worker = stack_containers.containers["worker"]
     before = celery_calls(worker)
     ctx = docker_ctx(tmp_path, head_db_url, docker_engine, stack_containers.names["worker"])
-    req = sync.SyncRequest("both", max_pages=7)
+    req = sync_request.SyncRequest("both", max_pages=7)
     plan = sync.plan_sync(ctx, req)
     assert any("unhealthy" in w for w in plan.warnings)  # the stack's worker is unhealthy
     assert any("split into 'main' then 'fbe'" in w for w in plan.warnings)
@@ -357,7 +363,7 @@ def test_celery_call_failure_is_reported(
 ) -> None:
     worker = make_container(environment={"STANDIN_CELERY_EXIT": "1"})
     ctx = docker_ctx(tmp_path, head_db_url, docker_engine, worker.name)
-    req = sync.SyncRequest("main")
+    req = sync_request.SyncRequest("main")
     result = sync.execute_sync(ctx, sync.plan_sync(ctx, req), req)
     assert not result.ok and result.exit_code == 2
     assert any("celery call exited with 1" in d and "OperationalError" in d for d in result.details)
@@ -372,7 +378,7 @@ def test_stopped_worker_is_refused(
     worker.stop(timeout=1)
     ctx = docker_ctx(tmp_path, head_db_url, docker_engine, worker.name)
     with pytest.raises(ActionRefused, match="exited, not running"):
-        sync.plan_sync(ctx, sync.SyncRequest("main"))
+        sync.plan_sync(ctx, sync_request.SyncRequest("main"))
 
 
 def _marker_worker(make_container: Any, *lines: str) -> Any:
@@ -394,7 +400,7 @@ def test_wait_reports_a_failure_logged_by_the_worker(
         "2025-10-21 20:46:53,100 - app.services.emag - ERROR - Product sync failed: eMAG API 503",
     )
     ctx = docker_ctx(tmp_path, head_db_url, docker_engine, worker.name)
-    req = sync.SyncRequest("main")
+    req = sync_request.SyncRequest("main")
     result = sync.execute_sync(ctx, sync.plan_sync(ctx, req), req, wait=True, timeout=60)
     assert not result.ok
     assert result.data["outcomes"]["main"]["result"] == "log_failed"
@@ -409,7 +415,7 @@ def test_wait_reports_missing_credentials_as_zero_items(
         make_container, "WARNING - Missing credentials for fbe account, skipping"
     )
     ctx = docker_ctx(tmp_path, head_db_url, docker_engine, worker.name)
-    req = sync.SyncRequest("fbe")
+    req = sync_request.SyncRequest("fbe")
     result = sync.execute_sync(ctx, sync.plan_sync(ctx, req), req, wait=True, timeout=60)
     assert not result.ok and result.data["outcomes"]["fbe"]["result"] == "empty"
 
@@ -420,7 +426,7 @@ def test_wait_sees_the_row_after_the_worker_logs_completion(
 ) -> None:
     worker = _marker_worker(make_container, "INFO - Product sync completed: {'total_processed': 9}")
     ctx = docker_ctx(tmp_path, head_db_url, docker_engine, worker.name)
-    req = sync.SyncRequest("main")
+    req = sync_request.SyncRequest("main")
     plan = sync.plan_sync(ctx, req)
     lines = ctx.lines  # type: ignore[attr-defined]
 
@@ -446,7 +452,7 @@ def test_stop_waiting_ends_the_watch_and_triggers_no_further_account(
     result and the audit say that main was triggered and its outcome is unknown."""
     worker = make_container()
     ctx = docker_ctx(tmp_path, head_db_url, docker_engine, worker.name)
-    req = sync.SyncRequest("both", max_pages=3)
+    req = sync_request.SyncRequest("both", max_pages=3)
     plan = sync.plan_sync(ctx, req)
     assert plan.stoppable
     lines = ctx.lines  # type: ignore[attr-defined]
@@ -476,13 +482,13 @@ def test_stop_waiting_ends_the_watch_and_triggers_no_further_account(
 
 def test_watch_returns_promptly_when_stopped(tmp_path: Path, head_db_url: str) -> None:
     ctx = make_ctx(tmp_path, head_db_url)
-    db = sync.SyncDb(ctx)
+    db = sync_watch.SyncDb(ctx)
     try:
         since, known = db.baseline("main")
         stop = threading.Event()
         threading.Timer(0.3, stop.set).start()
         started = time.monotonic()
-        outcome = sync.watch_outcome(db, "main", since, known, 120.0, poll=5.0, stop=stop)
+        outcome = sync_watch.watch_outcome(db, "main", since, known, 120.0, poll=5.0, stop=stop)
     finally:
         db.close()
     assert time.monotonic() - started < 10  # woken from its 5 s poll sleep, not 120 s
@@ -511,7 +517,7 @@ def test_api_strategy_logs_in_with_json_and_posts_the_body(
     tmp_path: Path, head_db_url: str, fake_api: FakeMagflowApi, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ctx = api_ctx(tmp_path, head_db_url, fake_api, monkeypatch)
-    req = sync.SyncRequest("both", max_pages=3, mode="incremental", include_inactive=True)
+    req = sync_request.SyncRequest("both", max_pages=3, mode="incremental", include_inactive=True)
     result = sync.execute_sync(ctx, sync.plan_sync(ctx, req), req)
     assert result.ok, result
     logins = [r for r in fake_api.requests if r.path == "/api/v1/auth/login"]
@@ -522,7 +528,10 @@ def test_api_strategy_logs_in_with_json_and_posts_the_body(
         "password": fake_api.credentials.password,
         "remember_me": False,
     }
-    assert fake_api.sync_requests == [sync.api_body(req, "main"), sync.api_body(req, "fbe")]
+    assert fake_api.sync_requests == [
+        sync_trigger.api_body(req, "main"),
+        sync_trigger.api_body(req, "fbe"),
+    ]
     posts = [r for r in fake_api.requests if r.path == "/api/v1/emag/products/sync"]
     assert all(r.headers["authorization"].startswith("Bearer ") for r in posts)
     token = posts[0].headers["authorization"].split()[1]
@@ -534,7 +543,7 @@ def test_api_synchronous_answer_with_zero_items_fails(
     tmp_path: Path, head_db_url: str, fake_api: FakeMagflowApi, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ctx = api_ctx(tmp_path, head_db_url, fake_api, monkeypatch)
-    req = sync.SyncRequest("main", run_async=False)
+    req = sync_request.SyncRequest("main", run_async=False)
     result = sync.execute_sync(ctx, sync.plan_sync(ctx, req), req)
     assert not result.ok and result.data["outcomes"]["main"]["result"] == "empty"
     assert fake_api.sync_requests[0]["run_async"] is False
@@ -545,7 +554,7 @@ def test_api_login_failure_and_missing_credentials(
 ) -> None:
     wrong = "wrong-password-xyz"
     ctx = api_ctx(tmp_path, head_db_url, fake_api, monkeypatch, password=wrong)
-    req = sync.SyncRequest("main")
+    req = sync_request.SyncRequest("main")
     result = sync.execute_sync(ctx, sync.plan_sync(ctx, req), req)
     assert not result.ok and "API login failed: HTTP 401" in result.message
     assert fake_api.sync_requests == []
@@ -558,7 +567,7 @@ def test_api_login_failure_and_missing_credentials(
 def test_api_client_timeout_is_above_the_600_s_sync_limit(
     tmp_path: Path, head_db_url: str, fake_api: FakeMagflowApi, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    session = sync.ApiSession(api_ctx(tmp_path, head_db_url, fake_api, monkeypatch))
+    session = sync_trigger.ApiSession(api_ctx(tmp_path, head_db_url, fake_api, monkeypatch))
     try:
         assert session.http.timeout.read is not None and session.http.timeout.read > 600
     finally:

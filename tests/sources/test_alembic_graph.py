@@ -19,18 +19,22 @@ from hypothesis import strategies as st
 
 from magflow_console.models import DatabaseSnapshot, Revision, utcnow
 from magflow_console.sources.alembic_graph import (
-    ScriptGraph,
     analyze,
     build_snapshot,
-    find_cycles,
-    heads,
-    merge_points,
+    pending_for_target,
+    pending_upgrade,
+)
+from magflow_console.sources.alembic_parse import (
     parse_scripts,
     parse_source,
     parse_tar,
-    pending_for_target,
-    pending_upgrade,
     read_scripts_from_container,
+)
+from magflow_console.sources.alembic_structure import (
+    ScriptGraph,
+    find_cycles,
+    heads,
+    merge_points,
     roots,
 )
 from tests.support.alembic_trees import (

@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from magflow_console.models import ApiCheck, ApiSnapshot, to_jsonable
-from magflow_console.sources.api import DEFAULT_CHECKS, ApiSource, judge, scrub
+from magflow_console.render.text import scrub
+from magflow_console.sources.api import DEFAULT_CHECKS, ApiSource, judge
 from tests.support.fake_api import ENV_SECRET, HEAD_REVISION, FakeMagflowApi
 
 SECRET_DSN = "postgresql://app:s3cret@db/magflow"

@@ -19,10 +19,9 @@ from urllib.parse import urlsplit
 import pytest
 from docker.models.containers import Container
 
-from magflow_console.models import ContainerInfo
-from magflow_console.sources.docker import (
-    DockerSource,
-    LogLine,
+from magflow_console.models import ContainerInfo, LogLine
+from magflow_console.sources.docker import DockerSource
+from magflow_console.sources.docker_parse import (
     StackEvent,
     list_signature,
     parse_docker_time,

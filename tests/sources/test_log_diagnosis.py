@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from docker.models.containers import Container
 
-from magflow_console.diagnose.log_markers import log_findings
+from magflow_console.diagnose.logs import log_findings
 from magflow_console.sources.docker import DockerSource
 from tests.sources.test_docker import wait_for
 from tests.support.docker_engine import STACK_SECRETS, DockerEngine, StackContainers

@@ -26,6 +26,7 @@ from magflow_console.models import (
     Finding,
     HealthProbe,
     LockHolder,
+    LogLine,
     MigrationsSnapshot,
     Revision,
     SyncRun,
@@ -33,7 +34,6 @@ from magflow_console.models import (
     error_snapshot,
 )
 from magflow_console.reference import REVISIONS
-from magflow_console.sources.docker import LogLine
 
 NOW = dt.datetime(2025, 10, 22, 12, 0, 0, tzinfo=dt.UTC)
 DB_DOWN = "Cannot connect to PostgreSQL at localhost:5433 (connection refused)."

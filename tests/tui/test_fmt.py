@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from magflow_console.models import Finding, MigrationsSnapshot
-from magflow_console.tui import fmt
+from magflow_console.render import fmt
 from magflow_console.tui.widgets.migrations_pane import migrations_text
 
 

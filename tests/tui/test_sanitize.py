@@ -15,7 +15,8 @@ from magflow_console.models import (
     Finding,
     SyncSnapshot,
 )
-from magflow_console.tui.sanitize import clean, literal, one_line, tail
+from magflow_console.render.styles import literal
+from magflow_console.render.text import clean, one_line, tail
 from magflow_console.tui.store import Store
 from magflow_console.tui.widgets.api_pane import check_row
 from magflow_console.tui.widgets.containers_pane import container_row

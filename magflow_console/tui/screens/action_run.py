@@ -28,8 +28,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Log, Static
 
 from magflow_console.actions.guard import ActionContext, ActionPlan, ActionRefused, ActionResult
-from magflow_console.redact import scrub
-from magflow_console.tui.sanitize import clean, one_line
+from magflow_console.render.text import clean, one_line, scrub
 
 FLUSH_SECONDS = 0.08
 MAX_LINES = 5000

@@ -13,9 +13,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from magflow_console.models import AdminsSnapshot, AdminUser
-from magflow_console.tui import fmt
+from magflow_console.render import fmt
+from magflow_console.render.text import one_line
 from magflow_console.tui.messages import DetailLoaded
-from magflow_console.tui.sanitize import one_line
 from magflow_console.tui.widgets.table import LiveTable, Row
 
 if TYPE_CHECKING:

@@ -17,8 +17,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from magflow_console.actions.audit_view import AuditRow, audit_rows
+from magflow_console.render.text import one_line
 from magflow_console.tui.messages import DetailLoaded
-from magflow_console.tui.sanitize import one_line
 from magflow_console.tui.widgets.table import LiveTable, Row
 
 if TYPE_CHECKING:

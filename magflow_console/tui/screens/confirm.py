@@ -18,7 +18,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
-from magflow_console.tui.sanitize import one_line
+from magflow_console.render.text import one_line
 
 
 class ConfirmScreen(ModalScreen[bool]):

@@ -12,7 +12,7 @@ The diagnosis below the info is what ``doctor`` says about this one container:
 - **eMAG** (app and worker, any container whose watched environment names were read):
   per account, credentials set or which names are unset, and where product and order
   syncs go (``diagnose.emag_env.account_env``: names and a few non-secret values only);
-- **Log says**: ``diagnose.log_markers.log_findings`` over the last ``TAIL`` lines
+- **Log says**: ``diagnose.logs.log_findings`` over the last ``TAIL`` lines
   followed (within ``LOG_WINDOW``, doctor's window), in a thread worker: first when the
   initial burst of lines is over (a flush tick brings nothing new), then at most every
   ``LOG_FINDINGS_SECONDS`` while new lines arrive (one pass costs ~10 ms for 500 lines).
@@ -35,11 +35,11 @@ from textual.widgets import Footer, Input, Static
 from magflow_console.backend import LOG_TAIL, LOG_WINDOW
 from magflow_console.diagnose import rules
 from magflow_console.diagnose.emag_env import ACCOUNTS, AccountEnv, account_env
-from magflow_console.diagnose.log_markers import log_findings
+from magflow_console.diagnose.logs import log_findings
 from magflow_console.models import ContainerInfo, Finding, worst_first
-from magflow_console.tui import fmt
+from magflow_console.render import fmt, styles
+from magflow_console.render.text import one_line
 from magflow_console.tui.messages import DetailLoaded
-from magflow_console.tui.sanitize import one_line
 from magflow_console.tui.widgets.log_view import LogView
 
 if TYPE_CHECKING:
@@ -59,9 +59,9 @@ def info_text(c: ContainerInfo | None, name: str) -> Text:
         t.append("not found (or the Docker engine cannot be reached)", style="red")
         return t
     t.append("state ", style="dim")
-    t.append(one_line(c.state), style=fmt.style_for(c.state))
+    t.append(one_line(c.state), style=styles.style_for(c.state))
     t.append("  health ", style="dim")
-    t.append(one_line(c.health or "no healthcheck"), style=fmt.style_for(c.health) or "dim")
+    t.append(one_line(c.health or "no healthcheck"), style=styles.style_for(c.health) or "dim")
     if c.health_failing_streak:
         t.append(f" (failing streak {c.health_failing_streak})", style="red")
     t.append("  restarts ", style="dim")
@@ -155,7 +155,7 @@ def log_says_text(name: str, findings: list[Finding] | None) -> Text:
     t.append(f" (last {TAIL} lines; next steps on the findings screen)", style="dim")
     for f in findings[:LOG_FINDINGS_SHOWN]:
         text = (f.short or f.message).removeprefix(f"{name}: ")
-        t.append("\n ▲ ", style=fmt.style_for(f.severity))
+        t.append("\n ▲ ", style=styles.style_for(f.severity))
         t.append(one_line(text, 74))
     if len(findings) > LOG_FINDINGS_SHOWN:
         t.append(f"\n   … and {len(findings) - LOG_FINDINGS_SHOWN} more", style="dim")

@@ -12,7 +12,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static, TextArea
 
-from magflow_console.tui.sanitize import clean, literal
+from magflow_console.render.styles import literal
+from magflow_console.render.text import clean
 
 
 class ErrorScreen(ModalScreen[None]):

@@ -25,9 +25,9 @@ from textual.widgets import DataTable, Footer, Static
 from magflow_console.diagnose import rules
 from magflow_console.diagnose.doctor import Advice, advise, doctor_verdict, extra_findings
 from magflow_console.models import AdminsSnapshot, Finding, StatusReport
-from magflow_console.tui import fmt
+from magflow_console.render import styles
+from magflow_console.render.text import clean, one_line
 from magflow_console.tui.messages import DetailLoaded
-from magflow_console.tui.sanitize import clean, one_line
 from magflow_console.tui.widgets.table import LiveTable, Row
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ ADMIN_CODES = frozenset({"dev_admin_autoprovision"})
 
 
 def _style(level: str) -> str:
-    return "magenta" if level == "UNKNOWN" else fmt.style_for(level.lower())
+    return "magenta" if level == "UNKNOWN" else styles.style_for(level.lower())
 
 
 def row_text(f: Finding) -> str:

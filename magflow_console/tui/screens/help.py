@@ -12,7 +12,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
-from magflow_console.tui.sanitize import one_line
+from magflow_console.render.text import one_line
 
 
 def binding_rows(screen: Screen[object]) -> list[tuple[str, str, str]]:

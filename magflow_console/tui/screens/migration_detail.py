@@ -14,8 +14,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from magflow_console.models import MigrationsSnapshot, Revision
-from magflow_console.tui import fmt
-from magflow_console.tui.sanitize import one_line
+from magflow_console.render import fmt, styles
+from magflow_console.render.text import one_line
 from magflow_console.tui.widgets.migrations_pane import lock_text, migrations_text
 
 if TYPE_CHECKING:
@@ -133,7 +133,7 @@ def detail_text(snap: MigrationsSnapshot | None) -> Text:
     if not snap.problems:
         t.append("none\n", style="dim")
     for p in snap.problems:
-        t.append(f"{p.severity.upper():<9}", style=fmt.style_for(p.severity))
+        t.append(f"{p.severity.upper():<9}", style=styles.style_for(p.severity))
         t.append(f"{one_line(p.code)}\n", style="bold")
         t.append(f"  {one_line(p.message)}\n")
         if p.revisions:

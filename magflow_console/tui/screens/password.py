@@ -19,7 +19,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
 from magflow_console.actions.admins import MIN_PASSWORD_LENGTH, InvalidInput, check_password
-from magflow_console.tui.sanitize import one_line
+from magflow_console.render.text import one_line
 
 
 class PasswordScreen(ModalScreen[str | None]):

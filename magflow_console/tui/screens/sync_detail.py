@@ -14,9 +14,9 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from magflow_console.models import SyncRun, SyncSnapshot
-from magflow_console.run_detail import run_text
+from magflow_console.render.sync_run import run_text
+from magflow_console.render.text import one_line
 from magflow_console.tui.messages import DetailLoaded
-from magflow_console.tui.sanitize import one_line
 from magflow_console.tui.widgets.sync_pane import RUN_COLUMNS, run_row
 from magflow_console.tui.widgets.table import LiveTable
 

@@ -20,7 +20,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, RadioButton, RadioSet, Static
 
-from magflow_console.actions.sync import ACCOUNT_CHOICES, MODES, SyncRequest
+from magflow_console.actions.sync_request import ACCOUNT_CHOICES, MODES, SyncRequest
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ import datetime as dt
 from rich.text import Text
 
 from magflow_console.models import ApiCheck, ApiSnapshot
-from magflow_console.tui import fmt
-from magflow_console.tui.sanitize import one_line
+from magflow_console.render import fmt
+from magflow_console.render.text import one_line
 from magflow_console.tui.widgets.pane import TablePane
 from magflow_console.tui.widgets.table import Row
 

@@ -7,8 +7,8 @@ import datetime as dt
 from rich.text import Text
 
 from magflow_console.models import ContainerInfo, ContainersSnapshot
-from magflow_console.tui import fmt
-from magflow_console.tui.sanitize import one_line
+from magflow_console.render import fmt, styles
+from magflow_console.render.text import one_line
 from magflow_console.tui.widgets.pane import TablePane
 from magflow_console.tui.widgets.table import Row
 
@@ -34,8 +34,8 @@ def container_row(c: ContainerInfo, now: dt.datetime) -> Row:
         c.name,
         [
             Text(service, style="bold"),
-            Text(one_line(c.state), style=fmt.style_for(c.state)),
-            Text(one_line(health), style=fmt.style_for(c.health) or "dim"),
+            Text(one_line(c.state), style=styles.style_for(c.state)),
+            Text(one_line(health), style=styles.style_for(c.health) or "dim"),
             restarts,
             up,
         ],

@@ -8,8 +8,8 @@ from rich.text import Text
 from textual.widgets import Static
 
 from magflow_console.models import Verdict
-from magflow_console.tui import fmt
-from magflow_console.tui.sanitize import one_line
+from magflow_console.render import fmt
+from magflow_console.render.text import one_line
 
 VERDICT_STYLES = {
     Verdict.OK: "bold green",

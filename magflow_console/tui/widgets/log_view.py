@@ -25,7 +25,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from magflow_console.tui.sanitize import one_line
+from magflow_console.render.text import one_line
 
 MAX_LINES = 10_000
 MAX_WIDTH = 2_000

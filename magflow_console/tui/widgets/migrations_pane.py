@@ -10,8 +10,8 @@ from textual.app import ComposeResult
 from textual.widget import Widget
 
 from magflow_console.models import LockHolder, MigrationsSnapshot
-from magflow_console.tui import fmt
-from magflow_console.tui.sanitize import one_line, tail
+from magflow_console.render import fmt, styles
+from magflow_console.render.text import one_line, tail
 from magflow_console.tui.widgets.pane import Pane, Summary
 
 LABEL = 8  # width of the label column
@@ -99,8 +99,8 @@ def migrations_text(snap: MigrationsSnapshot) -> Text:
         else:
             line = problem.short or problem.message
         text.append("\n")
-        text.append("● ", style=fmt.style_for(problem.severity))
-        text.append(one_line(line), style=fmt.style_for(problem.severity))
+        text.append("● ", style=styles.style_for(problem.severity))
+        text.append(one_line(line), style=styles.style_for(problem.severity))
     return text
 
 

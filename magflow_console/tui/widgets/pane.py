@@ -21,8 +21,8 @@ from textual.containers import Vertical
 from textual.widget import Widget
 from textual.widgets import Static
 
-from magflow_console.tui import fmt
-from magflow_console.tui.sanitize import one_line
+from magflow_console.render import fmt
+from magflow_console.render.text import one_line
 from magflow_console.tui.widgets.table import LiveTable
 
 

@@ -10,8 +10,8 @@ from textual.app import ComposeResult
 from textual.widget import Widget
 
 from magflow_console.models import AccountStats, Finding, SyncRun, SyncSnapshot, worst_first
-from magflow_console.tui import fmt
-from magflow_console.tui.sanitize import one_line
+from magflow_console.render import fmt, styles
+from magflow_console.render.text import one_line
 from magflow_console.tui.widgets.pane import Pane, Summary
 from magflow_console.tui.widgets.table import LiveTable, Row
 
@@ -27,7 +27,7 @@ RUN_COLUMNS: list[tuple[str, int | None]] = [
 
 
 def outcome_style(run: SyncRun) -> str:
-    return fmt.style_for(run.outcome or run.status)
+    return styles.style_for(run.outcome or run.status)
 
 
 def run_row(run: SyncRun) -> Row:
@@ -65,13 +65,17 @@ def account_row(stats: AccountStats, now: dt.datetime) -> Row:
             Text(one_line(stats.account, 5), style="bold"),
             Text(fmt.count(stats.products_total)),
             Text(fmt.count(stats.products_active), style="dim"),
-            Text(fmt.short_age(stats.last_run, now), style=fmt.style_for(stats.last_run_status)),
+            Text(fmt.short_age(stats.last_run, now), style=styles.style_for(stats.last_run_status)),
             Text(
                 fmt.short_age(stats.last_success, now),
                 style="bold red" if stats.last_success is None else "",
             ),
-            Text(fmt.percent(stats.success_rate_24h), style=fmt.rate_style(stats.success_rate_24h)),
-            Text(fmt.percent(stats.success_rate_7d), style=fmt.rate_style(stats.success_rate_7d)),
+            Text(
+                fmt.percent(stats.success_rate_24h), style=styles.rate_style(stats.success_rate_24h)
+            ),
+            Text(
+                fmt.percent(stats.success_rate_7d), style=styles.rate_style(stats.success_rate_7d)
+            ),
         ],
     )
 
@@ -92,16 +96,16 @@ def anomalies_text(snap: SyncSnapshot, extra: Sequence[Finding] = ()) -> Text:
     for finding in shown:
         if text.plain:
             text.append("\n")
-        text.append("▲ ", style=fmt.style_for(finding.severity))
+        text.append("▲ ", style=styles.style_for(finding.severity))
         if finding.account:
             text.append(f"{one_line(finding.account)}: ", style="bold")
         text.append(
-            one_line(finding.short or finding.message), style=fmt.style_for(finding.severity)
+            one_line(finding.short or finding.message), style=styles.style_for(finding.severity)
         )
     if len(shown) < len(ordered):
         rest = ordered[len(shown) :]
         worst = rest[0].severity  # worst first
-        text.append("\n▲ ", style=fmt.style_for(worst))
+        text.append("\n▲ ", style=styles.style_for(worst))
         text.append(f"+{len(rest)} more (d: all findings)", style="dim")
     return text
 

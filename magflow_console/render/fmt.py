@@ -1,7 +1,8 @@
-"""Small, pure formatting helpers shared by the panes and detail screens.
+"""Ages, times, percents, counts and sizes, worded once for both faces.
 
 Times are shown in UTC (MagFlow stores naive UTC; the header says "UTC" once). Every
 function that needs "now" takes it as an argument, so snapshots can freeze the clock.
+Plain strings: no rich, no Textual.
 """
 
 from __future__ import annotations
@@ -10,40 +11,6 @@ import datetime as dt
 from collections.abc import Callable
 
 Clock = Callable[[], dt.datetime]
-
-#: state / outcome / health word -> Rich style name (theme-neutral: Rich resolves them to
-#: the terminal palette, and Textual maps them through the active theme's ANSI colours)
-STATE_STYLES: dict[str, str] = {
-    # containers
-    "running": "green",
-    "healthy": "green",
-    "starting": "yellow",
-    "restarting": "bold red",
-    "unhealthy": "bold red",
-    "exited": "red",
-    "dead": "red",
-    "paused": "yellow",
-    "created": "yellow",
-    # sync outcomes / statuses
-    "success": "green",
-    "completed": "green",
-    "partial": "yellow",
-    "empty": "red",
-    "failed": "bold red",
-    "running_sync": "cyan",
-    "stale_running": "yellow",
-    # severities
-    "critical": "bold red",
-    "warning": "yellow",
-    "info": "dim",
-    # verdicts
-    "ok": "bold green",
-    "unknown": "bold magenta",
-}
-
-
-def style_for(word: str | None) -> str:
-    return STATE_STYLES.get((word or "").lower(), "")
 
 
 def as_utc(value: dt.datetime) -> dt.datetime:
@@ -119,16 +86,6 @@ def percent(value: float | None) -> str:
     return "—" if value is None else f"{round(value * 100):d}%"
 
 
-def rate_style(value: float | None) -> str:
-    if value is None:
-        return "dim"
-    if value >= 0.9:
-        return "green"
-    if value >= 0.6:
-        return "yellow"
-    return "bold red"
-
-
 def count(value: int | None) -> str:
     return "—" if value is None else f"{value:,}"
 
@@ -145,3 +102,30 @@ def latency(ms: float | None) -> str:
     if ms is None:
         return "—"
     return f"{ms:.0f}ms" if ms < 10_000 else f"{ms / 1000:.0f}s"
+
+
+def ago(value: dt.datetime | None, now: dt.datetime) -> str:
+    """``12m ago`` (``never``; ``in the future`` for a time ahead of ``now``)."""
+    if value is None:
+        return "never"
+    seconds = (now - as_utc(value)).total_seconds()
+    if seconds < 0:
+        return "in the future"
+    return f"{span(seconds)} ago"
+
+
+def at_minute(value: dt.datetime | None) -> str:
+    """`` at 2025-10-21 20:46 UTC`` (empty without a time): a finding's "last seen"."""
+    return f" at {as_utc(value):%Y-%m-%d %H:%M} UTC" if value else ""
+
+
+def size(n: float | None) -> str:
+    """Bytes in binary units: ``512 B``, ``1.5 KiB``, ``256 MiB``, ``2.0 GiB``."""
+    if n is None:
+        return "—"
+    value = float(n)
+    for unit in ("B", "KiB", "MiB"):
+        if abs(value) < 1024:
+            return f"{value:.0f} {unit}" if unit == "B" or value >= 100 else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"

@@ -1,7 +1,7 @@
 """One eMAG sync run in full (counts, timing, params and its ``errors`` JSON), as rich
 text: the sync detail screen of the TUI and ``sync-logs --id`` print the same thing.
 
-No Textual import (``tui.fmt`` and ``tui.sanitize`` are plain helpers on rich).
+Rich only, no Textual.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from typing import Any
 from rich.text import Text
 
 from magflow_console.models import SyncRun
-from magflow_console.tui import fmt
-from magflow_console.tui.sanitize import clean, one_line
+from magflow_console.render import fmt
+from magflow_console.render.styles import style_for
+from magflow_console.render.text import clean, one_line
 
 
 def pretty_json(value: Any) -> str:
@@ -38,7 +39,7 @@ def run_text(run: SyncRun) -> Text:
     row(
         "outcome",
         f"{run.outcome or '?'} (status {run.status})",
-        fmt.style_for(run.outcome or run.status),
+        style_for(run.outcome or run.status),
     )
     row("type", f"{run.sync_type} · {run.operation} · account {run.account_type}")
     row("started", fmt.full_stamp(run.started_at))
