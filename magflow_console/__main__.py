@@ -1,3 +1,3 @@
-from magflow_console.cli import main
+from magflow_console.main import main
 
 raise SystemExit(main())

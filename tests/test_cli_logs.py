@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from magflow_console.cli_logs import parse_since
+from magflow_console.cli.logs import parse_since
 from tests.support.docker_engine import STACK_SECRETS, DockerEngine, StackContainers
 from tests.test_status_json import ROOT, _run
 

@@ -6,11 +6,13 @@ import json
 import os
 import pty
 import select
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,9 +22,19 @@ from magflow_console.reference import DEMO_TARGET, HEAD
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _env(tmp_path: Path) -> dict[str, str]:
+@pytest.fixture
+def own_tmp() -> Iterator[Path]:
+    """This test's own TMPDIR (short: the server's unix socket lives below it), so that
+    another run's demo on the machine is never counted as ours."""
+    path = Path(tempfile.mkdtemp(prefix="mfd-", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _env(tmp_path: Path, own_tmp: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAGFLOW_CONSOLE_")}
     return env | {
+        "TMPDIR": str(own_tmp),
         "XDG_CONFIG_HOME": str(tmp_path / "cfg"),
         "XDG_STATE_HOME": str(tmp_path / "state"),
         # nothing listens here: the demo must say so plainly, not fail
@@ -42,15 +54,15 @@ def _read(fd: int) -> bytes | None:
         return None
 
 
-def _demo_dirs() -> set[Path]:
-    return set(Path(tempfile.gettempdir()).glob("magflow-pg-*"))
+def _demo_dirs(own_tmp: Path) -> set[Path]:
+    return set(own_tmp.glob("magflow-pg-*"))
 
 
-def test_demo_json_exits_0_and_shows_pending_migration(tmp_path: Path) -> None:
-    before = _demo_dirs()
+def test_demo_json_exits_0_and_shows_pending_migration(tmp_path: Path, own_tmp: Path) -> None:
+    before = _demo_dirs(own_tmp)
     proc = subprocess.run(
         [sys.executable, "-m", "magflow_console", "demo", "--json"],
-        capture_output=True, text=True, env=_env(tmp_path), cwd=ROOT, timeout=300,
+        capture_output=True, text=True, env=_env(tmp_path, own_tmp), cwd=ROOT, timeout=300,
         stdin=subprocess.DEVNULL,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
@@ -62,15 +74,15 @@ def test_demo_json_exits_0_and_shows_pending_migration(tmp_path: Path) -> None:
     assert doc["containers"]["state"] == "error"
     assert "nonexistent/docker.sock" in doc["containers"]["error"]
     assert doc["api"]["state"] == "error" and "127.0.0.1:9" in doc["api"]["error"]
-    assert _demo_dirs() <= before, "the demo left its data directory behind"
+    assert _demo_dirs(own_tmp) <= before, "the demo left its data directory behind"
 
 
-def test_demo_keep_dir_is_kept_and_reused(tmp_path: Path) -> None:
+def test_demo_keep_dir_is_kept_and_reused(tmp_path: Path, own_tmp: Path) -> None:
     keep = tmp_path / "keep"
     for _ in range(2):
         proc = subprocess.run(
             [sys.executable, "-m", "magflow_console", "demo", "--json", "--keep", str(keep)],
-            capture_output=True, text=True, env=_env(tmp_path), cwd=ROOT, timeout=300,
+            capture_output=True, text=True, env=_env(tmp_path, own_tmp), cwd=ROOT, timeout=300,
             stdin=subprocess.DEVNULL,
         )  # fmt: skip
         assert proc.returncode == 0, proc.stderr
@@ -79,11 +91,11 @@ def test_demo_keep_dir_is_kept_and_reused(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGTERM])
-def test_demo_tui_cleans_up_on_hangup(tmp_path: Path, sig: signal.Signals) -> None:
+def test_demo_tui_cleans_up_on_hangup(tmp_path: Path, own_tmp: Path, sig: signal.Signals) -> None:
     """An SSH session that drops (SIGHUP) or a kill (SIGTERM) still removes the data."""
-    before = _demo_dirs()
+    before = _demo_dirs(own_tmp)
     leader, follower = pty.openpty()
-    env = _env(tmp_path) | {"TERM": "xterm-256color", "COLUMNS": "80", "LINES": "24"}
+    env = _env(tmp_path, own_tmp) | {"TERM": "xterm-256color", "COLUMNS": "80", "LINES": "24"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "magflow_console", "demo"],
         stdin=follower, stdout=follower, stderr=follower, env=env, cwd=ROOT,
@@ -99,7 +111,7 @@ def test_demo_tui_cleans_up_on_hangup(tmp_path: Path, sig: signal.Signals) -> No
                 break
             screen += chunk
         assert b"Migrations" in screen, f"the TUI did not come up: {screen[-500:]!r}"
-        created = _demo_dirs() - before
+        created = _demo_dirs(own_tmp) - before
         assert created, "no demo data directory while the demo runs"
         proc.send_signal(sig)
         # keep draining the pty so the app is never blocked on a full terminal buffer

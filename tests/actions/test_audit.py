@@ -84,7 +84,8 @@ def test_rows_are_newest_first_limited_and_cleaned(tmp_path: Path) -> None:
     )
     rows = audit_rows(log, limit=3)
     assert [r.action for r in rows] == ["admin.create", "act.4", "act.3"]
-    assert rows[0].detail == "bad red text second line"
+    # the escape sequence goes; the bell is made visible, not rung (render.text.clean)
+    assert rows[0].detail == "bad red\\x07 text second line"
     assert rows[0].params == "email=x@y.ro full_name='X Y'"
     assert rows[0].outcome == "refused" and rows[0].profile == "prod"
     assert rows[0].when.endswith("Z") and len(rows[0].when) == 20

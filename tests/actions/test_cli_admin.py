@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from passlib.context import CryptContext
 
-from magflow_console import cli
+from magflow_console import main as program
 from magflow_console.reference.embedded import to_libpq
 from tests.actions.test_admins import OTHER_PASSWORD, PASSWORD, audit_entries
 from tests.support.fake_api import FakeMagflowApi
@@ -65,7 +65,7 @@ def run_cli(
 ) -> tuple[int, str, str]:
     monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))  # not a TTY
     try:
-        code = cli.main(["--config", str(config), *argv])
+        code = program.main(["--config", str(config), *argv])
     except SystemExit as exc:  # argparse usage errors
         code = int(exc.code or 0)
     out, err = capsys.readouterr()

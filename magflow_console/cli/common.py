@@ -1,0 +1,165 @@
+"""What every command shares: exit codes, the parser class, the common options, loading
+the profile, reading through a backend, and the one-section output (JSON or human).
+
+Cheap to import (the parser is built on every run, ``--help`` included): nothing heavy
+at module level; rich, pydantic and the sources are imported when a command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from magflow_console.backend import Backend
+    from magflow_console.config import LoadedConfig
+    from magflow_console.models import Verdict
+
+#: monitoring-plugin convention: 0 ok, 1 warning, 2 critical, 3 unknown or usage/config
+EXIT_OK, EXIT_WARNING, EXIT_CRITICAL, EXIT_UNKNOWN = 0, 1, 2, 3
+#: an action that failed (actions exit 0 ok, 2 failed, 3 refused/cancelled/usage)
+EXIT_FAILED = EXIT_CRITICAL
+EXIT_REFUSED = EXIT_UNKNOWN
+
+Handler = Callable[[argparse.Namespace], int]
+#: opens the TUI for a loaded profile (plugged in by ``magflow_console.main``: the
+#: headless CLI never imports the TUI)
+TuiLauncher = Callable[["LoadedConfig"], int]
+T = TypeVar("T")
+
+
+class ArgParser(argparse.ArgumentParser):
+    """argparse exits 2 on usage errors; the convention here is 3."""
+
+    def error(self, message: str) -> Any:
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_UNKNOWN)
+
+
+def common_options() -> ArgParser:
+    """Options every command accepts (also before the command name)."""
+    p = ArgParser(add_help=False)
+    g = p.add_argument_group("profile and overrides")
+    g.add_argument("--profile", default=argparse.SUPPRESS, help="profile name from the config file")
+    g.add_argument("--config", default=argparse.SUPPRESS, metavar="PATH", help="config file (TOML)")
+    g.add_argument("--db-url", default=argparse.SUPPRESS, metavar="URL", help="database URL")
+    g.add_argument(
+        "--docker-host", default=argparse.SUPPRESS, metavar="URL", help="Docker engine URL"
+    )
+    g.add_argument(
+        "--scripts",
+        default=argparse.SUPPRESS,
+        metavar="DIR",
+        help="local alembic folder (holds versions/)",
+    )
+    g.add_argument("--api-url", default=argparse.SUPPRESS, metavar="URL", help="API base URL")
+    g.add_argument(
+        "--read-only", action="store_true", default=argparse.SUPPRESS, help="refuse every action"
+    )
+    return p
+
+
+def load(args: argparse.Namespace, extra: dict[str, Any] | None = None) -> LoadedConfig:
+    """The active profile: config file < environment < these flags < ``extra``."""
+    from magflow_console import config as cfg
+
+    overrides: dict[str, Any] = {
+        "database.url": getattr(args, "db_url", None),
+        "docker.host": getattr(args, "docker_host", None),
+        "alembic.scripts": getattr(args, "scripts", None),
+        "api.url": getattr(args, "api_url", None),
+    }
+    if getattr(args, "scripts", None):
+        overrides["alembic.strategy"] = "local"
+    if getattr(args, "read_only", False):
+        overrides["read_only"] = True
+    overrides.update(extra or {})
+    if overrides.get("database.url"):
+        # an explicit URL wins over an env-var indirection configured in the profile
+        overrides.setdefault("database.url_env", None)
+    return cfg.load_config(
+        config_path=getattr(args, "config", None),
+        profile=getattr(args, "profile", None),
+        overrides=overrides,
+    )
+
+
+def cmd_tui_with(args: argparse.Namespace, loaded: LoadedConfig) -> int:
+    """Open the TUI for ``loaded`` through the launcher ``main`` put in ``args``."""
+    launcher: TuiLauncher | None = getattr(args, "open_tui", None)
+    if launcher is None:
+        print("magflow-console: this build has no TUI; use a command (--help)", file=sys.stderr)
+        return EXIT_UNKNOWN
+    return launcher(loaded)
+
+
+def read(args: argparse.Namespace, fetch: Callable[[Backend], T]) -> T:
+    """``fetch(backend)`` on the profile's backend, closed afterwards."""
+    from magflow_console.backend import Backend
+
+    backend = Backend(load(args))
+    try:
+        return fetch(backend)
+    finally:
+        backend.close()
+
+
+def section_out(
+    args: argparse.Namespace,
+    snap: Any,
+    verdict: Verdict,
+    human: Callable[[Console], None],
+) -> int:
+    """One section's JSON document, or its human form (``human(console)``; rich is
+    imported only then); returns the exit code."""
+    if args.json:
+        from magflow_console.cli import jsonout
+
+        jsonout.print_json(jsonout.section_json(snap, verdict=verdict))
+    else:
+        from magflow_console.cli.tables import console
+
+        human(console())
+    return int(verdict)
+
+
+def positive_int(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an integer") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError("must be >= 1")
+    return n
+
+
+def positive_float(value: str) -> float:
+    try:
+        n = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    if n <= 0:
+        raise argparse.ArgumentTypeError("must be > 0")
+    return n
+
+
+#: what ``ArgumentParser.add_subparsers()`` returns
+Subcommands = argparse._SubParsersAction
+
+
+def add_command(
+    sub: Subcommands[Any],
+    common: argparse.ArgumentParser,
+    name: str,
+    func: Handler,
+    help: str,
+) -> argparse.ArgumentParser:
+    """A command with the common options, its help as its description, and its handler."""
+    p: argparse.ArgumentParser = sub.add_parser(name, help=help, description=help, parents=[common])
+    p.set_defaults(func=func)
+    return p

@@ -1,0 +1,25 @@
+"""The program: the headless command line with the TUI plugged in.
+
+``magflow-console`` runs ``main()``. The TUI (and with it Textual) is imported only when
+it opens, so a headless command starts without it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from magflow_console.config import LoadedConfig
+
+
+def open_tui(loaded: LoadedConfig) -> int:
+    from magflow_console.tui.app import run_tui
+
+    return run_tui(loaded)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from magflow_console.cli import main as cli_main
+
+    return cli_main(argv, open_tui=open_tui)
