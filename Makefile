@@ -27,6 +27,7 @@ system-deps:
 lint: install
 	$(BIN)/ruff check magflow_console tests bench scripts
 	$(BIN)/ruff format --check magflow_console tests bench scripts
+	$(BIN)/lint-imports
 
 typecheck: install
 	$(BIN)/mypy

@@ -122,8 +122,10 @@ def test_advice_is_worst_first_and_names_unreadable_sections_once() -> None:
     ]  # the sync section's error is the database's: not repeated; no API configured: quiet
     doc = advice_json(report)
     assert doc["exit_code"] == 2 and doc["verdict"] == "critical"
-    first: Any = doc["advice"]
+    first: Any = doc["findings"]
     assert first[0]["next"] and first[0]["code"] == "database_unreachable"
+    # the key status --json uses; the old key keeps the same list for one release
+    assert doc["advice"] == doc["findings"]
     assert advise(report_of()) == []
     # an admin finding counts in doctor's verdict (status does not read the admins)
     nobody = Finding("admin_none_usable", "critical", "No admin can log in.")
@@ -140,18 +142,19 @@ def test_doctor_end_to_end_on_the_demo_stack(
     proc = _run(["doctor", "--json", *args], stack_env, tmp_path)
     assert proc.returncode == 2, proc.stderr
     doc = json.loads(proc.stdout)
-    levels = [a["level"] for a in doc["advice"]]
+    levels = [a["level"] for a in doc["findings"]]
     order = {"CRITICAL": 0, "UNKNOWN": 1, "WARNING": 2, "INFO": 3}
     assert levels == sorted(levels, key=order.__getitem__) and levels[0] == "CRITICAL"
-    codes = {a["code"] for a in doc["advice"]}
+    codes = {a["code"] for a in doc["findings"]}
     assert {"container_unhealthy", "pending_migrations", "sync_stale_running"} <= codes
     # admin logins too: the demo's admin@magflow.com is a superuser without the admin role
     assert "admin_without_role" in codes
-    assert all(a["next"] for a in doc["advice"])
+    assert all(a["next"] for a in doc["findings"])
     human = _run(["doctor", *args], stack_env | {"COLUMNS": "80"}, tmp_path)
     assert human.returncode == 2
     lines = human.stdout.splitlines()
-    assert max(len(line.rstrip()) for line in lines) <= 80, human.stdout
+    assert max(len(line) for line in lines) <= 80, human.stdout
+    assert not [line for line in lines if line != line.rstrip()], "trailing spaces in a pipe"
     assert "→ `magflow-console migrate`" in human.stdout
     # five docstring findings share one piece of advice: it is said once, after the last
     assert human.stdout.count("Cosmetic: correct the docstring") == 1

@@ -258,7 +258,7 @@ def plan_container(
             changes += (f"then wait up to {wait_seconds:.0f} s for it to be running/healthy",)
     return ActionPlan(
         plan.action,
-        f"docker {verb} {name} (profile {ctx.profile_name})",
+        f"docker {verb} {name}",
         changes,
         params,
         () if noop else warnings_for(service, verb),

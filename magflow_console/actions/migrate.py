@@ -144,7 +144,6 @@ def plan_migrate(
             f"alembic upgrade {tgt} in container {name} "
             f"(workdir {profile.alembic.container_workdir})"
         )
-    operation += f" - profile {ctx.profile_name}"
 
     if not pending:
         changes: tuple[str, ...] = (f"nothing: the database is already at {_join(current)}",)

@@ -87,31 +87,46 @@ def extra_findings(
     return [*admins, *kept]
 
 
+def to_act_on(advice: Sequence[Advice]) -> int:
+    """How many findings call for action (all but INFO): the header's count and the
+    findings screen's."""
+    return sum(1 for a in advice if a.level != "INFO")
+
+
 def doctor_verdict(report: StatusReport, extra: Sequence[Finding] = ()) -> Verdict:
     """The status verdict, made worse by the extra findings when they are worse."""
     return Verdict.worst(report.verdict, rules.verdict(extra, []))
 
 
+#: ``doctor --json`` listed its findings under "advice" before it used the same key as
+#: ``status --json``; the old key is kept, with the same list, for one release (0.2)
+DEPRECATED_ADVICE_KEY = "advice"
+
+
 def advice_json(report: StatusReport, extra: Sequence[Finding] = ()) -> dict[str, object]:
+    """``doctor --json``: the findings under ``findings`` (the key ``status --json`` uses),
+    each with its level and next steps; also under ``advice`` until 0.2."""
     verdict = doctor_verdict(report, extra)
+    findings = [
+        {
+            "level": a.level,
+            "code": a.finding.code,
+            "severity": a.finding.severity,
+            "message": a.finding.message,
+            "short": a.finding.short,
+            "subject": a.finding.subject,
+            "account": a.finding.account,
+            "revisions": list(a.finding.revisions),
+            "evidence": a.finding.evidence,
+            "next": list(a.steps),
+        }
+        for a in advise(report, extra)
+    ]
     return {
         "profile": report.profile,
         "verdict": verdict.label,
         "exit_code": int(verdict),
         "generated_at": report.generated_at.isoformat(),
-        "advice": [
-            {
-                "level": a.level,
-                "code": a.finding.code,
-                "severity": a.finding.severity,
-                "message": a.finding.message,
-                "short": a.finding.short,
-                "subject": a.finding.subject,
-                "account": a.finding.account,
-                "revisions": list(a.finding.revisions),
-                "evidence": a.finding.evidence,
-                "next": list(a.steps),
-            }
-            for a in advise(report, extra)
-        ],
+        "findings": findings,
+        DEPRECATED_ADVICE_KEY: findings,
     }

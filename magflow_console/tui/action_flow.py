@@ -9,11 +9,11 @@ name typed on a protected profile). Cancelling is audited as ``cancelled``. A co
 plan goes to ``ActionRunScreen``, which runs ``ctx.execute(plan, runner)`` in a thread
 worker with live output and refreshes the affected sources when it ends.
 
-``ActionsApp`` is the App base that holds the ``action_*`` methods; screens bind keys to
-them as ``app.<action>`` (``m`` migrate (``M`` with a backup first), ``s`` sync, ``R``/``S``/``T`` restart/stop/start,
-``A`` create admin, ``P`` reset password, ``D`` deactivate, ``L`` audit log), so they are
-also in the command palette. A read-only profile still offers them: the action layer
-refuses (and audits) each one.
+``ActionFlows`` is owned by the app (``app.flows``); the app's ``action_*`` methods hand
+over to it, and screens bind keys to them as ``app.<action>`` (``m`` migrate (``M`` with
+a backup first), ``s`` sync, ``R``/``S``/``T`` restart/stop/start, ``A`` create admin,
+``P`` reset password, ``D`` deactivate), so they are also in the command palette. A
+read-only profile still offers them: the action layer refuses (and audits) each one.
 """
 
 from __future__ import annotations
@@ -22,15 +22,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from textual import work
 from textual.screen import ModalScreen, Screen
 
 from magflow_console.actions.guard import ActionContext, ActionPlan, ActionRefused, ActionResult
 from magflow_console.render.text import one_line
-from magflow_console.tui.refresh import RefreshingApp
 
 if TYPE_CHECKING:
     from magflow_console.actions.sync_request import SyncRequest
+    from magflow_console.tui.app import MagflowApp
     from magflow_console.tui.screens.sync_form import SyncFormResult
 
 Planner = Callable[[ActionContext], ActionPlan]
@@ -64,16 +63,26 @@ def confirm_lines(plan: ActionPlan) -> tuple[str, ...]:
     return (*plan.changes, *(f"⚠ {w}" for w in warnings))
 
 
-class ActionsApp(RefreshingApp):
-    """App base with the actions (migrate, sync, containers, admins, audit)."""
+class ActionFlows:
+    """The actions as the TUI drives them (migrate, sync, containers, admins)."""
+
+    def __init__(self, app: MagflowApp) -> None:
+        self.app = app
 
     # ------------------------------------------------------------------ the flow
 
     def action_context(self) -> ActionContext:
-        return ActionContext.from_config(self.backend.loaded)
+        return ActionContext.from_config(self.app.backend.loaded)
 
-    def start_action(self, flow: ActionFlow) -> None:
-        self._plan_action(flow)
+    def start(self, flow: ActionFlow) -> None:
+        self.app.run_worker(
+            lambda: self._plan(flow),
+            name="action pre-flight",
+            group="action:plan",
+            thread=True,
+            exclusive=True,
+            exit_on_error=False,
+        )
 
     def guard(self, action: str, operation: str) -> bool:
         """Before a form: let the action layer refuse (read-only) up front; audited."""
@@ -85,26 +94,25 @@ class ActionsApp(RefreshingApp):
             return False
         return True
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="action:plan")
-    def _plan_action(self, flow: ActionFlow) -> None:
+    def _plan(self, flow: ActionFlow) -> None:
         ctx = self.action_context()
         try:
             plan = flow.planner(ctx)
             message = flow.noop(plan)
             if message is not None:
                 result = ctx.execute(plan, lambda: ActionResult(True, message))
-                self.call_from_thread(self._noop_done, flow, result)
+                self.app.call_from_thread(self._noop_done, flow, result)
                 return
         except ActionRefused as exc:
-            self.call_from_thread(self.show_refused, str(exc))
+            self.app.call_from_thread(self.show_refused, str(exc))
             return
-        self.call_from_thread(self._plan_ready, ctx, plan, flow)
+        self.app.call_from_thread(self._plan_ready, ctx, plan, flow)
 
     def show_refused(self, reason: str) -> None:
-        self.notify(one_line(reason), title="Refused", severity="error", timeout=12)
+        self.app.notify(one_line(reason), title="Refused", severity="error", timeout=12)
 
     def _noop_done(self, flow: ActionFlow, result: ActionResult) -> None:
-        self.notify(one_line(result.message), title="Nothing to do", timeout=6)
+        self.app.notify(one_line(result.message), title="Nothing to do", timeout=6)
         self._action_done(flow, result)
 
     def _plan_ready(self, ctx: ActionContext, plan: ActionPlan, flow: ActionFlow) -> None:
@@ -117,11 +125,11 @@ class ActionsApp(RefreshingApp):
         def got_password(password: str | None) -> None:
             if password is None:
                 ctx.cancelled(plan, "no password entered")
-                self.notify("Cancelled: no password entered.", timeout=4)
+                self.app.notify("Cancelled: no password entered.", timeout=4)
                 return
             self._confirm(ctx, plan, flow, password)
 
-        self.push_screen(PasswordScreen(flow.password_for), got_password)
+        self.app.push_screen(PasswordScreen(flow.password_for), got_password)
 
     def _confirm(
         self, ctx: ActionContext, plan: ActionPlan, flow: ActionFlow, password: str | None
@@ -132,14 +140,14 @@ class ActionsApp(RefreshingApp):
         def confirmed(ok: bool | None) -> None:
             if not ok:
                 ctx.cancelled(plan)
-                self.notify(f"Cancelled: {one_line(plan.operation, 80)}", timeout=4)
+                self.app.notify(f"Cancelled: {one_line(plan.operation, 80)}", timeout=4)
                 return
             runner = flow.make_runner(ctx, plan, password)
-            self.push_screen(
+            self.app.push_screen(
                 ActionRunScreen(ctx, plan, runner, on_done=lambda r: self._action_done(flow, r))
             )
 
-        self.push_screen(
+        self.app.push_screen(
             ConfirmScreen(
                 plan.operation,
                 profile=ctx.profile_name,
@@ -152,25 +160,25 @@ class ActionsApp(RefreshingApp):
 
     def _action_done(self, flow: ActionFlow, result: ActionResult | None) -> None:
         for loop in flow.refresh:
-            self.run_loop(loop)
+            self.app.loops.run(loop)
         if flow.after is not None:
             flow.after()
 
     # ------------------------------------------------------------------ targets
 
-    def action_target_screen(self) -> Screen[Any]:
+    def target_screen(self) -> Screen[Any]:
         """The screen an action was asked from (below the palette or any modal)."""
-        for screen in reversed(self.screen_stack):
+        for screen in reversed(self.app.screen_stack):
             if not isinstance(screen, ModalScreen):
                 return screen
-        return self.screen
+        return self.app.screen
 
     def selected_container(self) -> str | None:
         from magflow_console.tui.screens.container_detail import ContainerDetailScreen
         from magflow_console.tui.screens.dashboard import DashboardScreen
         from magflow_console.tui.widgets.containers_pane import ContainersPane
 
-        screen = self.action_target_screen()
+        screen = self.target_screen()
         if isinstance(screen, ContainerDetailScreen):
             return screen.container_name
         if isinstance(screen, DashboardScreen):
@@ -180,23 +188,23 @@ class ActionsApp(RefreshingApp):
     def selected_admin(self) -> str | None:
         from magflow_console.tui.screens.admins import AdminsScreen
 
-        screen = self.action_target_screen()
+        screen = self.target_screen()
         return screen.selected_email() if isinstance(screen, AdminsScreen) else None
 
     def _reload_admins(self) -> None:
         from magflow_console.tui.screens.admins import AdminsScreen
 
-        for screen in self.screen_stack:
+        for screen in self.app.screen_stack:
             if isinstance(screen, AdminsScreen):
                 screen.reload()
 
     # ------------------------------------------------------------------ actions
 
-    def action_migrate(self, backup: bool = False) -> None:
+    def migrate(self, backup: bool = False) -> None:
         from magflow_console.actions import migrate
 
-        backend = self.backend
-        self.start_action(
+        backend = self.app.backend
+        self.start(
             ActionFlow(
                 planner=lambda ctx: migrate.plan_migrate(ctx, backend, backup=backup),
                 make_runner=lambda ctx, plan, _pw: migrate.migrate_runner(ctx, backend, plan),
@@ -206,15 +214,15 @@ class ActionsApp(RefreshingApp):
             )
         )
 
-    def action_container(self, verb: str) -> None:
+    def container(self, verb: str) -> None:
         from magflow_console.actions import containers
 
         name = self.selected_container()
         if not name:
-            self.notify("Select a container first (dashboard or its detail).", timeout=4)
+            self.app.notify("Select a container first (dashboard or its detail).", timeout=4)
             return
-        backend = self.backend
-        self.start_action(
+        backend = self.app.backend
+        self.start(
             ActionFlow(
                 planner=lambda ctx: containers.plan_container(ctx, backend, verb, name),
                 make_runner=lambda ctx, plan, _pw: containers.container_runner(ctx, backend, plan),
@@ -224,7 +232,7 @@ class ActionsApp(RefreshingApp):
             )
         )
 
-    def action_trigger_sync(self) -> None:
+    def trigger_sync(self) -> None:
         from magflow_console.actions.sync_request import SyncRequest, strategy_of
         from magflow_console.tui.screens.sync_form import SyncFormScreen
 
@@ -234,11 +242,11 @@ class ActionsApp(RefreshingApp):
 
         def chosen(result: SyncFormResult | None) -> None:
             if result is not None:
-                self.start_action(sync_flow(result.request, result.wait))
+                self.start(sync_flow(result.request, result.wait))
 
-        self.push_screen(SyncFormScreen(strategy=strategy), chosen)
+        self.app.push_screen(SyncFormScreen(strategy=strategy), chosen)
 
-    def action_create_admin(self) -> None:
+    def create_admin(self) -> None:
         from magflow_console.actions import admins
         from magflow_console.tui.screens.admin_form import AdminFormResult, AdminFormScreen
 
@@ -249,7 +257,7 @@ class ActionsApp(RefreshingApp):
             if result is None:
                 return
             email, full_name = result
-            self.start_action(
+            self.start(
                 ActionFlow(
                     planner=lambda ctx: admins.plan_create_admin(ctx, email, full_name),
                     make_runner=lambda ctx, plan, pw: (
@@ -266,16 +274,16 @@ class ActionsApp(RefreshingApp):
                 )
             )
 
-        self.push_screen(AdminFormScreen(), chosen)
+        self.app.push_screen(AdminFormScreen(), chosen)
 
-    def action_reset_password(self) -> None:
+    def reset_password(self) -> None:
         from magflow_console.actions import admins
 
         email = self.selected_admin()
         if not email:
-            self.notify("Select a user on the admins screen first.", timeout=4)
+            self.app.notify("Select a user on the admins screen first.", timeout=4)
             return
-        self.start_action(
+        self.start(
             ActionFlow(
                 planner=lambda ctx: admins.plan_reset_password(ctx, email),
                 make_runner=lambda ctx, plan, pw: (
@@ -287,14 +295,14 @@ class ActionsApp(RefreshingApp):
             )
         )
 
-    def action_deactivate_admin(self) -> None:
+    def deactivate_admin(self) -> None:
         from magflow_console.actions import admins
 
         email = self.selected_admin()
         if not email:
-            self.notify("Select a user on the admins screen first.", timeout=4)
+            self.app.notify("Select a user on the admins screen first.", timeout=4)
             return
-        self.start_action(
+        self.start(
             ActionFlow(
                 planner=lambda ctx: admins.plan_deactivate_admin(ctx, email),
                 make_runner=lambda ctx, plan, _pw: lambda: admins.run_deactivate_admin(ctx, plan),
@@ -302,12 +310,6 @@ class ActionsApp(RefreshingApp):
                 after=self._reload_admins,
             )
         )
-
-    def action_audit_log(self) -> None:
-        from magflow_console.tui.screens.audit import AuditScreen
-
-        if not isinstance(self.screen, AuditScreen):
-            self.push_screen(AuditScreen())
 
 
 def sync_flow(req: SyncRequest, wait: bool) -> ActionFlow:

@@ -1,6 +1,8 @@
-"""The Textual app: wiring only (screens, refresh loops, keymap, error modal).
+"""The Textual app: wiring only. It owns the backend, the ``Store`` of snapshots, the
+refresh loops (``loops.RefreshLoops``) and the action flows (``action_flow.ActionFlows``),
+opens the screens, and turns an unexpected worker error into the error modal.
 
-Entry point for the CLI: ``run_tui(loaded, backend=None) -> int``.
+Entry point: ``run_tui(loaded, backend=None) -> int`` (``magflow_console.main``).
 """
 
 from __future__ import annotations
@@ -8,26 +10,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import threading
 import traceback
 from typing import Any, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.signal import Signal
+from textual.worker import Worker
 
 from magflow_console.backend import Backend
 from magflow_console.config import LoadedConfig
 from magflow_console.models import utcnow
 from magflow_console.render.fmt import Clock
 from magflow_console.render.text import clean, scrub
-from magflow_console.tui.action_flow import ActionsApp
+from magflow_console.tui.action_flow import ActionFlows
 from magflow_console.tui.commands import MagflowCommands
 from magflow_console.tui.keymap import build_keymap
-from magflow_console.tui.messages import SnapshotReady
+from magflow_console.tui.loops import RefreshLoops
+from magflow_console.tui.messages import SnapshotReady, StackEventReceived
 from magflow_console.tui.store import Store
 
 
-class MagflowApp(ActionsApp):
+class MagflowApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "magflow-console"
     COMMANDS: ClassVar = App.COMMANDS | {MagflowCommands}
@@ -58,7 +63,8 @@ class MagflowApp(ActionsApp):
         self.paused = False
         self.store = Store(profile=backend.profile_name)
         self.store_changed: Signal[str | None] = Signal(self, "store-changed")
-        self._init_loops()
+        self.loops = RefreshLoops(self)
+        self.flows = ActionFlows(self)
         keymap, self._unknown_keys = build_keymap(backend.profile.keys)
         if keymap:
             self.set_keymap(keymap)
@@ -77,7 +83,7 @@ class MagflowApp(ActionsApp):
                 severity="warning",
             )
         if self.refresh_loops:
-            self.start_loops()
+            self.loops.start(watch_events=self.watch_events)
 
     def _exit_on_hangup(self) -> None:
         """A dropped SSH session (SIGHUP) or a kill (SIGTERM) quits like `q`: followers are
@@ -88,12 +94,12 @@ class MagflowApp(ActionsApp):
                 loop.add_signal_handler(sig, self.exit)
 
     def on_unmount(self) -> None:
-        self.stop_loops()
+        self.loops.stop()
 
     def exit(
         self, result: int | None = None, return_code: int = 0, message: Any | None = None
     ) -> None:
-        self.stop_loops()  # release blocking followers before asyncio joins their threads
+        self.loops.stop()  # release blocking followers before asyncio joins their threads
         super().exit(result, return_code, message)
 
     # ------------------------------------------------------------------ data
@@ -101,6 +107,18 @@ class MagflowApp(ActionsApp):
     def on_snapshot_ready(self, message: SnapshotReady) -> None:
         self.store.update(message.source, message.snapshot, self.clock())
         self.store_changed.publish(message.source)
+
+    def on_stack_event_received(self, _message: StackEventReceived) -> None:
+        self.loops.event_received()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        self.loops.worker_changed(event)
+        if event.state.name == "ERROR" and event.worker.error is not None:
+            self.show_error(f"Background task '{event.worker.name}' failed", event.worker.error)
+
+    def register_stop(self, stop: threading.Event) -> None:
+        """A blocking worker's stop flag, set when the app shuts down."""
+        self.loops.register_stop(stop)
 
     def show_error(self, title: str, error: BaseException) -> None:
         """An unexpected error becomes a modal with copyable details (never a traceback on screen)."""
@@ -136,15 +154,42 @@ class MagflowApp(ActionsApp):
         if not isinstance(self.screen, FindingsScreen):
             self.push_screen(FindingsScreen())
 
-    def action_findings(self) -> None:
-        self.open_findings()
+    def open_audit(self) -> None:
+        from magflow_console.tui.screens.audit import AuditScreen
+
+        if not isinstance(self.screen, AuditScreen):
+            self.push_screen(AuditScreen())
 
     def open_admins(self) -> None:
         from magflow_console.tui.screens.admins import AdminsScreen
 
         self.push_screen(AdminsScreen())
 
-    # ------------------------------------------------------------------ actions
+    # ------------------------------------------------------------------ actions (keys)
+
+    def action_findings(self) -> None:
+        self.open_findings()
+
+    def action_audit_log(self) -> None:
+        self.open_audit()
+
+    def action_migrate(self, backup: bool = False) -> None:
+        self.flows.migrate(backup)
+
+    def action_container(self, verb: str) -> None:
+        self.flows.container(verb)
+
+    def action_trigger_sync(self) -> None:
+        self.flows.trigger_sync()
+
+    def action_create_admin(self) -> None:
+        self.flows.create_admin()
+
+    def action_reset_password(self) -> None:
+        self.flows.reset_password()
+
+    def action_deactivate_admin(self) -> None:
+        self.flows.deactivate_admin()
 
     def action_help(self) -> None:
         from magflow_console.tui.screens.help import HelpScreen
@@ -153,13 +198,13 @@ class MagflowApp(ActionsApp):
             self.push_screen(HelpScreen(self.screen))
 
     def action_refresh(self) -> None:
-        self.refresh_now()
+        self.loops.refresh_now()
         self.notify("Refreshing…", timeout=1)
 
     def action_toggle_pause(self) -> None:
         self.paused = not self.paused
         if not self.paused:
-            self.refresh_now()
+            self.loops.refresh_now()
         self.notify("Paused: no automatic refresh." if self.paused else "Resumed.", timeout=2)
         self.store_changed.publish(None)
 
@@ -174,6 +219,3 @@ def run_tui(loaded: LoadedConfig, *, backend: Backend | None = None) -> int:
         if own:
             backend.close()
     return int(result or 0)
-
-
-__all__ = ["MagflowApp", "run_tui"]

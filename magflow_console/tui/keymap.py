@@ -8,25 +8,47 @@ silently ignored, so a typo in the config is visible.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Iterable, Mapping
+from types import ModuleType
 
 from textual.binding import Binding, BindingType
+from textual.dom import DOMNode
 
 
 def binding_ids(bindings: Iterable[BindingType]) -> set[str]:
     return {b.id for b in bindings if isinstance(b, Binding) and b.id}
 
 
-def known_binding_ids() -> set[str]:
-    """Ids of every binding of the app and its screens (for validating the profile)."""
-    from magflow_console.tui.app import MagflowApp
-    from magflow_console.tui.screens import ALL_SCREENS
-    from magflow_console.tui.widgets.log_view import LogView
+def bindable_classes() -> list[type[DOMNode]]:
+    """The app and every screen and widget class the TUI defines (found by walking the
+    ``screens`` and ``widgets`` packages, not listed by hand)."""
+    from magflow_console.tui import app, screens, widgets
 
-    ids = binding_ids(MagflowApp.BINDINGS) | binding_ids(LogView.BINDINGS)
-    for screen in ALL_SCREENS:
-        ids |= binding_ids(screen.BINDINGS)
-    return ids | {"command-palette"}
+    found: list[type[DOMNode]] = [app.MagflowApp]
+    for package in (screens, widgets):
+        for info in pkgutil.iter_modules(package.__path__):
+            module = importlib.import_module(f"{package.__name__}.{info.name}")
+            found += _defined_nodes(module)
+    return found
+
+
+def _defined_nodes(module: ModuleType) -> list[type[DOMNode]]:
+    return [
+        obj
+        for obj in vars(module).values()
+        if isinstance(obj, type) and issubclass(obj, DOMNode) and obj.__module__ == module.__name__
+    ]
+
+
+def known_binding_ids() -> set[str]:
+    """Ids of every binding of the app, its screens and its widgets (for validating the
+    profile's ``keys``)."""
+    ids = {"command-palette"}
+    for cls in bindable_classes():
+        ids |= binding_ids(cls.BINDINGS)
+    return ids
 
 
 def build_keymap(keys: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:

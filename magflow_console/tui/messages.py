@@ -1,50 +1,95 @@
-"""Messages posted by workers (past-tense facts). Workers never touch widgets."""
+"""Messages: one past-tense fact each, typed. Workers post them; they never touch widgets.
+
+A screen's worker posts to its screen, which handles the fact with ``@on``; the refresh
+loops post to the app, which files the snapshot in the ``Store``.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Literal
 
 from textual.message import Message
 
-#: the refresh loops; each one is a thread-worker group ``src:<name>``
-SOURCES: tuple[str, ...] = ("containers", "database", "migrations", "sync", "api")
+from magflow_console.actions.audit_view import AuditRow
+from magflow_console.models import (
+    AdminsSnapshot,
+    ApiSnapshot,
+    ContainerInfo,
+    ContainersSnapshot,
+    DatabaseSnapshot,
+    Finding,
+    MigrationsSnapshot,
+    SyncRun,
+    SyncSnapshot,
+)
+
+#: the snapshots the refresh loops keep fresh (``tui.loops``)
+Source = Literal["containers", "database", "migrations", "sync", "api"]
+SOURCES: tuple[Source, ...] = ("containers", "database", "migrations", "sync", "api")
+Snapshot = ContainersSnapshot | DatabaseSnapshot | MigrationsSnapshot | SyncSnapshot | ApiSnapshot
 
 
+@dataclass
 class SnapshotReady(Message):
-    """A source finished a fetch (the snapshot may be in the error state)."""
+    """A refresh loop read a source (the snapshot may be in the error state)."""
 
-    def __init__(self, source: str, snapshot: Any) -> None:
-        super().__init__()
-        self.source = source
-        self.snapshot = snapshot
+    source: Source
+    snapshot: Snapshot
 
 
+@dataclass
 class StackEventReceived(Message):
     """A Docker event for one of the stack's containers (coalesced: only the last counts)."""
 
-    def __init__(self, kind: str, name: str) -> None:
-        super().__init__()
-        self.kind = kind
-        self.name = name
+    kind: str
+    name: str
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, StackEventReceived)
 
 
-class LogLinesArrived(Message):
-    """A batch of log lines for the container detail screen (already batched by the worker)."""
+@dataclass
+class ContainerInspected(Message):
+    """One container's full detail was read (``None``: it is gone or the engine is)."""
 
-    def __init__(self, name: str, lines: list[Any], *, initial: bool = False) -> None:
-        super().__init__()
-        self.name = name
-        self.lines = lines
-        self.initial = initial
+    name: str
+    info: ContainerInfo | None
 
 
-class DetailLoaded(Message):
-    """An on-demand fetch for a detail screen finished (``value`` may be ``None``)."""
+@dataclass
+class LogFindingsRead(Message):
+    """What the containers' recent logs say (the findings screen) or one container's
+    followed log says (its detail screen)."""
 
-    def __init__(self, what: str, value: Any) -> None:
-        super().__init__()
-        self.what = what
-        self.value = value
+    findings: list[Finding]
+
+
+@dataclass
+class AdminsRead(Message):
+    """The admin users were read."""
+
+    snapshot: AdminsSnapshot
+
+
+@dataclass
+class SyncRunsRead(Message):
+    """The sync runs matching a screen's filters were read."""
+
+    snapshot: SyncSnapshot
+
+
+@dataclass
+class SyncRunRead(Message):
+    """One sync run in full was read (``None``: deleted, or the database is down)."""
+
+    run_id: str
+    run: SyncRun | None
+
+
+@dataclass
+class AuditRead(Message):
+    """The newest audit-log entries were read from ``path``."""
+
+    path: str
+    rows: list[AuditRow]

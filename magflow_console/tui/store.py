@@ -2,7 +2,10 @@
 
 Pure state (no widgets): the app feeds it snapshots, screens read it when the app's
 ``store_changed`` signal fires. A failed refresh after a good one keeps the good value
-(``models.mark_stale``) with the new error beside it.
+(``models.mark_stale``) with the new error beside it. What ``doctor`` reads beyond the
+refresh loops (admin logins, the containers' logs) is kept here too once the findings
+screen has read it, so the header and that screen count the same findings
+(``advice()``).
 """
 
 from __future__ import annotations
@@ -13,10 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from magflow_console.backend import build_report
+from magflow_console.diagnose.doctor import Advice, advise, extra_findings
 from magflow_console.models import (
     ApiSnapshot,
     ContainersSnapshot,
     DatabaseSnapshot,
+    Finding,
     MigrationsSnapshot,
     StatusReport,
     SyncSnapshot,
@@ -33,6 +38,10 @@ class Store:
     last_good: dt.datetime | None = None
     versions: dict[str, int] = field(default_factory=dict)
     report: StatusReport | None = None
+    #: what the findings screen read beyond the loops (``rules.admin_findings``, and the
+    #: containers' logs); empty until it has
+    admin_findings: list[Finding] = field(default_factory=list)
+    log_findings: list[Finding] = field(default_factory=list)
 
     def update(self, source: str, snapshot: Any, now: dt.datetime) -> bool:
         """Record a fetch; returns True when what is shown changed."""
@@ -58,6 +67,16 @@ class Store:
         if self.all_ok():
             self.last_good = now
         return True
+
+    def extra(self) -> list[Finding]:
+        """What ``doctor`` adds to the status findings, as read so far."""
+        if self.report is None:
+            return []
+        return extra_findings(self.report, self.admin_findings, self.log_findings)
+
+    def advice(self) -> list[Advice]:
+        """Every finding worst first with its steps, as ``doctor`` lists them."""
+        return advise(self.report, self.extra()) if self.report is not None else []
 
     def all_ok(self) -> bool:
         return all(

@@ -118,7 +118,7 @@ def test_doctor_reads_the_stack_and_shows_no_secret(
     app, worker = stack_containers.names["app"], stack_containers.names["worker"]
     doc_proc = _run(["doctor", "--json", *args], stack_env, tmp_path)
     assert doc_proc.returncode == 2, doc_proc.stderr
-    advice = json.loads(doc_proc.stdout)["advice"]
+    advice = json.loads(doc_proc.stdout)["findings"]
     got = {(a["code"], a["account"], a["subject"]) for a in advice}
     # the environment: fbe lacks its password (critical), main's orders go to the sandbox
     assert ("emag_credentials_missing", "fbe", app) in got

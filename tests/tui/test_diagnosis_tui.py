@@ -19,7 +19,7 @@ from magflow_console.diagnose import rules
 from magflow_console.diagnose.doctor import advise, extra_findings
 from magflow_console.models import ContainerInfo, Finding
 from magflow_console.tui.app import MagflowApp
-from magflow_console.tui.messages import DetailLoaded
+from magflow_console.tui.messages import LogFindingsRead
 from magflow_console.tui.screens.admins import AdminsScreen
 from magflow_console.tui.screens.container_detail import (
     ContainerDetailScreen,
@@ -101,7 +101,7 @@ async def test_findings_screen_adds_what_the_logs_say_and_shows_no_secret(
         status = str(screen.query_one("#findings-status").render())
         assert "reading container logs" not in status
         read = {
-            id(m) for m in messages if isinstance(m, DetailLoaded) and m.what == "findings-logs"
+            id(m) for m in messages if isinstance(m, LogFindingsRead)
         }  # the hook sees a message at each node it bubbles through
         assert len(read) == 1, "the logs are read once, in the worker"
 

@@ -24,11 +24,11 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
 from textual.widgets import Footer, Log, Static
 
 from magflow_console.actions.guard import ActionContext, ActionPlan, ActionRefused, ActionResult
 from magflow_console.render.text import clean, one_line, scrub
+from magflow_console.tui.screens.base import AppScreen
 
 FLUSH_SECONDS = 0.08
 MAX_LINES = 5000
@@ -36,7 +36,7 @@ MAX_LINES = 5000
 Runner = Callable[[], ActionResult]
 
 
-class ActionRunScreen(Screen[ActionResult | None]):
+class ActionRunScreen(AppScreen[ActionResult | None]):
     DEFAULT_CSS = """
     ActionRunScreen #run-title { height: auto; background: $panel; }
     ActionRunScreen #run-status { height: auto; padding: 0 1; }

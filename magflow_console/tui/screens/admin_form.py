@@ -14,15 +14,15 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
 from magflow_console.actions.admins import InvalidInput, normalise_email
+from magflow_console.tui.screens.base import AppModal
 
 AdminFormResult = tuple[str, str]
 
 
-class AdminFormScreen(ModalScreen[AdminFormResult | None]):
+class AdminFormScreen(AppModal[AdminFormResult | None]):
     DEFAULT_CSS = """
     AdminFormScreen { align: center middle; }
     AdminFormScreen > Vertical {

@@ -3,23 +3,23 @@ the source does not even read them."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from magflow_console.models import AdminsSnapshot, AdminUser
+from magflow_console.models import AdminUser
 from magflow_console.render import fmt
 from magflow_console.render.text import one_line
-from magflow_console.tui.messages import DetailLoaded
+from magflow_console.tui.messages import AdminsRead
+from magflow_console.tui.screens.base import AppScreen
 from magflow_console.tui.widgets.table import LiveTable, Row
 
 if TYPE_CHECKING:
-    from magflow_console.tui.app import MagflowApp
+    pass
 
 COLUMNS: list[tuple[str, int | None]] = [
     ("email", 26),
@@ -60,7 +60,7 @@ def admin_row(user: AdminUser) -> Row:
     )
 
 
-class AdminsScreen(Screen[None]):
+class AdminsScreen(AppScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="back"),
         Binding("y", "copy", "Copy row", id="copy-admin"),
@@ -72,10 +72,6 @@ class AdminsScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.users: dict[str, AdminUser] = {}
-
-    @property
-    def mf(self) -> MagflowApp:
-        return cast("MagflowApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield Static(Text(" Admin users", style="bold"), classes="detail-title")
@@ -97,10 +93,11 @@ class AdminsScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail:admins")
     def _load(self) -> None:
-        self.post_message(DetailLoaded("admins", self.mf.backend.admins()))
+        self.post_message(AdminsRead(self.mf.backend.admins()))
 
-    def on_detail_loaded(self, message: DetailLoaded) -> None:
-        snap = cast(AdminsSnapshot, message.value)
+    @on(AdminsRead)
+    def _admins_read(self, message: AdminsRead) -> None:
+        snap = message.snapshot
         status = self.query_one("#admins-status", Static)
         if snap.state == "error":
             status.update(Text(f" ✗ {one_line(snap.error or '')}", style="red"))

@@ -7,22 +7,22 @@ selected entry's parameters and detail are shown in full.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from magflow_console.actions.audit_view import AuditRow, audit_rows
 from magflow_console.render.text import one_line
-from magflow_console.tui.messages import DetailLoaded
+from magflow_console.tui.messages import AuditRead
+from magflow_console.tui.screens.base import AppScreen
 from magflow_console.tui.widgets.table import LiveTable, Row
 
 if TYPE_CHECKING:
-    from magflow_console.tui.app import MagflowApp
+    pass
 
 LIMIT = 500
 COLUMNS: list[tuple[str, int | None]] = [
@@ -68,7 +68,7 @@ def entry_text(row: AuditRow | None) -> Text:
     return t
 
 
-class AuditScreen(Screen[None]):
+class AuditScreen(AppScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="back"),
         Binding("g", "reload", "Reload", id="audit-reload"),
@@ -78,10 +78,6 @@ class AuditScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.rows: list[AuditRow] = []
-
-    @property
-    def mf(self) -> MagflowApp:
-        return cast("MagflowApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield Static(Text(" Audit log (newest first)", style="bold"), classes="detail-title")
@@ -103,12 +99,11 @@ class AuditScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail:audit")
     def _load(self) -> None:
         path = self.mf.backend.loaded.audit_log
-        self.post_message(DetailLoaded("audit", (str(path), audit_rows(path, LIMIT))))
+        self.post_message(AuditRead(str(path), audit_rows(path, LIMIT)))
 
-    def on_detail_loaded(self, message: DetailLoaded) -> None:
-        if message.what != "audit":
-            return
-        path, rows = cast(tuple[str, list[AuditRow]], message.value)
+    @on(AuditRead)
+    def _audit_read(self, message: AuditRead) -> None:
+        path, rows = message.path, message.rows
         self.rows = rows
         self.query_one("#audit-status", Static).update(
             Text(f" {len(rows)} entries · {one_line(path)}", style="dim")

@@ -15,13 +15,13 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
 from magflow_console.render.text import one_line
+from magflow_console.tui.screens.base import AppModal
 
 
-class ConfirmScreen(ModalScreen[bool]):
+class ConfirmScreen(AppModal[bool]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="confirm-cancel"),
     ]

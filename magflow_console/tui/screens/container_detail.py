@@ -23,13 +23,12 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from magflow_console.backend import LOG_TAIL, LOG_WINDOW
@@ -39,11 +38,12 @@ from magflow_console.diagnose.logs import log_findings
 from magflow_console.models import ContainerInfo, Finding, worst_first
 from magflow_console.render import fmt, styles
 from magflow_console.render.text import one_line
-from magflow_console.tui.messages import DetailLoaded
+from magflow_console.tui.messages import ContainerInspected, LogFindingsRead
+from magflow_console.tui.screens.base import AppScreen
 from magflow_console.tui.widgets.log_view import LogView
 
 if TYPE_CHECKING:
-    from magflow_console.tui.app import MagflowApp
+    pass
 
 FLUSH_SECONDS = 0.08
 TAIL = LOG_TAIL  # the lines doctor reads per container
@@ -167,7 +167,7 @@ def diagnosis_text(c: ContainerInfo | None, name: str, findings: list[Finding] |
     return Text("\n").join(parts)
 
 
-class ContainerDetailScreen(Screen[None]):
+class ContainerDetailScreen(AppScreen[None]):
     DEFAULT_CSS = """
     ContainerDetailScreen #container-info { text-wrap: nowrap; text-overflow: ellipsis; }
     ContainerDetailScreen #container-diagnosis { height: auto; max-height: 9; padding: 0 1; }
@@ -201,10 +201,6 @@ class ContainerDetailScreen(Screen[None]):
         #: what the log says (None: not read yet)
         self.log_findings: list[Finding] | None = None
 
-    @property
-    def mf(self) -> MagflowApp:
-        return cast("MagflowApp", self.app)
-
     def compose(self) -> ComposeResult:
         title = Static(id="detail-title", classes="detail-title")
         title.update(
@@ -235,9 +231,8 @@ class ContainerDetailScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail:container")
     def _load_info(self) -> None:
-        self.post_message(
-            DetailLoaded("container", self.mf.backend.container_detail(self.container_name))
-        )
+        name = self.container_name
+        self.post_message(ContainerInspected(name, self.mf.backend.container_detail(name)))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail:logs")
     def _follow(self) -> None:
@@ -293,7 +288,7 @@ class ContainerDetailScreen(Screen[None]):
             lines = [x for x in lines if x.timestamp is None or fmt.as_utc(x.timestamp) >= since]
             found = worst_first(log_findings(self.container_name, service, lines, down=down))
         finally:
-            self.post_message(DetailLoaded("log-findings", found))
+            self.post_message(LogFindingsRead(found))
 
     def _show_diagnosis(self) -> None:
         text = diagnosis_text(self.info, self.container_name, self.log_findings)
@@ -301,17 +296,16 @@ class ContainerDetailScreen(Screen[None]):
         widget.update(text)
         widget.display = bool(text.plain)
 
-    def on_detail_loaded(self, message: DetailLoaded) -> None:
-        if message.what == "log-findings":
-            self._finding = False
-            self.log_findings = cast(list[Finding], message.value)
-            self._show_diagnosis()
-            return
-        if message.what != "container":
-            return
-        self.info = message.value
+    @on(LogFindingsRead)
+    def _log_findings_read(self, message: LogFindingsRead) -> None:
+        self._finding = False
+        self.log_findings = message.findings
+        self._show_diagnosis()
+
+    @on(ContainerInspected)
+    def _inspected(self, message: ContainerInspected) -> None:
+        info = self.info = message.info
         self._info_loaded = True
-        info = cast(ContainerInfo | None, message.value)
         self.query_one("#container-info", Static).update(info_text(info, self.container_name))
         self._show_diagnosis()
         if info is not None:

@@ -8,9 +8,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input
 
+from magflow_console.diagnose.doctor import to_act_on
+from magflow_console.tui.screens.base import AppScreen
 from magflow_console.tui.widgets.api_pane import ApiPane
 from magflow_console.tui.widgets.containers_pane import ContainersPane
 from magflow_console.tui.widgets.header import StatusHeader, header_text
@@ -19,7 +20,7 @@ from magflow_console.tui.widgets.pane import Pane
 from magflow_console.tui.widgets.sync_pane import SyncPane
 
 if TYPE_CHECKING:
-    from magflow_console.tui.app import MagflowApp
+    pass
 
 #: findings about an eMAG account that come from the containers' environment: the sync
 #: pane lists them with its anomalies (the cause next to the 0-item runs)
@@ -33,7 +34,7 @@ PANES: dict[str, type[Pane]] = {
 }
 
 
-class DashboardScreen(Screen[None]):
+class DashboardScreen(AppScreen[None]):
     BINDINGS = [
         Binding("1", "focus_pane('containers')", "Containers", id="focus-containers", show=False),
         Binding("2", "focus_pane('migrations')", "Migrations", id="focus-migrations", show=False),
@@ -51,10 +52,6 @@ class DashboardScreen(Screen[None]):
         Binding("S", "app.container('stop')", "Stop", id="container-stop", show=False),
         Binding("T", "app.container('start')", "Start", id="container-start", show=False),
     ]
-
-    @property
-    def mf(self) -> MagflowApp:
-        return cast("MagflowApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(protected=self.mf.backend.profile.protected, id="header")
@@ -89,7 +86,7 @@ class DashboardScreen(Screen[None]):
                 last_good=store.last_good,
                 all_read=store.all_ok(),
                 paused=app.paused,
-                findings=len([f for f in report.findings if f.severity != "info"]) if report else 0,
+                findings=to_act_on(store.advice()),
             )
         )
         sync = cast(SyncPane, self.pane("sync"))

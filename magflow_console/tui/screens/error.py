@@ -9,14 +9,14 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Static, TextArea
 
 from magflow_console.render.styles import literal
 from magflow_console.render.text import clean
+from magflow_console.tui.screens.base import AppModal
 
 
-class ErrorScreen(ModalScreen[None]):
+class ErrorScreen(AppModal[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss", "Close", id="error-close"),
         Binding("y", "copy", "Copy details", id="error-copy"),

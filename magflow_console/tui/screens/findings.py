@@ -12,26 +12,30 @@ refreshes (the app's ``store_changed`` signal); the cursor stays on its finding.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from magflow_console.diagnose import rules
-from magflow_console.diagnose.doctor import Advice, advise, doctor_verdict, extra_findings
-from magflow_console.models import AdminsSnapshot, Finding, StatusReport
+from magflow_console.diagnose.doctor import (
+    Advice,
+    doctor_verdict,
+    to_act_on,
+)
+from magflow_console.models import Finding, StatusReport
 from magflow_console.render import styles
 from magflow_console.render.text import clean, one_line
-from magflow_console.tui.messages import DetailLoaded
+from magflow_console.tui.messages import AdminsRead, LogFindingsRead
+from magflow_console.tui.screens.base import AppScreen
 from magflow_console.tui.widgets.table import LiveTable, Row
 
 if TYPE_CHECKING:
-    from magflow_console.tui.app import MagflowApp
+    pass
 
 COLUMNS: list[tuple[str, int | None]] = [("level", 9), ("code", 27), ("what", None)]
 MIGRATION_CODES = frozenset(
@@ -136,7 +140,7 @@ def _run_id(a: Advice) -> str | None:
     return subject if subject and len(subject) == 36 and subject.count("-") == 4 else None
 
 
-class FindingsScreen(Screen[None]):
+class FindingsScreen(AppScreen[None]):
     DEFAULT_CSS = """
     FindingsScreen #findings { height: auto; max-height: 50%; }
     FindingsScreen #finding-detail-box { height: 1fr; border-top: solid $panel-lighten-2; }
@@ -153,15 +157,9 @@ class FindingsScreen(Screen[None]):
         super().__init__()
         self.advice: list[Advice] = []
         self._keys: dict[str, Advice] = {}
-        self.admin_findings: list[Finding] = []
-        self.log_findings: list[Finding] = []
         #: the container logs: "waiting" (no readable containers snapshot yet),
         #: "reading" (the worker runs), "read"
         self.logs_state = "waiting"
-
-    @property
-    def mf(self) -> MagflowApp:
-        return cast("MagflowApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield Static(
@@ -181,23 +179,24 @@ class FindingsScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail:findings-admins")
     def _load_admins(self) -> None:
-        self.post_message(DetailLoaded("findings-admins", self.mf.backend.admins()))
+        self.post_message(AdminsRead(self.mf.backend.admins()))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail:findings-logs")
     def _load_logs(self) -> None:
         containers = self.mf.store.containers
         found = self.mf.backend.log_findings(containers) if containers is not None else []
-        self.post_message(DetailLoaded("findings-logs", found))
+        self.post_message(LogFindingsRead(found))
 
-    def on_detail_loaded(self, message: DetailLoaded) -> None:
-        if message.what == "findings-admins":
-            self.admin_findings = rules.admin_findings(cast(AdminsSnapshot, message.value))
-        elif message.what == "findings-logs":
-            self.log_findings = list(cast(list[Finding], message.value))
-            self.logs_state = "read"
-        else:
-            return
-        self._store_changed(None)
+    @on(AdminsRead)
+    def _admins_read(self, message: AdminsRead) -> None:
+        self.mf.store.admin_findings = rules.admin_findings(message.snapshot)
+        self.mf.store_changed.publish(None)
+
+    @on(LogFindingsRead)
+    def _logs_read(self, message: LogFindingsRead) -> None:
+        self.mf.store.log_findings = list(message.findings)
+        self.logs_state = "read"
+        self.mf.store_changed.publish(None)
 
     def action_refresh_all(self) -> None:
         """``r`` here also reads the admins and the containers' logs again (the dashboard's
@@ -216,15 +215,11 @@ class FindingsScreen(Screen[None]):
             self.logs_state = "reading"
             self._load_logs()
 
-    def extra(self, report: StatusReport) -> list[Finding]:
-        """What ``doctor`` adds to the status findings, as read so far."""
-        return extra_findings(report, self.admin_findings, self.log_findings)
-
     def _store_changed(self, _source: str | None) -> None:
         self._read_logs_when_possible()
         report = self.mf.store.report
-        extra = self.extra(report) if report is not None else []
-        self.advice = advise(report, extra) if report is not None else []
+        extra = self.mf.store.extra()
+        self.advice = self.mf.store.advice()
         self._keys = dict(zip(row_keys(self.advice), self.advice, strict=True))
         self.query_one("#findings-status", Static).update(self.status_text(report, extra))
         self.query_one(LiveTable).set_rows([advice_row(k, a) for k, a in self._keys.items()])
@@ -236,8 +231,9 @@ class FindingsScreen(Screen[None]):
             t.append(" waiting for the first refresh…", style="dim")
         else:
             label = doctor_verdict(report, extra).label.upper()
-            info = sum(1 for a in self.advice if a.level == "INFO")
-            counts = f" · {len(self.advice) - info} to act on" + (f", {info} info" if info else "")
+            act = to_act_on(self.advice)
+            info = len(self.advice) - act
+            counts = f" · {act} to act on" + (f", {info} info" if info else "")
             t.append(" ")
             t.append(label, style=_style(label))
             t.append(counts + ", worst first", style="dim")

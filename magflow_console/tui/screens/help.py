@@ -9,10 +9,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import Static
 
 from magflow_console.render.text import one_line
+from magflow_console.tui.screens.base import AppModal
 
 
 def binding_rows(screen: Screen[object]) -> list[tuple[str, str, str]]:
@@ -48,7 +49,7 @@ def bindings_table(screen: Screen[object]) -> Table:
     return table
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(AppModal[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "dismiss", "Close", id="help-close"),
     ]

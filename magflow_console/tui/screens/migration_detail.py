@@ -4,22 +4,22 @@ explained, and the revision graph drawn as a readable tree (heads first, merges,
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from magflow_console.models import MigrationsSnapshot, Revision
 from magflow_console.render import fmt, styles
 from magflow_console.render.text import one_line
+from magflow_console.tui.screens.base import AppScreen
 from magflow_console.tui.widgets.migrations_pane import lock_text, migrations_text
 
 if TYPE_CHECKING:
-    from magflow_console.tui.app import MagflowApp
+    pass
 
 
 def newest_first(revisions: Sequence[Revision]) -> list[Revision]:
@@ -155,17 +155,13 @@ def detail_text(snap: MigrationsSnapshot | None) -> Text:
     return t
 
 
-class MigrationDetailScreen(Screen[None]):
+class MigrationDetailScreen(AppScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="back"),
         Binding("y", "copy", "Copy", id="copy-detail"),
         Binding("m", "app.migrate", "Migrate", id="migrate"),
         Binding("M", "app.migrate(True)", "Migrate with backup", id="migrate-backup", show=False),
     ]
-
-    @property
-    def mf(self) -> MagflowApp:
-        return cast("MagflowApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield Static(Text(" Migrations", style="bold"), classes="detail-title")

@@ -15,14 +15,14 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
 from magflow_console.actions.admins import MIN_PASSWORD_LENGTH, InvalidInput, check_password
 from magflow_console.render.text import one_line
+from magflow_console.tui.screens.base import AppModal
 
 
-class PasswordScreen(ModalScreen[str | None]):
+class PasswordScreen(AppModal[str | None]):
     DEFAULT_CSS = """
     PasswordScreen { align: center middle; }
     PasswordScreen > Vertical {

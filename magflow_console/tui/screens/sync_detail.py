@@ -3,25 +3,25 @@ duration, triggered_by, and its ``errors`` JSON pretty-printed)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from magflow_console.models import SyncRun, SyncSnapshot
 from magflow_console.render.sync_run import run_text
 from magflow_console.render.text import one_line
-from magflow_console.tui.messages import DetailLoaded
+from magflow_console.tui.messages import SyncRunRead, SyncRunsRead
+from magflow_console.tui.screens.base import AppScreen
 from magflow_console.tui.widgets.sync_pane import RUN_COLUMNS, run_row
 from magflow_console.tui.widgets.table import LiveTable
 
 if TYPE_CHECKING:
-    from magflow_console.tui.app import MagflowApp
+    pass
 
 ACCOUNTS: tuple[str | None, ...] = (None, "main", "fbe", "both")
 #: a status, or an outcome class (what went wrong first: failed, 0 items, errors, stuck)
@@ -31,7 +31,7 @@ STATUSES: tuple[str | None, ...] = (
 LIMIT = 200
 
 
-class SyncDetailScreen(Screen[None]):
+class SyncDetailScreen(AppScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="back"),
         Binding("a", "cycle_account", "Account", id="sync-account"),
@@ -48,10 +48,6 @@ class SyncDetailScreen(Screen[None]):
         self.account: str | None = None
         self.status: str | None = None
         self.current_run: SyncRun | None = None
-
-    @property
-    def mf(self) -> MagflowApp:
-        return cast("MagflowApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield Static(Text(" eMAG sync runs", style="bold"), classes="detail-title")
@@ -78,31 +74,32 @@ class SyncDetailScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail:runs")
     def _load_runs(self) -> None:
         snap = self.mf.backend.sync(account=self.account, status=self.status, limit=LIMIT)
-        self.post_message(DetailLoaded("runs", snap))
+        self.post_message(SyncRunsRead(snap))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail:run")
     def _load_run(self, run_id: str) -> None:
-        self.post_message(DetailLoaded("run", self.mf.backend.sync_run(run_id)))
+        self.post_message(SyncRunRead(run_id, self.mf.backend.sync_run(run_id)))
 
-    def on_detail_loaded(self, message: DetailLoaded) -> None:
-        if message.what == "runs":
-            self._show_runs(cast(SyncSnapshot, message.value))
-        elif message.what == "run":
-            run = cast(SyncRun | None, message.value)
-            wanted = self.query_one(LiveTable).selected_key or self.initial_run
-            if run is not None and wanted is not None and run.id != wanted:
-                return  # a late answer for a row the cursor has already left
-            self.current_run = run
-            detail = self.query_one("#run-detail", Static)
-            if self.current_run is None:
-                detail.update(
-                    Text(
-                        "This run could not be read (deleted, or the database is down).",
-                        style="red",
-                    )
+    @on(SyncRunsRead)
+    def _runs_read(self, message: SyncRunsRead) -> None:
+        self._show_runs(message.snapshot)
+
+    @on(SyncRunRead)
+    def _run_read(self, message: SyncRunRead) -> None:
+        wanted = self.query_one(LiveTable).selected_key or self.initial_run
+        if wanted is not None and message.run_id != wanted:
+            return  # a late answer for a row the cursor has already left
+        self.current_run = message.run
+        detail = self.query_one("#run-detail", Static)
+        if self.current_run is None:
+            detail.update(
+                Text(
+                    "This run could not be read (deleted, or the database is down).",
+                    style="red",
                 )
-            else:
-                detail.update(run_text(self.current_run))
+            )
+        else:
+            detail.update(run_text(self.current_run))
 
     def _show_runs(self, snap: SyncSnapshot) -> None:
         table = self.query_one(LiveTable)

@@ -17,10 +17,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, RadioButton, RadioSet, Static
 
 from magflow_console.actions.sync_request import ACCOUNT_CHOICES, MODES, SyncRequest
+from magflow_console.tui.screens.base import AppModal
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class SyncFormResult:
     wait: bool  # watch for the outcome after triggering
 
 
-class SyncFormScreen(ModalScreen[SyncFormResult | None]):
+class SyncFormScreen(AppModal[SyncFormResult | None]):
     DEFAULT_CSS = """
     SyncFormScreen { align: center middle; }
     SyncFormScreen > Vertical {

@@ -1,0 +1,174 @@
+"""The refresh loops: one thread worker per source, never overlapping.
+
+A loop fetches in a thread worker (group ``src:<name>``), the worker posts
+``SnapshotReady`` to the app and ends; when the worker has finished (success, error or
+cancel) the next run is scheduled with ``set_timer``, so a slow backend never piles up
+requests. ``refresh_now`` starts every idle loop at once; a loop already fetching is
+flagged to run again as soon as it ends. Docker events arrive as coalescing messages and
+trigger a throttled container refresh.
+
+The database loop also analyses the migrations (``backend.migrations(db)`` needs the
+database snapshot it just read), so it posts two snapshots.
+
+``RefreshLoops`` is owned by the app (``app.loops``); it holds the timers and the stop
+flags of every blocking worker, and is driven by the app's worker-state and event
+handlers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from textual.timer import Timer
+from textual.worker import Worker, WorkerState
+
+from magflow_console.tui.messages import SnapshotReady, Source, StackEventReceived
+
+if TYPE_CHECKING:
+    from magflow_console.tui.app import MagflowApp
+
+#: the loops and the snapshots each one posts
+LOOPS: dict[str, tuple[Source, ...]] = {
+    "containers": ("containers",),
+    "database": ("database", "migrations"),
+    "sync": ("sync",),
+    "api": ("api",),
+}
+EVENT_THROTTLE = 0.5  # seconds: a burst of events gives one container refresh
+EVENT_RETRY = 5.0  # seconds before re-opening a failed event stream
+GROUP_PREFIX = "src:"
+
+
+class RefreshLoops:
+    def __init__(self, app: MagflowApp) -> None:
+        self.app = app
+        self._timers: dict[str, Timer] = {}
+        self._busy: set[str] = set()
+        self._again: set[str] = set()
+        self._event_timer: Timer | None = None
+        self._events_stop = threading.Event()
+        self._stops: set[threading.Event] = {self._events_stop}
+        self._fetchers: dict[str, Callable[[], None]] = {
+            "containers": self._fetch_containers,
+            "database": self._fetch_database,
+            "sync": self._fetch_sync,
+            "api": self._fetch_api,
+        }
+
+    def register_stop(self, stop: threading.Event) -> None:
+        """A blocking worker's stop flag: set when the app shuts down (asyncio.run joins the
+        worker threads, so a follower that never stops would hang the exit)."""
+        self._stops.add(stop)
+
+    # ------------------------------------------------------------------ scheduling
+
+    def start(self, *, watch_events: bool) -> None:
+        for loop in LOOPS:
+            self.run(loop)
+        if watch_events:
+            self.app.run_worker(
+                self._watch_events,
+                name="docker events",
+                group="events",
+                thread=True,
+                exclusive=True,
+                exit_on_error=False,
+            )
+
+    def stop(self) -> None:
+        for stop in self._stops:
+            stop.set()
+        for timer in self._timers.values():
+            timer.stop()
+        self._timers.clear()
+
+    def run(self, loop: str) -> None:
+        """Start ``loop`` now unless paused; if it is fetching, run again when it ends."""
+        if loop in self._busy:
+            self._again.add(loop)
+            return
+        if self.app.paused:
+            return
+        timer = self._timers.pop(loop, None)
+        if timer is not None:
+            timer.stop()
+        self._busy.add(loop)
+        self.app.run_worker(
+            self._fetchers[loop],
+            name=f"refresh {loop}",
+            group=GROUP_PREFIX + loop,
+            thread=True,
+            exclusive=True,
+            exit_on_error=False,
+        )
+
+    def refresh_now(self) -> None:
+        for loop in LOOPS:
+            self.run(loop)
+
+    def _finished(self, loop: str) -> None:
+        self._busy.discard(loop)
+        if loop in self._again:
+            self._again.discard(loop)
+            self.run(loop)
+            return
+        interval = self.app.refresh_interval
+        for source in LOOPS[loop]:
+            self.app.store.next_retry[source] = self.app.clock() + dt.timedelta(seconds=interval)
+        self._timers[loop] = self.app.set_timer(interval, lambda: self.run(loop))
+
+    def worker_changed(self, event: Worker.StateChanged) -> None:
+        """The app's ``on_worker_state_changed``: a loop's worker ended (any way)."""
+        group = event.worker.group or ""
+        if group.startswith(GROUP_PREFIX) and event.state in (
+            WorkerState.SUCCESS,
+            WorkerState.ERROR,
+            WorkerState.CANCELLED,
+        ):
+            self._finished(group.removeprefix(GROUP_PREFIX))
+
+    # ------------------------------------------------------------------ workers
+
+    def _post(self, message: SnapshotReady | StackEventReceived) -> None:
+        self.app.post_message(message)
+
+    def _fetch_containers(self) -> None:
+        self._post(SnapshotReady("containers", self.app.backend.containers()))
+
+    def _fetch_database(self) -> None:
+        db = self.app.backend.database()
+        self._post(SnapshotReady("database", db))
+        self._post(SnapshotReady("migrations", self.app.backend.migrations(db)))
+
+    def _fetch_sync(self) -> None:
+        self._post(SnapshotReady("sync", self.app.backend.sync()))
+
+    def _fetch_api(self) -> None:
+        self._post(SnapshotReady("api", self.app.backend.api()))
+
+    def _watch_events(self) -> None:
+        """Docker events for the stack; a broken stream is re-opened after a pause."""
+        stop = self._events_stop
+        while not stop.is_set():
+            try:
+                for event in self.app.backend.events(stop):
+                    if stop.is_set():
+                        return
+                    # the source yields only the kinds in sources.docker_parse.EVENT_KINDS
+                    kind = str(event.kind).split(":", 1)[0].strip()
+                    self._post(StackEventReceived(kind, event.name))
+            except Exception:  # the stream died (engine gone): the containers loop reports it
+                pass
+            stop.wait(EVENT_RETRY)
+
+    def event_received(self) -> None:
+        """A stack event: one containers refresh for a burst of them."""
+        if self._event_timer is None:
+            self._event_timer = self.app.set_timer(EVENT_THROTTLE, self._flush_events)
+
+    def _flush_events(self) -> None:
+        self._event_timer = None
+        self.run("containers")
