@@ -367,3 +367,37 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, float):
         return round(value, 3)
     return value
+
+
+# --------------------------------------------------------------------------- orders
+
+
+@dataclass(frozen=True, slots=True)
+class OrderAccountStats:
+    """One account's orders (``app.emag_orders``), as the order sync and the auto-acknowledge
+    leave them (sheet §11.4: they write only this table, never ``emag_sync_logs``).
+
+    ``new`` and ``new_unacknowledged_stale`` are read on every refresh; ``orders_total``,
+    ``with_sync_error``, ``last_synced_at`` and ``last_acknowledged_at`` need a pass over the
+    whole table and may come from a cache (``OrdersSnapshot.counts_age_seconds``).
+    """
+
+    account: str
+    orders_total: int = 0
+    new: int = 0  # status 1
+    #: status 1, ``acknowledged_at`` null and ``created_at`` older than the stale threshold
+    new_unacknowledged_stale: int = 0
+    last_synced_at: dt.datetime | None = None  # newest, aware UTC
+    with_sync_error: int = 0  # rows whose ``sync_error`` holds text
+    last_acknowledged_at: dt.datetime | None = None  # newest, aware UTC
+
+
+@dataclass(frozen=True, slots=True)
+class OrdersSnapshot:
+    state: SourceState
+    error: str | None
+    fetched_at: dt.datetime
+    duration_ms: float
+    accounts: Mapping[str, OrderAccountStats] = field(default_factory=dict)
+    #: how old the whole-table figures are (0.0 when read by this fetch); ``None`` on error
+    counts_age_seconds: float | None = None

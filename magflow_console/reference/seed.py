@@ -197,58 +197,6 @@ WHERE mod({r}, 10) <> 0
 """
 
 
-def _orders_sql(g: _Gen) -> str:
-    r = g.r("ord", "a.acct", "s.n")
-    return f"""
-INSERT INTO app.emag_orders (
-  id, emag_order_id, account_type, status, status_name, type, is_complete, is_storno,
-  customer_id, customer_name, customer_email, customer_phone, total_amount, currency,
-  payment_method, payment_mode_id, payment_status, delivery_mode, shipping_tax,
-  shipping_address, products, acknowledged_at, finalized_at, sync_status, last_synced_at,
-  sync_attempts, created_at, updated_at, order_date, emag_created_at, emag_modified_at)
-SELECT id, emag_order_id, acct, st,
-  ({_arr(("canceled", "new", "in_progress", "prepared", "finalized", "returned"))})[st + 1],
-  CASE acct WHEN 'fbe' THEN 2 ELSE 3 END, st = 4, st = 5, cust, cname,
-  'client' || cust || '@example.ro', '07' || lpad(mod(rr, 100000000)::text, 8, '0'),
-  total, 'RON', CASE WHEN mod(rr, 3) = 0 THEN 'COD' ELSE 'online_card' END,
-  CASE WHEN mod(rr, 3) = 0 THEN 1 ELSE 3 END, CASE WHEN st IN (0, 1) THEN 0 ELSE 1 END,
-  CASE WHEN mod(rr, 4) = 0 THEN 'pickup' ELSE 'courier' END, 19.99,
-  jsonb_build_object('city', 'Bucuresti', 'country', 'RO'),
-  jsonb_build_array(jsonb_build_object('part_number', 'EMG' || lpad((1 + mod(rr, %(n)s))::text,
-    %(skuw)s, '0'), 'quantity', 1 + mod(rr, 3), 'sale_price', total)),
-  CASE WHEN st >= 2 THEN odate + interval '10 minutes' END,
-  CASE WHEN st = 4 THEN odate + interval '2 days' END,
-  'synced', least(%(now)s::timestamp, odate + interval '5 minutes'), 1, odate, odate, odate,
-  odate, odate
-FROM (
-  SELECT a.acct, {r} AS rr, {g.uuid("ord", "a.acct", "s.n")} AS id,
-    (2200000000 + s.n * 2 + a.k)::bigint AS emag_order_id,
-    CASE WHEN mod({r}, 100) < 70 THEN 4 WHEN mod({r}, 100) < 80 THEN 1
-      WHEN mod({r}, 100) < 87 THEN 0 WHEN mod({r}, 100) < 93 THEN 2
-      WHEN mod({r}, 100) < 97 THEN 3 ELSE 5 END AS st,
-    (3000000000 + mod({r}, 900000))::bigint AS cust,
-    {
-        _pick(
-            (
-                "Ion Popescu",
-                "Maria Ionescu",
-                "Andrei Georgescu",
-                "Elena Dumitru",
-                "Mihai Stan",
-                "Ana Constantin",
-                "SC Tehnic Pro SRL",
-            ),
-            r,
-        )
-    } AS cname,
-    round((15 + mod({r}, 150000) / 100.0)::numeric, 2)::float8 AS total,
-    %(now)s::timestamp - make_interval(secs => mod({r}, %(order_window)s) + 600) AS odate
-  FROM generate_series(1, %(orders)s) AS s(n)
-  CROSS JOIN (VALUES ('main', 0), ('fbe', 1)) AS a(acct, k)
-) AS x
-"""
-
-
 def _local_products_sql() -> str:
     return """
 INSERT INTO app.products (name, sku, emag_part_number_key, ean, brand, base_price,
@@ -307,13 +255,16 @@ def seed(
     sync_logs: int | None = None,
     rng_seed: int = 42,
     now: dt.datetime | None = None,
+    orders_per_account: int | None = None,
 ) -> SeedSummary:
     """Fill an empty reference schema (at ``DEMO_TARGET`` or later) with demo data.
 
     ``sync_logs`` is the total number of sync-log rows to spread over ``sync_days`` for both
     accounts (default: one per account per hour, minus the gaps). ``now`` (naive = UTC) is the
-    reference time of the data; the default is the current time.
+    reference time of the data; the default is the current time. ``orders_per_account``
+    defaults to a tenth of the products (20 to 50,000); their shape is in ``seed_orders``.
     """
+    from magflow_console.reference.seed_orders import order_params, orders_sql
     from magflow_console.reference.seed_sync import sync_log_params, sync_logs_sql
 
     if products_per_account < 1 or sync_days < 2:
@@ -328,8 +279,10 @@ def seed(
         "n": products_per_account,
         "skuw": max(6, len(str(products_per_account))),
         "fbe_dark": FBE_DARK_HOURS,
-        "orders": max(20, min(products_per_account // 10, 50000)),
-        "order_window": sync_days * 86400,
+        **order_params(
+            orders_per_account or max(20, min(products_per_account // 10, 50000)),
+            sync_days * 86400,
+        ),
         "local": min(50, products_per_account),
     }
     with psycopg.connect(to_libpq(url)) as conn:
@@ -337,7 +290,7 @@ def seed(
         _users(conn, ref)
         conn.execute(_products_sql(g), params)
         conn.execute(_offers_sql(g), params)
-        conn.execute(_orders_sql(g), params)
+        conn.execute(orders_sql(g), params)
         conn.execute(_local_products_sql(), params)
         conn.execute(sync_logs_sql(g), {**params, **sync_log_params(k, step)})
         summary = _summary(conn, ref)

@@ -21,12 +21,13 @@ from magflow_console.models import (
     AdminsSnapshot,
     AdminUser,
     DatabaseSnapshot,
+    OrdersSnapshot,
     SyncRun,
     SyncSnapshot,
     error_snapshot,
     utcnow,
 )
-from magflow_console.sources import sync_stats
+from magflow_console.sources import orders, sync_stats
 from magflow_console.sources.pg_activity import long_transactions, migration_lock_holders
 from magflow_console.sources.pg_conn import (
     Conn,
@@ -61,6 +62,7 @@ class DatabaseSource:
         recent_limit: int = 50,
         long_transaction_seconds: float = 30.0,
         counts_max_age_seconds: float = 60.0,
+        orders_stale_after_seconds: float = orders.STALE_AFTER_SECONDS,
     ) -> None:
         self.schema = schema
         self.running_timeout_minutes = int(running_timeout_minutes)
@@ -70,6 +72,9 @@ class DatabaseSource:
         # product/offer counts scan the whole catalogue: reuse them for this long (0 = never)
         self.counts_max_age_seconds = float(counts_max_age_seconds)
         self._counts: tuple[float, dict[str, dict[str, Any]]] | None = None
+        # new orders unacknowledged for longer than this are stale (orders.py)
+        self.orders_stale_after_seconds = float(orders_stale_after_seconds)
+        self._order_totals = orders.OrderTotalsCache(self.counts_max_age_seconds)
         self.last_error: str | None = None  # set by sync_run(), which returns None on failure
         self._db = ReadOnlyConnection(
             url, connect_timeout=connect_timeout, statement_timeout_ms=statement_timeout_ms
@@ -290,6 +295,26 @@ class DatabaseSource:
         except Exception as e:
             self.last_error = self._db.error_message(e)
         return None
+
+    # ------------------------------------------------------------------ orders
+
+    def fetch_orders(self) -> OrdersSnapshot:
+        """Order health per account (``orders.py``); the whole-table figures are reused for
+        ``counts_max_age_seconds``, their age in ``counts_age_seconds``."""
+        started = time.perf_counter()
+        try:
+            with self._db.transaction() as conn:
+                return orders.snapshot(
+                    conn,
+                    self.schema,
+                    self._order_totals,
+                    stale_after_seconds=self.orders_stale_after_seconds,
+                    started=started,
+                )
+        except SourceError as e:
+            return error_snapshot(OrdersSnapshot, str(e), started)
+        except Exception as e:
+            return error_snapshot(OrdersSnapshot, self._db.error_message(e), started)
 
     # ------------------------------------------------------------------ admins
 
