@@ -33,9 +33,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import psycopg
 
 from magflow_console.reference import DEMO_TARGET, current_revisions, upgrade
-from magflow_console.reference.embedded import EmbeddedPostgres, to_libpq
+from magflow_console.reference.embedded import EmbeddedPostgres
 from magflow_console.reference.seed import seed
 from magflow_console.reference.seed_orders import seed_orders
+from magflow_console.reference.urls import to_libpq
 from magflow_console.sources import orders, sync_stats
 from magflow_console.sources.database import DatabaseSource
 

@@ -73,7 +73,7 @@ def current_revisions(url: str) -> tuple[str, ...]:
     """Rows of ``app.alembic_version`` (empty when the table does not exist)."""
     import psycopg
 
-    from magflow_console.reference.embedded import to_libpq
+    from magflow_console.reference.urls import to_libpq
 
     with psycopg.connect(to_libpq(url)) as conn:
         row = conn.execute("SELECT to_regclass('app.alembic_version') IS NOT NULL").fetchone()

@@ -23,39 +23,14 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
-from sqlalchemy.engine import URL, make_url
 
 from magflow_console.reference import DEMO_TARGET, current_revisions, is_at_or_after, upgrade
+from magflow_console.reference.urls import to_libpq, to_sqlalchemy, with_database
 
 DATABASE = "magflow"
 ROLE = "app"
 SCHEMA = "app"
 EXTENSIONS = ("uuid-ossp", "pgcrypto")
-
-
-def to_libpq(url: str) -> str:
-    """``postgresql+psycopg://...`` (or plain ``postgresql://``) -> a libpq URI for psycopg."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def to_sqlalchemy(url: str) -> str:
-    """Any ``postgres[ql][+driver]://`` URL -> ``postgresql+psycopg://``."""
-    return make_url(url).set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-
-
-def with_database(url: str, database: str, username: str | None = None) -> str:
-    """The same server URL pointing at another database (and optionally another user)."""
-    u = make_url(url)
-    fresh = URL.create(
-        "postgresql+psycopg",
-        username=username if username is not None else u.username,
-        password=None if username is not None else u.password,
-        host=u.host,
-        port=u.port,
-        database=database,
-        query=u.query,
-    )
-    return fresh.render_as_string(hide_password=False)
 
 
 def init_magflow_database(url: str, *, owner: str | None = None) -> None:

@@ -31,24 +31,11 @@ from typing import Any
 import bcrypt
 import psycopg
 
-from magflow_console.reference.embedded import to_libpq
+from magflow_console.reference.seed_sync import FBE_DARK_HOURS
+from magflow_console.reference.sql_gen import ACCOUNTS, Gen, naive_utc, sql_array, sql_pick
+from magflow_console.reference.urls import to_libpq
 
-ACCOUNTS = ("main", "fbe")
 BCRYPT_COST = 12
-FBE_DARK_HOURS = 31.0  # fbe: no successful run for this long
-MAIN_GAP_HOURS = (100.0, 106.0)
-FBE_GAP_HOURS = (4.0, 12.0)
-MAIN_EMPTY_HOURS = (300.0, 304.0)
-STALE_RUNNING_HOURS = 216.0
-MAIN_FAILED_HOURS = (50.0, 410.0)
-PAGE_ERRORS = (
-    "eMAG API error 429: Too Many Requests",
-    "eMAG API error 502: Bad Gateway",
-    "eMAG API error 503: Service Unavailable",
-    "eMAG API error 429: Too Many Requests",
-    "eMAG API error 504: Gateway Timeout",
-    "Unhandled API error: Connection reset by peer",
-)
 NOUNS = (
     "Modul releu", "Senzor temperatura", "Placa dezvoltare", "Modul WiFi",
     "Driver motor pas cu pas", "Afisaj OLED", "Sursa alimentare", "Senzor ultrasonic",
@@ -89,38 +76,7 @@ class SeedSummary:
     seconds: float = 0.0
 
 
-def _arr(values: tuple[str, ...]) -> str:
-    return "ARRAY[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]"
-
-
-def _pick(values: tuple[str, ...], rnd: str) -> str:
-    return f"({_arr(values)})[1 + mod({rnd}, {len(values)})]"
-
-
-class _Gen:
-    """SQL snippets for deterministic pseudo-random integers in [0, 2**31)."""
-
-    def __init__(self, seed: int) -> None:
-        self.seed = int(seed)
-
-    def r(self, tag: str, *parts: str) -> str:
-        key = " || ':' || ".join(f"({p})::text" for p in parts)
-        return f"(hashtext('{self.seed}:{tag}:' || {key}) & 2147483647)"
-
-    def uuid(self, tag: str, *parts: str) -> str:
-        key = " || ':' || ".join(f"({p})::text" for p in parts)
-        return f"md5('{self.seed}:{tag}:' || {key})::uuid"
-
-
-def _naive_utc(now: dt.datetime | None) -> dt.datetime:
-    if now is None:
-        return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    if now.tzinfo is not None:
-        return now.astimezone(dt.UTC).replace(tzinfo=None)
-    return now
-
-
-def _products_sql(g: _Gen) -> str:
+def _products_sql(g: Gen) -> str:
     acct_r = g.r("p", "a.acct", "s.n")
     base_r = g.r("pb", "s.n")  # shared by main and fbe: same catalogue item
     return f"""
@@ -149,17 +105,17 @@ FROM (
     {g.uuid("p", "a.acct", "s.n")} AS id,
     (a.k * 100000000 + 61000000 + s.n)::text AS emag_id,
     'EMG' || lpad(s.n::text, %(skuw)s, '0') AS sku,
-    {_pick(NOUNS, base_r)} || ' ' || {_pick(MODELS, g.r("pm", "s.n"))} || ' '
-      || {_pick(SPECS, g.r("ps", "s.n"))} AS name,
+    {sql_pick(NOUNS, base_r)} || ' ' || {sql_pick(MODELS, g.r("pm", "s.n"))} || ' '
+      || {sql_pick(SPECS, g.r("ps", "s.n"))} AS name,
     upper(substr(md5('{g.seed}:pnk:' || s.n), 1, 9)) AS pnk,
     jsonb_build_array('594' || lpad(mod({base_r}, 1000000000)::text, 10, '0')) AS ean,
     round((4.99 + mod({base_r}, 250000) / 100.0)::numeric, 2)::float8 AS price,
     mod({g.r("pq", "a.acct", "s.n")}, 120) AS stock,
-    ({_arr(("2", "3", "5", "7", "14"))})[1 + mod({base_r}, 5)]::int AS lead,
+    ({sql_array(("2", "3", "5", "7", "14"))})[1 + mod({base_r}, 5)]::int AS lead,
     mod({acct_r}, 1000) >= CASE a.acct WHEN 'main' THEN 80 ELSE 140 END AS active,
-    {_pick(BRANDS, g.r("pbr", "s.n"))} AS brand,
-    ({_arr(tuple(c[0] for c in CATEGORIES))})[1 + mod({base_r}, {len(CATEGORIES)})] AS cat_id,
-    ({_arr(tuple(c[1] for c in CATEGORIES))})[1 + mod({base_r}, {len(CATEGORIES)})] AS cat_name,
+    {sql_pick(BRANDS, g.r("pbr", "s.n"))} AS brand,
+    ({sql_array(tuple(c[0] for c in CATEGORIES))})[1 + mod({base_r}, {len(CATEGORIES)})] AS cat_id,
+    ({sql_array(tuple(c[1] for c in CATEGORIES))})[1 + mod({base_r}, {len(CATEGORIES)})] AS cat_name,
     'https://s13emagst.akamaized.net/products/' || s.n || '/images/res_' || md5(s.n::text)
       || '.jpg' AS img,
     %(now)s::timestamp - make_interval(days => 30 + mod({base_r}, 400)) AS created,
@@ -173,7 +129,7 @@ FROM (
 """
 
 
-def _offers_sql(g: _Gen) -> str:
+def _offers_sql(g: Gen) -> str:
     r = g.r("o", "p.id")
     return f"""
 INSERT INTO app.emag_product_offers_v2 (
@@ -270,8 +226,8 @@ def seed(
     if products_per_account < 1 or sync_days < 2:
         raise ValueError("products_per_account must be >= 1 and sync_days >= 2")
     started = time.perf_counter()
-    ref = _naive_utc(now)
-    g = _Gen(rng_seed)
+    ref = naive_utc(now)
+    g = Gen(rng_seed)
     k = max(2, sync_logs // 2 if sync_logs is not None else sync_days * 24)
     step = sync_days * 86400.0 / k
     params: dict[str, Any] = {

@@ -23,8 +23,8 @@ from typing import Any
 
 import psycopg
 
-from magflow_console.reference import seed as _s
-from magflow_console.reference.embedded import to_libpq
+from magflow_console.reference.sql_gen import ACCOUNTS, Gen, naive_utc, sql_array, sql_pick
+from magflow_console.reference.urls import to_libpq
 
 STATUS_NAMES = ("canceled", "new", "in_progress", "prepared", "finalized", "returned")
 ACK_ERROR = "Failed to acknowledge order: eMAG API error 503: Service Unavailable"
@@ -81,7 +81,7 @@ INSERT INTO app.emag_orders (
   shipping_address, products, acknowledged_at, finalized_at, sync_status, last_synced_at,
   sync_error, sync_attempts, created_at, updated_at, order_date, emag_created_at,
   emag_modified_at)
-SELECT id, emag_order_id, acct, st, ({_s._arr(STATUS_NAMES)})[st + 1],
+SELECT id, emag_order_id, acct, st, ({sql_array(STATUS_NAMES)})[st + 1],
   CASE acct WHEN 'fbe' THEN 2 ELSE 3 END, st = 4, st = 5, cust, cname,
   'client' || cust || '@example.ro', '07' || lpad(mod(rr, 100000000)::text, 8, '0'),
   total, 'RON', CASE WHEN mod(rr, 3) = 0 THEN 'COD' ELSE 'online_card' END,
@@ -121,7 +121,7 @@ FROM (
           (2200000000 + s.n * 2 + a.k)::bigint AS emag_order_id,
           CASE WHEN mod(s.n, a.fresh) = 0 THEN 'fresh'
             WHEN mod(s.n, nullif(a.stale, 0)) = 1 THEN 'stale' ELSE 'old' END AS kind,
-          (3000000000 + mod({r}, 900000))::bigint AS cust, {_s._pick(CUSTOMERS, r)} AS cname,
+          (3000000000 + mod({r}, 900000))::bigint AS cust, {sql_pick(CUSTOMERS, r)} AS cname,
           round((15 + mod({r}, 150000) / 100.0)::numeric, 2)::float8 AS total
         FROM generate_series(1, %(orders)s) AS s(n)
         CROSS JOIN (VALUES
@@ -149,7 +149,7 @@ def seed_orders(
     For benchmarks on a database seeded earlier; ``seed`` does the same as part of a full
     seed. Product SKUs in the order lines assume ``seed``'s default catalogue size.
     """
-    ref = _s._naive_utc(now)
+    ref = naive_utc(now)
     params = {
         "now": ref,
         "n": 2500,
@@ -158,10 +158,10 @@ def seed_orders(
     }
     with psycopg.connect(to_libpq(url)) as conn:
         conn.execute("SET LOCAL synchronous_commit = off")
-        conn.execute(orders_sql(_s._Gen(rng_seed)), params)
+        conn.execute(orders_sql(Gen(rng_seed)), params)
     with psycopg.connect(to_libpq(url), autocommit=True) as conn:
         conn.execute("ANALYZE app.emag_orders")
-        counts = {a: 0 for a in _s.ACCOUNTS}
+        counts = {a: 0 for a in ACCOUNTS}
         for acct, count in conn.execute(
             "SELECT account_type, count(*) FROM app.emag_orders GROUP BY account_type"
         ):

@@ -4,7 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from magflow_console.reference import seed as _s
+from magflow_console.reference.sql_gen import sql_array
+
+FBE_DARK_HOURS = 31.0  # fbe: no successful run for this long
+MAIN_GAP_HOURS = (100.0, 106.0)
+FBE_GAP_HOURS = (4.0, 12.0)
+MAIN_EMPTY_HOURS = (300.0, 304.0)
+STALE_RUNNING_HOURS = 216.0
+MAIN_FAILED_HOURS = (50.0, 410.0)
+PAGE_ERRORS = (
+    "eMAG API error 429: Too Many Requests",
+    "eMAG API error 502: Bad Gateway",
+    "eMAG API error 503: Service Unavailable",
+    "eMAG API error 429: Too Many Requests",
+    "eMAG API error 504: Gateway Timeout",
+    "Unhandled API error: Connection reset by peer",
+)
 
 _CLASSES = """
 CASE
@@ -24,7 +39,7 @@ END
 
 def sync_logs_sql(g: Any) -> str:
     """``g`` is the seeder's ``_Gen``."""
-    pick_err = f"({_s._arr(_s.PAGE_ERRORS)})[1 + mod(r3 + e.n, {len(_s.PAGE_ERRORS)})]"
+    pick_err = f"({sql_array(PAGE_ERRORS)})[1 + mod(r3 + e.n, {len(PAGE_ERRORS)})]"
     iso = "'YYYY-MM-DD\"T\"HH24:MI:SS.US'"
     return f"""
 WITH slots AS (
@@ -114,14 +129,14 @@ def sync_log_params(k: int, step: float) -> dict[str, Any]:
     return {
         "k": k,
         "step": step,
-        "running_i": slot(min(_s.STALE_RUNNING_HOURS, k * step / 3600 * 0.6)),
+        "running_i": slot(min(STALE_RUNNING_HOURS, k * step / 3600 * 0.6)),
         "fbe_failed_i": slot(20.0),
-        "main_failed_i": [slot(h) for h in _s.MAIN_FAILED_HOURS],
-        "fbe_dark": _s.FBE_DARK_HOURS,
-        "main_gap_lo": _s.MAIN_GAP_HOURS[0],
-        "main_gap_hi": _s.MAIN_GAP_HOURS[1],
-        "fbe_gap_lo": _s.FBE_GAP_HOURS[0],
-        "fbe_gap_hi": _s.FBE_GAP_HOURS[1],
-        "main_empty_lo": _s.MAIN_EMPTY_HOURS[0],
-        "main_empty_hi": _s.MAIN_EMPTY_HOURS[1],
+        "main_failed_i": [slot(h) for h in MAIN_FAILED_HOURS],
+        "fbe_dark": FBE_DARK_HOURS,
+        "main_gap_lo": MAIN_GAP_HOURS[0],
+        "main_gap_hi": MAIN_GAP_HOURS[1],
+        "fbe_gap_lo": FBE_GAP_HOURS[0],
+        "fbe_gap_hi": FBE_GAP_HOURS[1],
+        "main_empty_lo": MAIN_EMPTY_HOURS[0],
+        "main_empty_hi": MAIN_EMPTY_HOURS[1],
     }

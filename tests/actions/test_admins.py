@@ -26,7 +26,7 @@ from passlib.context import CryptContext
 from magflow_console import config as cfg
 from magflow_console.actions import admins
 from magflow_console.actions.guard import ActionContext, ActionRefused, ActionResult
-from magflow_console.reference.embedded import to_libpq
+from magflow_console.reference.urls import to_libpq
 
 pytestmark = pytest.mark.postgres
 

@@ -16,7 +16,7 @@ from magflow_console.actions import admins
 from magflow_console.actions.audit import AuditLog
 from magflow_console.actions.audit_view import audit_rows, format_table, to_row
 from magflow_console.actions.guard import ActionRefused, ActionResult
-from magflow_console.reference.embedded import to_libpq
+from magflow_console.reference.urls import to_libpq
 from tests.actions.test_admins import PASSWORD, audit_entries, make_ctx
 
 pytestmark = pytest.mark.postgres

@@ -16,7 +16,7 @@ import pytest
 from passlib.context import CryptContext
 
 from magflow_console import main as program
-from magflow_console.reference.embedded import to_libpq
+from magflow_console.reference.urls import to_libpq
 from tests.actions.test_admins import OTHER_PASSWORD, PASSWORD, audit_entries
 from tests.support.fake_api import FakeMagflowApi
 

@@ -22,7 +22,7 @@ from magflow_console.actions import migrate
 from magflow_console.actions.guard import ActionContext, ActionRefused, ActionResult
 from magflow_console.backend import Backend
 from magflow_console.reference import DEMO_TARGET, HEAD, SCRIPTS_DIR, current_revisions
-from magflow_console.reference.embedded import to_libpq
+from magflow_console.reference.urls import to_libpq
 
 LOCK_ID = 123456789
 

@@ -20,7 +20,7 @@ from psycopg.types.json import Jsonb
 from magflow_console.actions import sync, sync_request, sync_trigger, sync_watch
 from magflow_console.actions.guard import ActionContext, ActionPlan, ActionRefused
 from magflow_console.models import SyncRun
-from magflow_console.reference.embedded import to_libpq
+from magflow_console.reference.urls import to_libpq
 from tests.actions.test_admins import audit_entries, make_ctx
 from tests.support.docker_engine import DockerEngine, StackContainers
 from tests.support.fake_api import FakeMagflowApi

@@ -6,7 +6,7 @@ from typing import Any
 
 import psycopg
 
-from magflow_console.reference.embedded import to_libpq
+from magflow_console.reference.urls import to_libpq
 
 
 def query(url: str, sql: str, params: Any = None) -> list[tuple[Any, ...]]:

@@ -12,7 +12,8 @@ import psycopg
 import pytest
 
 from magflow_console.reference import DEMO_TARGET, current_revisions
-from magflow_console.reference.embedded import EmbeddedPostgres, prepare_demo_database, to_libpq
+from magflow_console.reference.embedded import EmbeddedPostgres, prepare_demo_database
+from magflow_console.reference.urls import to_libpq
 from tests.reference._catalog import query
 
 

@@ -20,7 +20,7 @@ from magflow_console.reference import (
     current_revisions,
     upgrade,
 )
-from magflow_console.reference.embedded import to_libpq
+from magflow_console.reference.urls import to_libpq
 from tests.reference._catalog import app_tables, columns, constraint_def, query
 
 CHAIN = [

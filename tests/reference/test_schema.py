@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from magflow_console.reference.embedded import to_libpq
+from magflow_console.reference.urls import to_libpq
 from tests.reference._catalog import (
     app_tables,
     columns,

@@ -22,7 +22,7 @@ from psycopg.types.json import Jsonb
 from sqlalchemy.engine import make_url
 
 from magflow_console.models import to_jsonable
-from magflow_console.reference.embedded import to_libpq, with_database
+from magflow_console.reference.urls import to_libpq, with_database
 from magflow_console.sources.database import DatabaseSource
 from magflow_console.sources.pg_conn import SourceError, friendly_error, parse_url, scalar
 

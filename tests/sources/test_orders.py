@@ -14,8 +14,8 @@ import psycopg
 import pytest
 
 from magflow_console.models import OrderAccountStats, OrdersSnapshot, to_jsonable
-from magflow_console.reference.embedded import to_libpq
 from magflow_console.reference.seed import SeedSummary
+from magflow_console.reference.urls import to_libpq
 from magflow_console.sources import orders
 from magflow_console.sources.database import DatabaseSource
 from magflow_console.sources.pg_conn import ReadOnlyConnection, SourceError, scalar

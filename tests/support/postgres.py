@@ -29,14 +29,9 @@ from psycopg import sql
 from sqlalchemy.engine import make_url
 
 from magflow_console.reference import DEMO_TARGET, HEAD, upgrade
-from magflow_console.reference.embedded import (
-    EmbeddedPostgres,
-    init_magflow_database,
-    to_libpq,
-    to_sqlalchemy,
-    with_database,
-)
+from magflow_console.reference.embedded import EmbeddedPostgres, init_magflow_database
 from magflow_console.reference.seed import SeedSummary, seed
+from magflow_console.reference.urls import to_libpq, to_sqlalchemy, with_database
 
 ENV_URL = "MAGFLOW_TEST_DATABASE_URL"
 DEMO_RNG_SEED = 42

@@ -19,7 +19,7 @@ from textual.widgets import Button, Checkbox, Input
 
 from magflow_console.actions.audit import AuditLog
 from magflow_console.reference import DEMO_TARGET, HEAD
-from magflow_console.reference.embedded import to_libpq
+from magflow_console.reference.urls import to_libpq
 from magflow_console.tui.screens.action_run import ActionRunScreen
 from magflow_console.tui.screens.admin_form import AdminFormScreen
 from magflow_console.tui.screens.admins import AdminsScreen

@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from textual.message import Message
 
 from magflow_console.reference import DEMO_TARGET, HEAD
-from magflow_console.reference.embedded import to_libpq
+from magflow_console.reference.urls import to_libpq
 from magflow_console.tui.messages import SnapshotReady
 from magflow_console.tui.screens.admins import AdminsScreen
 from magflow_console.tui.screens.container_detail import ContainerDetailScreen
