@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RUNS = int(os.environ.get("BENCH_RUNS", "15"))
 TARGET_S = 0.35
 #: the libraries a cold `status` needs, imported the way the console imports them
-#: (the docker SDK without its optional paramiko, see backend.import_docker_sdk)
+#: (the docker SDK without its optional paramiko, see sources.lean_imports.import_docker_sdk)
 FLOOR = (
     "import sys; sys.modules['paramiko'] = None\nimport pydantic_settings, psycopg, httpx, docker"
 )

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -79,6 +78,8 @@ class Backend:
         with self._docker_lock:
             if self._docker is None:
                 host = cfg.docker_host(self.profile)
+                from magflow_console.sources.lean_imports import import_docker_sdk
+
                 import_docker_sdk(ssh=host.startswith("ssh://"))
                 from magflow_console.sources.docker import DockerSource
 
@@ -114,6 +115,9 @@ class Backend:
     def api_source(self) -> ApiSource:
         with self._api_lock:
             if self._api is None:
+                from magflow_console.sources.lean_imports import import_httpx
+
+                import_httpx()
                 from magflow_console.sources.api import ApiSource
 
                 self._api = ApiSource(self.profile.api.url, timeout=self.profile.api.timeout)
@@ -303,28 +307,6 @@ class Backend:
             if src is not None:
                 with contextlib.suppress(Exception):
                     src.close()
-
-
-def import_docker_sdk(*, ssh: bool) -> None:
-    """Import the docker SDK, without its optional ssh transport unless it is needed.
-
-    docker-py imports paramiko (and with it cryptography) at import time for ssh://
-    support: about 95 ms, a third of the headless start, measured with
-    ``python -X importtime``. The SDK treats the transport as optional (ImportError is
-    caught), so for unix:// and tcp:// engines paramiko is kept out of the import.
-    """
-    if "docker" in sys.modules or ssh:
-        import docker
-
-        return
-    blocked = "paramiko" not in sys.modules
-    if blocked:
-        sys.modules["paramiko"] = None  # type: ignore[assignment]
-    try:
-        import docker  # noqa: F401
-    finally:
-        if blocked:
-            del sys.modules["paramiko"]
 
 
 def build_report(

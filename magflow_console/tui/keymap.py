@@ -47,7 +47,7 @@ def known_binding_ids() -> set[str]:
     profile's ``keys``)."""
     ids = {"command-palette"}
     for cls in bindable_classes():
-        ids |= binding_ids(cls.BINDINGS)
+        ids |= binding_ids(vars(cls).get("BINDINGS", ()))
     return ids
 
 

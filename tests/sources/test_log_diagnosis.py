@@ -17,8 +17,8 @@ from docker.models.containers import Container
 from magflow_console.diagnose.logs import log_findings
 from magflow_console.sources.docker import DockerSource
 from tests.sources.test_docker import wait_for
+from tests.support.cli import run_cli, stack_args
 from tests.support.docker_engine import STACK_SECRETS, DockerEngine, StackContainers
-from tests.test_status_json import _args, _run
 
 docker_mark = pytest.mark.docker
 MakeContainer = Callable[..., Container]
@@ -114,9 +114,9 @@ def test_doctor_reads_the_stack_and_shows_no_secret(
     tmp_path: Path,
 ) -> None:
     fake_api.set_mode("healthy")
-    args = _args(demo_db_url, docker_engine, fake_api.base_url)
+    args = stack_args(demo_db_url, docker_engine, fake_api.base_url)
     app, worker = stack_containers.names["app"], stack_containers.names["worker"]
-    doc_proc = _run(["doctor", "--json", *args], stack_env, tmp_path)
+    doc_proc = run_cli(["doctor", "--json", *args], stack_env, tmp_path)
     assert doc_proc.returncode == 2, doc_proc.stderr
     advice = json.loads(doc_proc.stdout)["findings"]
     got = {(a["code"], a["account"], a["subject"]) for a in advice}
@@ -135,10 +135,10 @@ def test_doctor_reads_the_stack_and_shows_no_secret(
     failed = next(a for a in advice if a["code"] == "log_product_sync_failed")
     assert "'Authorization': '***'" in failed["message"]
 
-    status = _run(["status", "--json", *args], stack_env, tmp_path)
-    containers = _run(["containers", "--json", *args], stack_env, tmp_path)
-    human = _run(["doctor", *args], stack_env | {"COLUMNS": "80"}, tmp_path)
-    human_containers = _run(["containers", *args], stack_env | {"COLUMNS": "80"}, tmp_path)
+    status = run_cli(["status", "--json", *args], stack_env, tmp_path)
+    containers = run_cli(["containers", "--json", *args], stack_env, tmp_path)
+    human = run_cli(["doctor", *args], stack_env | {"COLUMNS": "80"}, tmp_path)
+    human_containers = run_cli(["containers", *args], stack_env | {"COLUMNS": "80"}, tmp_path)
     outputs = [doc_proc, status, containers, human, human_containers]
     _no_secret(*(p.stdout for p in outputs), *(p.stderr for p in outputs))
 

@@ -14,7 +14,7 @@ from magflow_console.tui.app import MagflowApp
 from magflow_console.tui.messages import SnapshotReady, StackEventReceived
 from magflow_console.tui.screens.confirm import ConfirmScreen
 from magflow_console.tui.screens.error import ErrorScreen
-from tests.tui.fakes import FakeBackend, fake_config, frozen_clock
+from tests.support.fake_backend import FakeBackend, fake_config, frozen_clock
 from tests.tui.helpers import screen_text, wait_for
 
 pytestmark = pytest.mark.anyio

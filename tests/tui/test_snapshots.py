@@ -15,7 +15,7 @@ from textual.pilot import Pilot
 
 from magflow_console.tui.app import MagflowApp
 from magflow_console.tui.widgets.log_view import LogView
-from tests.tui.fakes import LOG_LINES, FakeBackend, fake_config, frozen_clock
+from tests.support.fake_backend import LOG_LINES, FakeBackend, fake_config, frozen_clock
 
 SnapCompare = Callable[..., bool]
 

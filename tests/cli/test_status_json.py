@@ -10,43 +10,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from magflow_console.reference import DEMO_TARGET, HEAD, SCRIPTS_DIR
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _run(
-    args: list[str], env_extra: dict[str, str], tmp_path: Path
-) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MAGFLOW_CONSOLE_")}
-    env |= {"XDG_CONFIG_HOME": str(tmp_path / "cfg"), "XDG_STATE_HOME": str(tmp_path / "state")}
-    env |= env_extra
-    return subprocess.run(
-        [sys.executable, "-m", "magflow_console", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
-
-
-def _args(db_url: str, engine: Any, api_url: str) -> list[str]:
-    return [
-        "--db-url", db_url,
-        "--docker-host", engine.base_url,
-        "--api-url", api_url,
-        "--scripts", str(SCRIPTS_DIR),
-    ]  # fmt: skip
+from magflow_console.reference import DEMO_TARGET, HEAD
+from tests.support.cli import ROOT, run_cli, stack_args
 
 
 def test_status_json_contract_against_the_demo_stack(
     demo_db_url: str, docker_engine: Any, stack_env: dict[str, str], fake_api: Any, tmp_path: Path
 ) -> None:
     fake_api.set_mode("healthy")
-    proc = _run(
-        ["status", "--json", *_args(demo_db_url, docker_engine, fake_api.base_url)],
+    proc = run_cli(
+        ["status", "--json", *stack_args(demo_db_url, docker_engine, fake_api.base_url)],
         stack_env,
         tmp_path,
     )
@@ -136,8 +109,8 @@ def test_status_json_sees_the_blind_app_healthcheck(
     demo_db_url: str, docker_engine: Any, stack_env: dict[str, str], fake_api: Any, tmp_path: Path
 ) -> None:
     fake_api.set_mode("db_down")
-    proc = _run(
-        ["status", "--json", *_args(demo_db_url, docker_engine, fake_api.base_url)],
+    proc = run_cli(
+        ["status", "--json", *stack_args(demo_db_url, docker_engine, fake_api.base_url)],
         stack_env,
         tmp_path,
     )
@@ -153,13 +126,13 @@ def test_status_json_sees_the_blind_app_healthcheck(
 def test_migrations_no_db_and_sync_logs_filters(
     demo_db_url: str, docker_engine: Any, stack_env: dict[str, str], fake_api: Any, tmp_path: Path
 ) -> None:
-    args = _args(demo_db_url, docker_engine, fake_api.base_url)
-    proc = _run(["migrations", "--json", "--no-db", *args], stack_env, tmp_path)
+    args = stack_args(demo_db_url, docker_engine, fake_api.base_url)
+    proc = run_cli(["migrations", "--json", "--no-db", *args], stack_env, tmp_path)
     doc = json.loads(proc.stdout)
     assert doc["db_checked"] is False and doc["current"] == [] and doc["heads"] == [HEAD]
     assert proc.returncode == 0  # docstring mismatches are info only
 
-    proc = _run(
+    proc = run_cli(
         ["sync-logs", "--json", "--account", "fbe", "--limit", "5", *args], stack_env, tmp_path
     )
     doc = json.loads(proc.stdout)
@@ -167,7 +140,7 @@ def test_migrations_no_db_and_sync_logs_filters(
     assert {r["account_type"] for r in doc["recent"]} == {"fbe"}
     assert proc.returncode == 2  # fbe: completed with 0 items is the latest run
 
-    proc = _run(["containers", "--json", *args], stack_env, tmp_path)
+    proc = run_cli(["containers", "--json", *args], stack_env, tmp_path)
     doc = json.loads(proc.stdout)
     assert proc.returncode == 2 and {c["service"] for c in doc["items"]} >= {"app", "worker"}
 
@@ -176,8 +149,8 @@ def test_human_status_is_readable_and_hides_the_password(
     demo_db_url: str, docker_engine: Any, stack_env: dict[str, str], fake_api: Any, tmp_path: Path
 ) -> None:
     fake_api.set_mode("healthy")
-    proc = _run(
-        ["status", *_args(demo_db_url, docker_engine, fake_api.base_url)],
+    proc = run_cli(
+        ["status", *stack_args(demo_db_url, docker_engine, fake_api.base_url)],
         stack_env | {"COLUMNS": "160"},
         tmp_path,
     )
@@ -195,8 +168,8 @@ def test_human_output_fits_80_columns_and_puts_the_worst_first(
     """An on-call terminal over SSH: no line wider than 80 columns, the newest runs only
     (the rest is one command away), findings from critical down, info folded."""
     fake_api.set_mode("healthy")
-    args = _args(demo_db_url, docker_engine, fake_api.base_url)
-    proc = _run(["status", *args], stack_env | {"COLUMNS": "80"}, tmp_path)
+    args = stack_args(demo_db_url, docker_engine, fake_api.base_url)
+    proc = run_cli(["status", *args], stack_env | {"COLUMNS": "80"}, tmp_path)
     assert proc.returncode == 2, proc.stderr
     lines = proc.stdout.splitlines()
     assert max(len(line.rstrip()) for line in lines) <= 80, proc.stdout
@@ -214,14 +187,14 @@ def test_human_output_fits_80_columns_and_puts_the_worst_first(
     assert "INFO     dev_admin_autoprovision: magflow_app resets the password" in proc.stdout
     assert "1 finding(s)" not in proc.stdout
 
-    proc = _run(["containers", *args], stack_env | {"COLUMNS": "80"}, tmp_path)
+    proc = run_cli(["containers", *args], stack_env | {"COLUMNS": "80"}, tmp_path)
     assert proc.returncode == 2
     assert max(len(line.rstrip()) for line in proc.stdout.splitlines()) <= 80, proc.stdout
     # the exit code comes with its reasons: the unhealthy worker's last probe output
     assert "CRITICAL container_unhealthy: " in proc.stdout, proc.stdout
     assert "No nodes replied" in " ".join(proc.stdout.split())
 
-    proc = _run(["sync-logs", "--limit", "50", *args], stack_env | {"COLUMNS": "80"}, tmp_path)
+    proc = run_cli(["sync-logs", "--limit", "50", *args], stack_env | {"COLUMNS": "80"}, tmp_path)
     lines = proc.stdout.splitlines()
     assert max(len(line.rstrip()) for line in lines) <= 80, proc.stdout
     header = next(line for line in lines if "│ id" in line or "┃ id" in line)
@@ -231,21 +204,21 @@ def test_human_output_fits_80_columns_and_puts_the_worst_first(
 def test_sync_logs_id_shows_one_run_in_full(
     demo_db_url: str, docker_engine: Any, stack_env: dict[str, str], fake_api: Any, tmp_path: Path
 ) -> None:
-    args = _args(demo_db_url, docker_engine, fake_api.base_url)
+    args = stack_args(demo_db_url, docker_engine, fake_api.base_url)
     listed = json.loads(
-        _run(["sync-logs", "--json", "--status", "partial", *args], stack_env, tmp_path).stdout
+        run_cli(["sync-logs", "--json", "--status", "partial", *args], stack_env, tmp_path).stdout
     )["recent"][0]
-    proc = _run(["sync-logs", "--id", listed["id"][:8], *args], stack_env, tmp_path)
+    proc = run_cli(["sync-logs", "--id", listed["id"][:8], *args], stack_env, tmp_path)
     assert proc.returncode == 1, proc.stderr  # completed with errors: a warning
     assert f"run          {listed['id']}" in proc.stdout
     assert "outcome      partial (status completed)" in proc.stdout
     assert '"error":' in proc.stdout  # the errors JSON, pretty-printed
     doc = json.loads(
-        _run(["sync-logs", "--id", listed["id"], "--json", *args], stack_env, tmp_path).stdout
+        run_cli(["sync-logs", "--id", listed["id"], "--json", *args], stack_env, tmp_path).stdout
     )
     assert doc["id"] == listed["id"] and doc["outcome"] == "partial"
     assert isinstance(doc["errors"], list) and doc["errors"]
-    missing = _run(["sync-logs", "--id", "ffffffff", *args], stack_env, tmp_path)
+    missing = run_cli(["sync-logs", "--id", "ffffffff", *args], stack_env, tmp_path)
     assert missing.returncode == 3 and missing.stdout == ""
     assert "no sync run with id 'ffffffff'" in missing.stderr
     # the headless twin of the sync detail screen renders without importing Textual

@@ -12,8 +12,7 @@ import pytest
 from magflow_console.diagnose import emag_env
 from magflow_console.models import ContainerInfo, Finding
 from magflow_console.sources.docker_parse import env_facts, public_value
-from tests.test_diagnose import _c, _snap
-from tests.test_doctor import report_of
+from tests.support.snapshots import container, containers_snapshot, report_of
 
 FULL = {
     "DATABASE_URL": "postgresql+asyncpg://app:Db-secret-1@db:5432/magflow",
@@ -30,11 +29,11 @@ SECRETS = ("Db-secret-1", "Main-secret-2", "Fbe-secret-3")
 
 def with_env(service: str, env: dict[str, str]) -> ContainerInfo:
     facts = env_facts([f"{k}={v}" for k, v in env.items()] + ["PATH=/usr/bin", "EMPTY="])
-    return replace(_c(service), **facts)
+    return replace(container(service), **facts)
 
 
 def findings(env: dict[str, str], services: tuple[str, ...] = ("app", "worker")) -> list[Finding]:
-    return emag_env.env_findings(_snap(*(with_env(s, env) for s in services)))
+    return emag_env.env_findings(containers_snapshot(*(with_env(s, env) for s in services)))
 
 
 def codes(found: list[Finding]) -> list[tuple[str, str | None]]:
@@ -92,14 +91,16 @@ def test_missing_credentials_name_the_variables_and_both_containers() -> None:
         "(EMAG_USERNAME_FBE is set, but the product sync reads only the EMAG_FBE_ names)"
     )
     # only the worker lacks them: only the worker is named
-    worker_only = emag_env.env_findings(_snap(with_env("app", FULL), with_env("worker", env)))
+    worker_only = emag_env.env_findings(
+        containers_snapshot(with_env("app", FULL), with_env("worker", env))
+    )
     assert worker_only[0].message.startswith("magflow_worker: ")
 
 
 def test_targets_per_account() -> None:
     dev = {**FULL, "EMAG_ENVIRONMENT": "", "APP_ENV": "staging"}
     dev["EMAG_MAIN_BASE_URL"] = "https://user:pw@marketplace-api.emag.ro/api-3?token=x"
-    rows = {r.account: r for r in emag_env.accounts(_snap(with_env("app", dev)))}
+    rows = {r.account: r for r in emag_env.accounts(containers_snapshot(with_env("app", dev)))}
     main, fbe = rows["main"], rows["fbe"]
     assert (main.products_target, main.orders_target) == ("production", "production")
     assert main.base_url == "https://marketplace-api.emag.ro/api-3"  # no user, no query
@@ -107,7 +108,7 @@ def test_targets_per_account() -> None:
     assert (fbe.environment_name, fbe.environment) == ("APP_ENV", "staging")
     assert main.credentials_set and fbe.credentials_set
     custom = {**FULL, "EMAG_MAIN_BASE_URL": "http://emag-mock:9000/api-3"}
-    row = emag_env.accounts(_snap(with_env("app", custom)))[0]
+    row = emag_env.accounts(containers_snapshot(with_env("app", custom)))[0]
     assert (row.products_target, row.orders_target) == ("emag-mock", "emag-mock")
 
 
@@ -134,13 +135,13 @@ def test_only_names_and_public_values_leave_the_parser() -> None:
 
 def test_containers_whose_environment_is_unknown_are_left_out() -> None:
     # hand-made containers (and any without a watched name) say nothing either way
-    assert emag_env.env_findings(_snap(_c("app"), _c("worker"))) == []
+    assert emag_env.env_findings(containers_snapshot(container("app"), container("worker"))) == []
 
 
 def test_env_findings_are_part_of_the_status_report() -> None:
     env = {k: v for k, v in FULL.items() if k != "EMAG_MAIN_PASSWORD"}
-    report = report_of(containers=_snap(with_env("app", env), _c("redis")))
+    report = report_of(containers=containers_snapshot(with_env("app", env), container("redis")))
     assert ("emag_credentials_missing", "main") in codes(list(report.findings))
     assert int(report.verdict) == 2
-    clean = report_of(containers=_snap(with_env("app", FULL)))
+    clean = report_of(containers=containers_snapshot(with_env("app", FULL)))
     assert not [f for f in clean.findings if f.code.startswith(("emag_", "redis_cache"))]

@@ -8,10 +8,8 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from dataclasses import replace
 from typing import Any
 
-from magflow_console.backend import build_report
 from magflow_console.cli import build_parser
 from magflow_console.diagnose import remedies
 from magflow_console.diagnose.doctor import advice_json, advise
@@ -20,16 +18,14 @@ from magflow_console.models import (
     ContainersSnapshot,
     DatabaseSnapshot,
     Finding,
-    MigrationsSnapshot,
-    StatusReport,
     SyncSnapshot,
     error_snapshot,
 )
 from tests.sources.test_alembic_graph import TRIGGERS
 from tests.sources.test_database_sync import CODES as SYNC_CODES
-from tests.test_diagnose import NOW, _c, _snap
+from tests.support.cli import run_cli, stack_args
+from tests.support.snapshots import NOW, report_of
 from tests.test_log_markers import LOG_CODES
-from tests.test_status_json import _args, _run
 
 #: every code diagnose/rules.py can raise (alembic and sync codes come from their fixtures)
 RULE_CODES = {
@@ -42,26 +38,8 @@ RULE_CODES = {
 }  # fmt: skip
 
 
-def report_of(
-    *findings: Finding,
-    containers: ContainersSnapshot | None = None,
-    database: DatabaseSnapshot | None = None,
-    sync: SyncSnapshot | None = None,
-    api: ApiSnapshot | None = None,
-) -> StatusReport:
-    report = build_report(
-        "local",
-        containers or _snap(_c("app"), _c("redis", name="stack-redis-1")),
-        database or DatabaseSnapshot("ok", None, NOW, 1.0, tables=("users",), schema_empty=False),
-        MigrationsSnapshot("ok", None, NOW, 1.0, heads=("a",), current=("a",)),
-        sync or SyncSnapshot("ok", None, NOW, 1.0),
-        api or ApiSnapshot("ok", None, NOW, 1.0, base_url="http://x", checks=()),
-    )
-    return replace(report, findings=report.findings + findings)
-
-
 def test_every_finding_code_has_its_own_steps() -> None:
-    from tests.test_emag_env import ENV_CODES  # it imports report_of from here
+    from tests.diagnose.test_emag_env import ENV_CODES
 
     known = RULE_CODES | set(TRIGGERS) | SYNC_CODES | ENV_CODES | LOG_CODES
     assert set(remedies.REMEDIES) == known, (
@@ -138,8 +116,8 @@ def test_doctor_end_to_end_on_the_demo_stack(
     demo_db_url: str, docker_engine: Any, stack_env: dict[str, str], fake_api: Any, tmp_path: Any
 ) -> None:
     fake_api.set_mode("healthy")
-    args = _args(demo_db_url, docker_engine, fake_api.base_url)
-    proc = _run(["doctor", "--json", *args], stack_env, tmp_path)
+    args = stack_args(demo_db_url, docker_engine, fake_api.base_url)
+    proc = run_cli(["doctor", "--json", *args], stack_env, tmp_path)
     assert proc.returncode == 2, proc.stderr
     doc = json.loads(proc.stdout)
     levels = [a["level"] for a in doc["findings"]]
@@ -150,7 +128,7 @@ def test_doctor_end_to_end_on_the_demo_stack(
     # admin logins too: the demo's admin@magflow.com is a superuser without the admin role
     assert "admin_without_role" in codes
     assert all(a["next"] for a in doc["findings"])
-    human = _run(["doctor", *args], stack_env | {"COLUMNS": "80"}, tmp_path)
+    human = run_cli(["doctor", *args], stack_env | {"COLUMNS": "80"}, tmp_path)
     assert human.returncode == 2
     lines = human.stdout.splitlines()
     assert max(len(line) for line in lines) <= 80, human.stdout

@@ -12,7 +12,6 @@ from magflow_console.models import (
     AdminUser,
     ApiCheck,
     ApiSnapshot,
-    ContainerInfo,
     ContainersSnapshot,
     DatabaseSnapshot,
     Finding,
@@ -22,21 +21,7 @@ from magflow_console.models import (
     Verdict,
     error_snapshot,
 )
-
-NOW = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.UTC)
-
-
-def _c(service: str, **kw: object) -> ContainerInfo:
-    base = ContainerInfo(
-        id=service, name=f"magflow_{service}", service=service, project="magflow", state="running",
-        health="healthy", restart_count=0, started_at=NOW - dt.timedelta(hours=3), finished_at=None,
-        exit_code=None, image="magflow-app:dev",
-    )  # fmt: skip
-    return replace(base, **kw)  # type: ignore[arg-type]
-
-
-def _snap(*items: ContainerInfo, missing: tuple[str, ...] = ()) -> ContainersSnapshot:
-    return ContainersSnapshot("ok", None, NOW, 1.0, items=items, missing=missing)
+from tests.support.snapshots import NOW, container, containers_snapshot
 
 
 def codes(findings: list[Finding]) -> set[str]:
@@ -44,25 +29,29 @@ def codes(findings: list[Finding]) -> set[str]:
 
 
 def test_healthy_stack_has_no_findings() -> None:
-    snap = _snap(*(_c(s) for s in ("app", "worker", "beat", "db", "redis")))
+    snap = containers_snapshot(*(container(s) for s in ("app", "worker", "beat", "db", "redis")))
     assert rules.container_findings(snap, NOW) == []
 
 
 def test_crash_loop_from_state_or_recent_restarts() -> None:
-    restarting = _c("redis", state="restarting", restart_count=1, exit_code=1)
-    assert "container_crash_loop" in codes(rules.container_findings(_snap(restarting), NOW))
-    just_up = _c("redis", restart_count=5, started_at=NOW - dt.timedelta(seconds=5))
-    assert "container_crash_loop" in codes(rules.container_findings(_snap(just_up), NOW))
-    long_up = _c("redis", restart_count=5, started_at=NOW - dt.timedelta(hours=2))
-    found = rules.container_findings(_snap(long_up), NOW)
+    restarting = container("redis", state="restarting", restart_count=1, exit_code=1)
+    assert "container_crash_loop" in codes(
+        rules.container_findings(containers_snapshot(restarting), NOW)
+    )
+    just_up = container("redis", restart_count=5, started_at=NOW - dt.timedelta(seconds=5))
+    assert "container_crash_loop" in codes(
+        rules.container_findings(containers_snapshot(just_up), NOW)
+    )
+    long_up = container("redis", restart_count=5, started_at=NOW - dt.timedelta(hours=2))
+    found = rules.container_findings(containers_snapshot(long_up), NOW)
     assert codes(found) == {"container_restarted"} and found[0].severity == "info"
 
 
 def test_unhealthy_names_the_last_probe_output_and_beat_gate() -> None:
     probe = HealthProbe(NOW, NOW, 1, "Error: No nodes replied within time constraint\n")
-    worker = _c("worker", health="unhealthy", health_log=(probe,))
-    beat = _c("beat", state="created", health=None)
-    found = rules.container_findings(_snap(worker, beat), NOW)
+    worker = container("worker", health="unhealthy", health_log=(probe,))
+    beat = container("beat", state="created", health=None)
+    found = rules.container_findings(containers_snapshot(worker, beat), NOW)
     unhealthy = next(f for f in found if f.code == "container_unhealthy")
     assert "No nodes replied" in unhealthy.message and unhealthy.severity == "critical"
     assert "beat_gated_by_worker" in codes(found)
@@ -70,7 +59,9 @@ def test_unhealthy_names_the_last_probe_output_and_beat_gate() -> None:
 
 
 def test_missing_services_essential_or_not() -> None:
-    found = rules.container_findings(_snap(_c("app"), missing=("db", "beat")), NOW)
+    found = rules.container_findings(
+        containers_snapshot(container("app"), missing=("db", "beat")), NOW
+    )
     sev = {f.subject: f.severity for f in found}
     assert sev == {"db": "critical", "beat": "warning"}
 
@@ -83,10 +74,10 @@ def test_blind_app_healthcheck_needs_a_healthy_app_and_a_failing_real_check() ->
             ApiCheck("/health/full", 200, False, 2.0, "unhealthy", "database unhealthy: refused"),
         ),
     )  # fmt: skip
-    found = rules.api_findings(api, _snap(_c("app")))
+    found = rules.api_findings(api, containers_snapshot(container("app")))
     assert {"api_check_unhealthy", "app_blind_healthcheck"} == codes(found)
     assert "app_blind_healthcheck" not in codes(
-        rules.api_findings(api, _snap(_c("app", health="unhealthy")))
+        rules.api_findings(api, containers_snapshot(container("app", health="unhealthy")))
     )
 
 
@@ -115,7 +106,7 @@ def test_report_database_down_is_critical_not_unknown() -> None:
     sync = error_snapshot(SyncSnapshot, "PostgreSQL at h:5433/magflow refused the connection.")
     mig = MigrationsSnapshot("ok", None, NOW, 1.0, heads=("a",), db_checked=False)
     api = ApiSnapshot("ok", None, NOW, 1.0, base_url="http://x", checks=())
-    report = build_report("local", _snap(_c("app")), db, mig, sync, api)
+    report = build_report("local", containers_snapshot(container("app")), db, mig, sync, api)
     assert report.verdict is Verdict.CRITICAL
     assert "database_unreachable" in codes(list(report.findings))
 

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from magflow_console.cli.logs import parse_since
+from tests.support.cli import ROOT, run_cli
 from tests.support.docker_engine import STACK_SECRETS, DockerEngine, StackContainers
-from tests.test_status_json import ROOT, _run
 
 STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z ")
 
@@ -34,7 +34,7 @@ def test_logs_of_a_service_masked_and_filtered(
     docker_engine: DockerEngine, stack_env: dict[str, str], tmp_path: Path
 ) -> None:
     args = _docker_args(docker_engine)
-    failed = _run(
+    failed = run_cli(
         ["logs", "app", "--tail", "500", "--grep", "product sync FAILED", *args],
         stack_env,
         tmp_path,
@@ -46,7 +46,7 @@ def test_logs_of_a_service_masked_and_filtered(
     assert "'Authorization': '***'" in lines[-1]
     for name, value in STACK_SECRETS.items():
         assert value not in failed.stdout + failed.stderr, f"the {name} leaked"
-    few = _run(["logs", "worker", "--tail", "5", "--no-timestamps", *args], stack_env, tmp_path)
+    few = run_cli(["logs", "worker", "--tail", "5", "--no-timestamps", *args], stack_env, tmp_path)
     assert few.returncode == 0, few.stderr
     assert 0 < len(few.stdout.splitlines()) <= 5
     assert not any(STAMP.match(line) for line in few.stdout.splitlines())
@@ -57,10 +57,10 @@ def test_logs_refuses_what_is_not_the_stack(
     docker_engine: DockerEngine, stack_env: dict[str, str], tmp_path: Path
 ) -> None:
     args = _docker_args(docker_engine)
-    alias = _run(["logs", "celery", *args], stack_env, tmp_path)
+    alias = run_cli(["logs", "celery", *args], stack_env, tmp_path)
     assert alias.returncode == 3 and alias.stdout == ""
     assert "Did you mean 'worker'?" in alias.stderr and len(alias.stderr.splitlines()) == 1
-    bad_since = _run(["logs", "app", "--since", "yesterday", *args], stack_env, tmp_path)
+    bad_since = run_cli(["logs", "app", "--since", "yesterday", *args], stack_env, tmp_path)
     assert bad_since.returncode == 3 and "--since 'yesterday'" in bad_since.stderr
 
 
@@ -76,7 +76,7 @@ def test_a_log_the_engine_cannot_return_exits_3(
     )
     services = {**json.loads(stack_env["MAGFLOW_CONSOLE_DOCKER__SERVICES"]), "mute": mute.name}
     env = stack_env | {"MAGFLOW_CONSOLE_DOCKER__SERVICES": json.dumps(services)}
-    proc = _run(["logs", "mute", *_docker_args(docker_engine)], env, tmp_path)
+    proc = run_cli(["logs", "mute", *_docker_args(docker_engine)], env, tmp_path)
     assert proc.returncode == 3
     assert f"the log of {mute.name} was not read" in proc.stderr
     assert "does not support reading" in proc.stderr

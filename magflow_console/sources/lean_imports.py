@@ -1,0 +1,51 @@
+"""Importing a library without the optional parts it loads at import time for features
+the console does not use (measured with ``python -X importtime``; bench/).
+
+- the docker SDK imports paramiko (and cryptography) for ssh:// engines: about 95 ms;
+  kept out unless the engine is ssh://;
+- httpx imports its command-line tool (click, rich, pygments) whenever click is
+  installed (celery and import-linter install it): rich is what ``status --json``
+  must not load.
+
+Both libraries treat the part as optional (they catch the ImportError), so marking the
+module absent while the library imports is safe; the mark is removed afterwards, so a
+later explicit import of that module still works.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+
+
+@contextlib.contextmanager
+def without(*modules: str) -> Iterator[None]:
+    """While the block runs, importing any of ``modules`` raises ImportError."""
+    blocked = [m for m in modules if m not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        for name in blocked:
+            if sys.modules.get(name, False) is None:
+                del sys.modules[name]
+
+
+def import_docker_sdk(*, ssh: bool) -> None:
+    """The docker SDK, with its paramiko transport only for an ssh:// engine."""
+    if "docker" in sys.modules or ssh:
+        import docker
+
+        return
+    with without("paramiko"):
+        import docker  # noqa: F401
+
+
+def import_httpx() -> None:
+    """httpx without its command-line tool."""
+    if "httpx" in sys.modules:
+        return
+    with without("httpx._main"):
+        import httpx  # noqa: F401
