@@ -238,8 +238,9 @@ def test_entrypoint_markers_are_read_only_for_entrypoint_services() -> None:
 
 
 def test_the_two_streams_are_cut_apart() -> None:
-    """The migration phase goes to stderr; the engine may stamp (and return) those lines
-    before the stdout start line of the same cycle. A previous cycle's stderr lines must
+    """The start, the migration phase and Alembic's replayed output go to stdout, the
+    retry loop's markers to stderr (sheet §11.1); the engine may stamp (and return) this
+    start's stderr lines before its stdout start line. A previous start's lines must
     not be taken for this one's."""
     ms = dt.timedelta(milliseconds=1)
 
@@ -249,36 +250,45 @@ def test_the_two_streams_are_cut_apart() -> None:
     def err(at: float, text: str) -> Line:
         return Line(T0 + at * 1000 * ms, text, "stderr")
 
-    previous = [  # a failed cycle 20 s earlier: its Alembic error must not be quoted
+    migrating = "🔄 Running database migrations..."
+    attempt = "   📝 Migration attempt 1/3..."
+    previous = [  # a failed start 20 s earlier: its Alembic error must not be quoted
         out(0, START),
-        err(1, "🔄 Running database migrations..."),
+        out(1, migrating),
+        err(1.001, attempt),
         err(2, "❌ Unexpected migration error:"),
-        err(2.1, "KeyError: 'old'"),
-        out(11, "❌ Migration process failed!"),
+        out(2.001, "KeyError: 'old'"),
+        err(11, "❌ Migration process failed!"),
     ]
-    current = [  # this cycle's stderr is stamped 3 ms before its own start line
-        err(19.997, "🔄 Running database migrations..."),
-        err(19.998, "❌ Unexpected migration error:"), err(19.999, "KeyError: 'new'"),
-        out(20, START), out(20.001, "✅ Database already initialized"),
-        out(29, "❌ Migration process failed!"),
+    current = [  # this start's stderr is stamped 3 ms before its own start line
+        err(19.997, attempt), err(19.998, "❌ Unexpected migration error:"),
+        out(20, START), out(20.001, migrating), out(20.002, "KeyError: 'new'"),
+        err(20.003, "❌ Migration process failed!"),
     ]  # fmt: skip
     (found,) = entrypoint_findings("magflow_app", [*previous, *current])
     assert found.code == "entrypoint_migration_failed"
     assert "Alembic said: KeyError: 'new'" in found.message
-    # the race path: its lines are all on stderr, the ready line on stdout
+    # the race path: its lines are on stderr (here stamped before the start), the ready
+    # line on stdout
     race = [
+        err(19.998, attempt),
         err(19.999, "🔄 Race condition detected (another container is running migrations)"),
         err(19.9995, "✅ Migrations completed by another container!"),
-        out(20, START), out(20.5, READY),
+        out(20, START), out(20.001, migrating), out(20.5, READY),
     ]  # fmt: skip
-    race.insert(0, err(19.998, "🔄 Running database migrations..."))
     assert [f.code for f in entrypoint_findings("magflow_app", race)] == [
         "entrypoint_race_accepted"
     ]
-    # the previous cycle's race does not colour a clean start
-    clean = [*race[:3], out(20, START), out(21, READY)]
-    clean[0] = err(1, "🔄 Running database migrations...")
-    assert entrypoint_findings("magflow_app", [*clean[:3], *clean[3:]]) == []
+    # the previous start's race (the engine restarts a container 0.1 s after it exits at
+    # the soonest) does not colour a clean start
+    clean = [
+        out(19.5, START), out(19.55, migrating), err(19.56, attempt),
+        err(19.57, "🔄 Race condition detected (another container is running migrations)"),
+        err(19.58, "✅ Migrations completed by another container!"), out(19.6, READY),
+        out(20, START), out(20.001, migrating), err(20.002, attempt),
+        err(20.003, "✅ Migrations completed successfully!"), out(20.004, READY),
+    ]  # fmt: skip
+    assert entrypoint_findings("magflow_app", clean) == []
 
 
 def test_a_text_that_says_why_a_process_stops_is_critical_when_it_is_down() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from magflow_console.diagnose.entrypoint import from_older_image
 from magflow_console.models import Finding, StatusReport
 
 Steps = tuple[str, ...]
@@ -294,6 +295,17 @@ def _entrypoint_init(f: Finding, r: StatusReport | None) -> Steps:
 
 
 def _entrypoint_migration(f: Finding, r: StatusReport | None) -> Steps:
+    if from_older_image(f):
+        return (
+            "The image was built before MagFlow's entrypoint fix (2025-10-22) and the "
+            "entrypoint is copied into the image at build time (a `git pull` does not change "
+            "it): rebuild the image in the MagFlow checkout so the new entrypoint, with its "
+            "retry logic, is copied in: `docker compose build app worker beat`.",
+            "Then restart them on the new image: `docker compose up -d app worker beat` (a "
+            "plain restart keeps the old image, and its old entrypoint).",
+            "The rebuild does not fix the migration itself: Alembic's error is the last line "
+            "of its traceback in " + _logs_of(f) + f"; `{CLI} migrations` shows what Alembic sees.",
+        )
     return (
         f"See what Alembic sees: `{CLI} migrations` (several heads, an unknown stamp, a "
         "missing parent).",

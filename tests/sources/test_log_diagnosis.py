@@ -1,6 +1,8 @@
-"""Diagnosis from real containers: the entrypoint stand-in's endings read back from the
-engine's log, and `doctor` on the stack-like containers, whose environment and logs hold
-secrets that no output may show (tests/support/docker_engine.py, ``STACK_SECRETS``).
+"""Diagnosis from real containers: the entrypoint stand-ins' endings read back from the
+engine's log (the newer script and the older one of images built before 2025-10-22,
+each writing on the streams the stack sheet gives, §1.2 and §11.1), and `doctor` on the
+stack-like containers, whose environment and logs hold secrets that no output may show
+(tests/support/docker_engine.py, ``STACK_SECRETS``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ from typing import Any
 import pytest
 from docker.models.containers import Container
 
+from magflow_console.diagnose.entrypoint import from_older_image, marker_text
 from magflow_console.diagnose.logs import log_findings
+from magflow_console.diagnose.remedies import next_steps
+from magflow_console.models import LogLine
 from magflow_console.sources.docker import DockerSource
 from tests.sources.test_docker import wait_for
 from tests.support.cli import run_cli, stack_args
@@ -37,6 +42,67 @@ def _wait(predicate: Callable[[], Any], what: str) -> Any:
     return wait_for(predicate, what, timeout=30.0)
 
 
+#: the sheet's streams (§1.2 as corrected by §11.1): markers by their text, emoji removed
+STDOUT_MARKERS = (
+    "MagFlow ERP - Starting application...",
+    "Waiting for database to be ready...",
+    "Attempt ",
+    "Database is ready!",
+    "Database connection timeout after 30 attempts",
+    "Checking database initialization status...",
+    "Database already initialized",
+    "Initializing database...",
+    "Database initialization failed!",
+    "Running database migrations...",
+    "Application ready to start!",
+)
+STDERR_MARKERS = (  # the newer script's retry loop
+    "Migration attempt ",
+    "Race condition detected",
+    "Waiting for other container",
+    "Retrying migration check...",
+    "Migrations completed ",
+    "Migration verification failed after 3 attempts!",
+    "Unexpected migration error:",
+    "Retrying in 3 seconds...",
+    "Migration failed after 3 attempts!",
+    "Migration process failed!",
+)
+#: the set the sheet names: rocket, hourglass, check mark, cross mark, magnifier, wrench,
+#: arrows, memo, warning, sleep, party popper
+EMOJI = ("🚀", "⏳", "✅", "❌", "🔍", "🔧", "🔄", "📝", "⚠️", "💤", "🎉")
+ALEMBIC = (
+    "INFO  [alembic.",
+    "Traceback (most recent call last):",
+    "KeyError: ",
+    "alembic.util.",
+    "sqlalchemy.exc.",
+)
+
+
+def _check_streams(lines: list[LogLine], *, older: bool = False) -> None:
+    """Each marker on the sheet's stream, led by one of its emoji (after any indent);
+    Alembic's own output on stdout (newer script: captured and replayed) or on stderr
+    (older script: not captured). ``older``: its success line is on stdout."""
+    stdout = STDOUT_MARKERS + (("Migrations completed successfully!",) if older else ())
+    seen = 0
+    for line in lines:
+        text = marker_text(line.text)
+        if text.startswith(stdout):
+            want = "stdout"
+        elif text.startswith(STDERR_MARKERS):
+            want = "stderr"
+        elif text.startswith(ALEMBIC):
+            want = "stderr" if older else "stdout"
+        else:
+            continue
+        seen += 1
+        assert line.stream == want, (line.text, line.stream)
+        if not text.startswith(ALEMBIC):
+            assert line.text.lstrip(" ").startswith(EMOJI), line.text
+    assert seen >= 5
+
+
 @docker_mark
 @pytest.mark.parametrize("mode", sorted(MODES))
 def test_entrypoint_endings_read_from_the_engine(
@@ -51,32 +117,51 @@ def test_entrypoint_endings_read_from_the_engine(
     )
     src = DockerSource(docker_engine.base_url, project=None, prefix=None, service_map={})
     try:
-        # the last marker of each path: the ending, or the command running after "ready"
-        last = "Application ready to start!" if mode in ("ok", "race") else "failed|timeout"
+        # the end of each path: the last line of both streams before the command runs, or
+        # the exit (the engine has then logged all the entrypoint wrote)
+        last = {
+            "ok": ("Application ready to start!", "Migrations completed successfully!"),
+            "race": ("Application ready to start!", "Migrations completed by another"),
+        }.get(mode)
 
         def ended() -> list[Any]:
+            if last is None:
+                container.reload()
+                return src.logs(name, tail=200) if container.status == "exited" else []
             lines = src.logs(name, tail=200)
-            text = "\n".join(line.text for line in lines)
-            done = last in text if "|" not in last else any(w in text for w in last.split("|"))
+            done = all(any(w in line.text for line in lines) for w in last)
             return lines if done else []
 
         lines = _wait(ended, f"the {mode} entrypoint to finish")
+        _check_streams(lines)
         found = log_findings(name, "app", lines)
         assert [f.code for f in found] == MODES[mode], [f.message for f in found]
         assert all(f.subject == name for f in found)
+        assert not any(from_older_image(f) for f in found)
     finally:
         src.close()
         container.remove(force=True)
 
 
-@docker_mark
-def test_a_migration_crash_loop_says_why_and_how_often(
-    docker_engine: DockerEngine, make_container: MakeContainer
-) -> None:
+UNKNOWN = (
+    "alembic.util.exc.CommandError: Can't locate revision identified by "
+    "'20251013_fix_emag_sync_logs_account_type'"
+)
+DUPLICATE = (
+    'sqlalchemy.exc.ProgrammingError: (psycopg2.errors.DuplicateColumn) column "min_price" '
+    'of relation "emag_product_offers_v2" already exists'
+)
+
+
+def _crash_loop(
+    docker_engine: DockerEngine, make_container: MakeContainer, script: str, service: str
+) -> tuple[list[LogLine], list[Any]]:
+    """A container of ``script`` in fail mode under unless-stopped, restarted twice, read
+    through the Docker source until its log gives a finding: (lines, findings)."""
     name = f"mfc-entry-loop-{secrets.token_hex(3)}"
     container = make_container(
         name=name,
-        entrypoint=["/usr/local/bin/docker-entrypoint.sh"],
+        entrypoint=[f"/usr/local/bin/{script}"],
         command=["sleep", "2147483647"],
         environment={"STANDIN_ENTRYPOINT": "fail"},
         restart_policy={"Name": "unless-stopped"},
@@ -86,16 +171,79 @@ def test_a_migration_crash_loop_says_why_and_how_often(
         container.reload()
         return int(container.attrs["RestartCount"]) >= 2
 
-    _wait(restarted, "two restarts of the failing entrypoint")
+    _wait(restarted, f"two restarts of the failing {script}")
     src = DockerSource(docker_engine.base_url, project=None, prefix=None, service_map={})
     try:
-        found = log_findings(name, "worker", src.logs(name, tail=500))
+        # between two starts the newest one may not have reached its migrations yet
+        def diagnosed() -> tuple[list[LogLine], list[Any]] | None:
+            lines = src.read_logs(name, tail=500)
+            found = log_findings(name, service, lines)
+            return (lines, found) if found else None
+
+        got: tuple[list[LogLine], list[Any]] = _wait(diagnosed, f"a finding from {script}")
+        return got
     finally:
         src.close()
+
+
+@docker_mark
+def test_a_migration_crash_loop_says_why_and_how_often(
+    docker_engine: DockerEngine, make_container: MakeContainer
+) -> None:
+    """The newer entrypoint: its markers on stderr, Alembic's error replayed on stdout;
+    the finding quotes that error line."""
+    lines, found = _crash_loop(docker_engine, make_container, "docker-entrypoint.sh", "worker")
+    _check_streams(lines)
     (finding,) = found
     assert finding.code == "entrypoint_migration_failed" and finding.severity == "critical"
     assert "starts in the window read" in finding.message
-    assert "Alembic said: KeyError: '20251013_fix_emag_sync_logs_account_type'" in (finding.message)
+    assert f"Alembic said: {UNKNOWN}." in finding.message, finding.message
+    assert not from_older_image(finding)
+    # the quoted line is on stdout, the markers that announce it on stderr
+    assert {ln.stream for ln in lines if ln.text == UNKNOWN} == {"stdout"}
+    assert {ln.stream for ln in lines if "Unexpected migration error:" in ln.text} == {"stderr"}
+    assert finding.evidence == UNKNOWN
+
+
+@docker_mark
+def test_the_older_entrypoint_crash_loop_says_rebuild_the_image(
+    docker_engine: DockerEngine, make_container: MakeContainer
+) -> None:
+    """The older entrypoint (images built before 2025-10-22): no marker after "Running
+    database migrations...", Alembic's traceback on stderr, exit 1, restarted. The same
+    finding with Alembic's error line, told to be the older image; on success, none."""
+    lines, found = _crash_loop(docker_engine, make_container, "docker-entrypoint-old.sh", "app")
+    _check_streams(lines, older=True)
+    assert not any(ln.text.lstrip().startswith(("📝", "❌")) for ln in lines)  # no markers
+    (finding,) = found
+    assert finding.code == "entrypoint_migration_failed" and finding.severity == "critical"
+    assert f"Alembic said: {DUPLICATE}." in finding.message, finding.message
+    assert "older than the entrypoint fix" in finding.message
+    assert "starts in the window read" in finding.message
+    assert from_older_image(finding)
+    assert {ln.stream for ln in lines if ln.text == DUPLICATE} == {"stderr"}
+    steps = " ".join(next_steps(finding))
+    assert "docker compose build app worker beat" in steps
+
+    name = f"mfc-entry-old-ok-{secrets.token_hex(3)}"
+    make_container(
+        name=name,
+        entrypoint=["/usr/local/bin/docker-entrypoint-old.sh"],
+        command=["sleep", "2147483647"],
+    )
+    src = DockerSource(docker_engine.base_url, project=None, prefix=None, service_map={})
+
+    def started() -> list[LogLine]:
+        got = src.read_logs(name, tail=200)
+        return got if any("Application ready" in ln.text for ln in got) else []
+
+    try:
+        ok: list[LogLine] = _wait(started, "the older entrypoint to start its command")
+    finally:
+        src.close()
+    _check_streams(ok, older=True)
+    assert [ln.stream for ln in ok if "Migrations completed successfully!" in ln.text] == ["stdout"]
+    assert log_findings(name, "app", ok) == []
 
 
 def _no_secret(*texts: str) -> None:

@@ -5,7 +5,8 @@ memory: ``/bin/busybox`` with one symlink per applet, a minimal ``/etc/passwd`` 
 ``/etc/group`` (``root`` and the non-root ``app`` user of the real image), ``/tmp``
 with mode 1777, ``/app`` owned by ``app``, and the stand-ins of ``standins/`` in
 ``/usr/local/bin`` (``alembic``, ``celery``, ``pg_dump``, ``uvicorn``, ``pgrep`` (busybox-static has none),
-``docker-entrypoint.sh``; helpers in ``/usr/local/lib/standin-lib.sh``).
+``docker-entrypoint.sh`` and the older ``docker-entrypoint-old.sh``; helpers in
+``/usr/local/lib/standin-lib.sh``).
 
 The image is tagged ``magflow-console-test:busybox`` and labelled with a hash of its
 inputs (busybox binary, stand-ins, this builder); an image with that tag and the same
@@ -32,7 +33,7 @@ IMAGE = f"{IMAGE_REPOSITORY}:{IMAGE_TAG}"
 HASH_LABEL = "org.magflow-console.test-image.inputs"
 BUSYBOX = Path("/bin/busybox")
 STANDINS = Path(__file__).with_name("standins")
-BUILDER_VERSION = "3"  # bump when the layout below changes
+BUILDER_VERSION = "4"  # bump when the layout below or a stand-in's behaviour changes
 APP_UID = 1000
 
 PASSWD = (
