@@ -21,11 +21,11 @@ from magflow_console.models import (
     SyncSnapshot,
     error_snapshot,
 )
+from tests.diagnose.test_logs import LOG_CODES
 from tests.sources.test_alembic_graph import TRIGGERS
 from tests.sources.test_database_sync import CODES as SYNC_CODES
 from tests.support.cli import run_cli, stack_args
 from tests.support.snapshots import NOW, report_of
-from tests.test_log_markers import LOG_CODES
 
 #: every code diagnose/rules.py can raise (alembic and sync codes come from their fixtures)
 RULE_CODES = {

@@ -329,7 +329,7 @@ def test_logs_tail_timestamps_since_and_streams(
     assert stdout[0] == "🚀 MagFlow ERP - Starting application..."
     assert "🎉 Application ready to start!" in texts
     assert any(
-        line.text == "🔄 Running database migrations..." and line.stream == "stderr"
+        line.text == "🔄 Running database migrations..." and line.stream == "stdout"  # sheet §11.1
         for line in lines
     )
     assert sum(bool(app_format.match(t)) for t in texts) >= 5
