@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.support.docker_engine",
     "tests.support.fake_api",
     "tests.support.redis_server",
+    "tests.support.celery_rig",
 ]
