@@ -53,6 +53,18 @@ def held_ids(server: RedisServer) -> set[str]:
     return {json.loads(v)[0]["headers"]["id"] for v in values}
 
 
+def wait_retry_held(server: RedisServer, task_id: str) -> None:
+    """Wait until the worker holds the re-published message (retries 1) of ``task_id``;
+    the first attempt is held too while it runs, so the id alone is not enough."""
+
+    def held() -> bool:
+        values = server.client().hvals("unacked")
+        headers = [json.loads(v)[0]["headers"] for v in values]
+        return any(h["id"] == task_id and h["retries"] == 1 for h in headers)
+
+    wait_until(held, f"the retried message of {task_id} to be held")
+
+
 def wait_executing(server: RedisServer, task_id: str, worker: CeleryProcess) -> float:
     """Wait until the worker holds ``task_id`` (in ``unacked``); its index score."""
     wait_until(lambda: task_id in held_ids(server), f"the worker to take {task_id}")
@@ -198,7 +210,7 @@ def test_a_task_waiting_for_its_retry_is_a_scheduled_retry_with_eta_and_retries(
     sent = dt.datetime.now(dt.UTC)
     task_id = celery_client.send("emag.sync_orders")
     wait_until(lambda: (result_meta(redis_db, task_id) or {}).get("status") == "RETRY", "RETRY")
-    wait_until(lambda: task_id in held_ids(redis_db), "the retried message to be held")
+    wait_retry_held(redis_db, task_id)
 
     _, celery = fetch(source)
     assert celery.queued_total == 0
@@ -233,7 +245,7 @@ def test_auto_acknowledge_waits_celerys_default_retry_delay(
     celery_control.set("emag.auto_acknowledge_orders", "retry", exc="TimeoutError", message="x")
     sent = dt.datetime.now(dt.UTC)
     task_id = celery_client.send("emag.auto_acknowledge_orders")
-    wait_until(lambda: task_id in held_ids(redis_db), "the retried message to be held")
+    wait_retry_held(redis_db, task_id)
     _, celery = fetch(source)
     (msg,) = celery.scheduled
     assert msg.eta is not None
@@ -384,8 +396,9 @@ def test_the_console_changes_nothing_and_sends_only_read_commands(
     # a busy worker, a waiting retry, queued work and stored results
     celery_control.set("emag.sync_orders", "retry", exc="ConnectionError", message="503")
     retried = celery_client.send("emag.sync_orders")
-    wait_until(lambda: retried in held_ids(redis_db), "the retried message to be held")
-    celery_client.send("maintenance.heartbeat")
+    wait_retry_held(redis_db, retried)
+    beat = celery_client.send("maintenance.heartbeat")
+    wait_until(lambda: result_meta(redis_db, beat), "the heartbeat result")
     start_long_sync(redis_db, celery_control, celery_client, celery_worker)
     celery_client.send("sample.echo", args=["queued"])
     celery_client.send("sample.echo", args=["low"], priority=9)

@@ -402,3 +402,16 @@ def test_the_display_url_masks_the_password() -> None:
 def test_error_sentences(exc: Exception, sentence: str) -> None:
     target = parse_target("redis://:S3cret%2Fpw@redis:6379/0")
     assert describe_error(exc, target, 3.0) == sentence
+
+
+def test_the_broker_source_does_not_import_textual() -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, magflow_console.sources.broker\n"
+        "print(sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.')))"
+    )
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
