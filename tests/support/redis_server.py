@@ -171,11 +171,13 @@ def start_redis(
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
     folder = Path(tempfile.mkdtemp(prefix="mfc-redis-"))
-    server = start_redis(folder)
+    server: RedisServer | None = None
     try:
+        server = start_redis(folder)
         yield server
     finally:
-        server.stop()
+        if server is not None:
+            server.stop()
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -185,7 +187,11 @@ def make_redis_server() -> Iterator[Callable[..., RedisServer]]:
 
     def factory(**options: Any) -> RedisServer:
         folder = Path(tempfile.mkdtemp(prefix="mfc-redis-"))
-        server = start_redis(folder, **options)
+        try:
+            server = start_redis(folder, **options)
+        except BaseException:  # pytest.fail is a BaseException
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
         made.append(server)
         return server
 
