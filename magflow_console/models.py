@@ -401,3 +401,94 @@ class OrdersSnapshot:
     accounts: Mapping[str, OrderAccountStats] = field(default_factory=dict)
     #: how old the whole-table figures are (0.0 when read by this fetch); ``None`` on error
     counts_age_seconds: float | None = None
+
+
+# --------------------------------------------------------------------------- celery and redis
+
+#: what a Celery result is, recognised by its shape (stack sheet §11.3); ``unknown`` for a
+#: FAILURE/RETRY (no shape) whose task no held or queued message names, or unreadable JSON
+ResultKind = Literal[
+    "heartbeat", "product_sync", "order_sync", "auto_acknowledge", "other", "unknown"
+]
+
+
+@dataclass(frozen=True, slots=True)
+class RedisSnapshot:
+    """Redis itself, from ``INFO`` (db 0 holds the broker, the results and the caches)."""
+
+    state: SourceState
+    error: str | None
+    fetched_at: dt.datetime
+    duration_ms: float
+    url: str | None = None  # password masked
+    used_memory: int | None = None  # bytes
+    maxmemory: int | None = None  # bytes; 0 = no limit
+    evicted_keys: int | None = None  # since start: may be queued tasks or results
+    uptime_seconds: int | None = None  # a restart lost the queue and the login cache
+    connected_clients: int | None = None
+    rdb_last_bgsave_status: str | None = None
+    aof_enabled: bool | None = None
+    maxmemory_policy: str | None = None
+    redis_version: str | None = None
+    db_keys: int | None = None  # keys in the URL's db (INFO keyspace)
+
+
+@dataclass(frozen=True, slots=True)
+class CeleryMessage:
+    """A task message read from a queue list or from ``unacked``."""
+
+    task: str | None  # headers.task
+    id: str | None  # headers.id (a retry keeps the task id)
+    account: str | None  # account_type from kwargsrepr/argsrepr (or the body)
+    delivered_at: dt.datetime | None  # the unacked_index score; None for a queued message
+    retries: int
+    eta: dt.datetime | None
+    queue: str | None
+    #: held until an eta in the future (a retry waiting its delay), not executing
+    scheduled_retry: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CeleryResult:
+    """One ``celery-task-meta-*`` value, reduced to what can be shown (never the raw
+    result or the traceback)."""
+
+    kind: ResultKind
+    status: str  # SUCCESS | FAILURE | RETRY | ...
+    date_done: dt.datetime | None  # None for RETRY (Celery stores none)
+    task_id: str
+    summary: str  # one line, masked
+    task: str | None = None  # known only from a held or queued message with the same id
+
+
+@dataclass(frozen=True, slots=True)
+class CelerySnapshot:
+    """Celery's state as kept in Redis by kombu and the result backend."""
+
+    state: SourceState
+    error: str | None
+    fetched_at: dt.datetime
+    duration_ms: float
+    #: list name -> length: ``default`` and its priority sub-lists (``default:3`` ...)
+    queues: Mapping[str, int] = field(default_factory=dict)
+    #: the message the worker takes next (the tail of the first non-empty list)
+    oldest_queued: CeleryMessage | None = None
+    #: every message a worker holds (``unacked``), oldest delivery first: executing, or
+    #: waiting for its eta (``scheduled_retry``)
+    executing: tuple[CeleryMessage, ...] = ()
+    last_heartbeat_at: dt.datetime | None = None
+    results: tuple[CeleryResult, ...] = ()  # newest first
+    #: False when the bounded SCAN of the results stopped before the end of the keyspace
+    results_complete: bool = True
+
+    @property
+    def queued_total(self) -> int:
+        return sum(self.queues.values())
+
+    @property
+    def running(self) -> tuple[CeleryMessage, ...]:
+        return tuple(m for m in self.executing if not m.scheduled_retry)
+
+    @property
+    def scheduled(self) -> tuple[CeleryMessage, ...]:
+        return tuple(m for m in self.executing if m.scheduled_retry)

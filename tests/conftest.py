@@ -4,4 +4,6 @@ pytest_plugins = [
     "tests.support.postgres",
     "tests.support.docker_engine",
     "tests.support.fake_api",
+    "tests.support.redis_server",
+    "tests.support.celery_rig",
 ]
