@@ -46,7 +46,7 @@ from magflow_console.models import (
     error_snapshot,
     utcnow,
 )
-from magflow_console.redact import scrub
+from magflow_console.render.text import scrub
 from magflow_console.sources.broker_parse import (
     heartbeat_time,
     load_json,

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from magflow_console.models import CeleryMessage, CeleryResult, ResultKind
-from magflow_console.redact import scrub
+from magflow_console.render.text import scrub
 
 #: kombu's Redis transport: a queue's priority sub-lists are ``queue + SEP + step``
 PRIORITY_SEP = "\x06\x16"
