@@ -23,11 +23,14 @@ from magflow_console.diagnose import emag_env, rules
 from magflow_console.models import (
     AdminsSnapshot,
     ApiSnapshot,
+    CelerySnapshot,
     ContainerInfo,
     ContainersSnapshot,
     DatabaseSnapshot,
     Finding,
     MigrationsSnapshot,
+    OrdersSnapshot,
+    RedisSnapshot,
     StatusReport,
     SyncRun,
     SyncSnapshot,
@@ -39,6 +42,8 @@ if TYPE_CHECKING:
     from magflow_console.models import LogLine
     from magflow_console.sources.alembic_structure import ScriptGraph
     from magflow_console.sources.api import ApiSource
+    from magflow_console.sources.broker import BrokerSource
+    from magflow_console.sources.broker_url import RedisTarget
     from magflow_console.sources.database import DatabaseSource
     from magflow_console.sources.docker import DockerSource
     from magflow_console.sources.docker_parse import StackEvent
@@ -60,6 +65,9 @@ class Backend:
         self._docker_lock = threading.Lock()
         self._db_lock = threading.Lock()
         self._api_lock = threading.Lock()
+        self._broker_lock = threading.Lock()
+        self._broker: BrokerSource | None = None
+        self._redis_target: RedisTarget | None = None
         self._docker: DockerSource | None = None
         self._db: DatabaseSource | None = None
         self._api: ApiSource | None = None
@@ -122,6 +130,69 @@ class Backend:
 
                 self._api = ApiSource(self.profile.api.url, timeout=self.profile.api.timeout)
             return self._api
+
+    def redis_target(self) -> RedisTarget:
+        """The Redis to read: the profile's URL, else the worker's broker URL mapped to the
+        Docker host (``sources.broker_url``); a discovered URL is kept until a read fails."""
+        from magflow_console.sources.broker_url import RedisTarget, discover
+
+        url = cfg.redis_url(self.profile)
+        if url:
+            return RedisTarget(url, "profile")
+        if self._redis_target is not None and self._redis_target.url:
+            return self._redis_target
+        try:
+            docker = self.docker
+        except Exception as exc:  # the SDK cannot be set up for this host
+            return RedisTarget(None, "worker environment", f"Docker source failed: {exc}")
+        self._redis_target = discover(
+            docker, self.profile.docker.services, cfg.docker_host(self.profile)
+        )
+        return self._redis_target
+
+    def broker(self) -> tuple[RedisSnapshot, CelerySnapshot]:
+        """Redis and the Celery state kept in it; both in the error state (``url`` None)
+        when no Redis URL is configured or discoverable."""
+        started = time.perf_counter()
+        target = self.redis_target()
+        if target.url is None:
+            why = (
+                "No Redis URL: set redis.url (or redis.url_env, or --redis-url), or make the "
+                f"worker's broker URL readable ({target.why_not})."
+            )
+            return (
+                error_snapshot(RedisSnapshot, why, started),
+                error_snapshot(CelerySnapshot, why, started),
+            )
+        from magflow_console.sources.broker import BrokerSource
+
+        with self._broker_lock:
+            if self._broker is None or self._broker.url != target.url:
+                if self._broker is not None:
+                    self._broker.close()
+                self._broker = BrokerSource(target.url, timeout=self.profile.redis.timeout)
+            source = self._broker
+        try:
+            redis, celery = source.fetch()
+        except Exception as exc:  # a bug, not an outage
+            msg = f"Redis source failed: {exc}"
+            return (
+                error_snapshot(RedisSnapshot, msg, started, url=target.display),
+                error_snapshot(CelerySnapshot, msg, started),
+            )
+        if redis.state == "error" and target.source != "profile":
+            self._redis_target = None  # rediscover next time: the stack may have changed
+        return redis, celery
+
+    def orders(self) -> OrdersSnapshot:
+        src = self.db
+        if src is None:
+            return self._no_db(OrdersSnapshot)
+        started = time.perf_counter()
+        try:
+            return src.fetch_orders()
+        except Exception as exc:
+            return error_snapshot(OrdersSnapshot, f"Order source failed: {exc}", started)
 
     def _no_db(self, cls: type[Any]) -> Any:
         return error_snapshot(cls, self._db_error or "No database URL configured for this profile.")
@@ -291,19 +362,33 @@ class Backend:
     # ------------------------------------------------------------------ whole status
 
     def status(self) -> StatusReport:
-        """Everything at once: docker and API in parallel with the database work."""
+        """Everything at once: docker, the API and Redis in parallel with the database
+        work (Redis after docker when its URL comes from the worker's environment)."""
         with ThreadPoolExecutor(max_workers=3, thread_name_prefix="status") as pool:
             f_containers = pool.submit(self.containers)
             f_api = pool.submit(self.api)
+            f_broker = pool.submit(self.broker)
             database = self.database()
             sync = self.sync()
+            orders = self.orders()
             migrations = self.migrations(database)
             containers = f_containers.result()
             api = f_api.result()
-        return build_report(self.profile_name, containers, database, migrations, sync, api)
+            redis, celery = f_broker.result()
+        return build_report(
+            self.profile_name,
+            containers,
+            database,
+            migrations,
+            sync,
+            api,
+            celery=celery,
+            redis=redis,
+            orders=orders,
+        )
 
     def close(self) -> None:
-        for src in (self._docker, self._db, self._api):
+        for src in (self._docker, self._db, self._api, self._broker):
             if src is not None:
                 with contextlib.suppress(Exception):
                     src.close()
@@ -316,6 +401,10 @@ def build_report(
     migrations: MigrationsSnapshot,
     sync: SyncSnapshot,
     api: ApiSnapshot,
+    *,
+    celery: CelerySnapshot,
+    redis: RedisSnapshot,
+    orders: OrdersSnapshot,
 ) -> StatusReport:
     findings: list[Finding] = []
     findings += rules.database_findings(database)
@@ -324,13 +413,17 @@ def build_report(
     findings += rules.migration_findings(migrations)
     findings += rules.sync_findings(sync)
     findings += rules.api_findings(api, containers)
+    findings += rules.redis_findings(redis)
     # a section that could not be read makes the verdict "unknown", unless the outage
-    # is itself a critical finding (database or API unreachable)
+    # is itself a critical finding (database, API or Redis unreachable); a Redis nobody
+    # configured and none could be found is said by doctor (UNKNOWN), not counted here
     states = [containers.state, migrations.state]
     if database.state != "error":
-        states += [database.state, sync.state]
+        states += [database.state, sync.state, orders.state]
     if not (api.state == "error" and api.base_url is not None):
         states.append(api.state)
+    if redis.state != "error":
+        states.append(celery.state)
     return StatusReport(
         profile=profile,
         verdict=rules.verdict(findings, states),
@@ -340,6 +433,9 @@ def build_report(
         migrations=migrations,
         sync=sync,
         api=api,
+        celery=celery,
+        redis=redis,
+        orders=orders,
         findings=tuple(findings),
     )
 

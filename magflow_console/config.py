@@ -127,10 +127,15 @@ class ApiSettings(_Section):
 
 
 class RedisSettings(_Section):
-    url: str | None = Field(default=None, description="Redis URL (login-cache invalidation).")
+    url: str | None = Field(
+        default=None,
+        description="Redis URL (db 0: Celery's broker and results, the login cache). Default: "
+        "the worker container's CELERY_BROKER_URL, mapped to the port redis publishes.",
+    )
     url_env: str | None = Field(
         default=None, description="Name of an env var holding the Redis URL."
     )
+    timeout: float = Field(default=3.0, gt=0, description="Seconds per Redis call.")
 
 
 class SyncSettings(_Section):

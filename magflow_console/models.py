@@ -334,6 +334,9 @@ class StatusReport:
     migrations: MigrationsSnapshot
     sync: SyncSnapshot
     api: ApiSnapshot
+    celery: CelerySnapshot
+    redis: RedisSnapshot
+    orders: OrdersSnapshot
     findings: tuple[Finding, ...] = ()
 
 

@@ -6,7 +6,7 @@ imports the TUI: ``import-linter`` holds it to that). Exit codes follow the
 monitoring-plugin convention (``common``).
 
 Modules: ``common`` (exit codes, options, loading a profile), ``report`` (info, status,
-doctor, migrations, containers, sync-logs), ``logs``, ``migrate``, ``containers``
+doctor, migrations, containers, sync-logs), ``celery``, ``logs``, ``migrate``, ``containers``
 (restart, stop, start), ``admin``, ``sync``, ``audit``, ``demo`` (demo, seed),
 ``confirm`` (the confirmation policy of every action), ``tables`` (human output) and
 ``jsonout`` (JSON output).
@@ -19,7 +19,17 @@ import sys
 from collections.abc import Sequence
 
 from magflow_console import __version__
-from magflow_console.cli import admin, audit, containers, demo, logs, migrate, report, sync
+from magflow_console.cli import (
+    admin,
+    audit,
+    celery,
+    containers,
+    demo,
+    logs,
+    migrate,
+    report,
+    sync,
+)
 from magflow_console.cli.common import (
     EXIT_OK,
     EXIT_UNKNOWN,
@@ -48,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.set_defaults(func=cmd_tui)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=ArgParser)
     add_command(sub, common, "tui", cmd_tui, "open the TUI (the default)")
-    for module in (report, logs, demo, migrate, containers, admin, sync, audit):
+    for module in (report, celery, logs, demo, migrate, containers, admin, sync, audit):
         module.add_parsers(sub, common)
     return parser
 

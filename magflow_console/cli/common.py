@@ -59,6 +59,13 @@ def common_options() -> ArgParser:
     )
     g.add_argument("--api-url", default=argparse.SUPPRESS, metavar="URL", help="API base URL")
     g.add_argument(
+        "--redis-url",
+        default=argparse.SUPPRESS,
+        metavar="URL",
+        help="Redis URL (default: the worker's broker URL); prefer redis.url_env: it holds "
+        "the password",
+    )
+    g.add_argument(
         "--read-only", action="store_true", default=argparse.SUPPRESS, help="refuse every action"
     )
     return p
@@ -73,15 +80,17 @@ def load(args: argparse.Namespace, extra: dict[str, Any] | None = None) -> Loade
         "docker.host": getattr(args, "docker_host", None),
         "alembic.scripts": getattr(args, "scripts", None),
         "api.url": getattr(args, "api_url", None),
+        "redis.url": getattr(args, "redis_url", None),
     }
     if getattr(args, "scripts", None):
         overrides["alembic.strategy"] = "local"
     if getattr(args, "read_only", False):
         overrides["read_only"] = True
     overrides.update(extra or {})
-    if overrides.get("database.url"):
-        # an explicit URL wins over an env-var indirection configured in the profile
-        overrides.setdefault("database.url_env", None)
+    # an explicit URL wins over an env-var indirection configured in the profile
+    for section in ("database", "redis"):
+        if overrides.get(f"{section}.url"):
+            overrides.setdefault(f"{section}.url_env", None)
     return cfg.load_config(
         config_path=getattr(args, "config", None),
         profile=getattr(args, "profile", None),

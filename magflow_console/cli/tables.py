@@ -108,7 +108,7 @@ def print_info(loaded: cfg.LoadedConfig) -> None:
 # --------------------------------------------------------------------------- sections
 
 
-def _section_error(con: Console, title: str, snap: Any) -> bool:
+def print_section_error(con: Console, title: str, snap: Any) -> bool:
     if snap.state == "error":
         con.print(
             Text.assemble((f"{title}: ", "bold"), ("ERROR ", style_for("error")), lit(snap.error))
@@ -128,7 +128,7 @@ def _narrow(con: Console) -> bool:
 
 def print_containers(snap: ContainersSnapshot, con: Console | None = None) -> None:
     con = con or console()
-    if _section_error(con, "Containers", snap):
+    if print_section_error(con, "Containers", snap):
         return
     now = utcnow()
     wide = not _narrow(con)
@@ -191,7 +191,7 @@ def print_emag_accounts(snap: ContainersSnapshot, con: Console | None = None) ->
 
 def print_database(snap: DatabaseSnapshot, con: Console | None = None) -> None:
     con = con or console()
-    if _section_error(con, "Database", snap):
+    if print_section_error(con, "Database", snap):
         return
     con.print(
         Text.assemble(
@@ -215,7 +215,7 @@ def print_migrations(
     snap: MigrationsSnapshot, con: Console | None = None, *, findings: bool = True
 ) -> None:
     con = con or console()
-    if _section_error(con, "Migrations", snap) and not snap.revisions:
+    if print_section_error(con, "Migrations", snap) and not snap.revisions:
         return
     current = ", ".join(snap.current) or ("(not checked)" if not snap.db_checked else "(none)")
     con.print(
@@ -250,7 +250,7 @@ def print_sync(
 ) -> None:
     """Accounts, then the recent runs (all of them, or the newest ``max_runs``)."""
     con = con or console()
-    if _section_error(con, "eMAG sync", snap):
+    if print_section_error(con, "eMAG sync", snap):
         return
     now = utcnow()
     narrow = _narrow(con)
@@ -305,13 +305,34 @@ def print_sync(
         }
         runs.add_row(*(cells[col] for col in cols))
     con.print(runs)
+    con.print(
+        Text(
+            "Order syncs write no sync-log rows: their health per account is in "
+            "magflow-console celery.",
+            style="dim",
+        )
+    )
     if findings:
         print_findings(con, snap.anomalies)
 
 
+def print_celery(report: StatusReport, con: Console) -> None:
+    """The Celery pane's four lines (worker, backlog, beat, Redis); the orders per
+    account; all of it: ``magflow-console celery``."""
+    from magflow_console.render.celery import orders_text, pane_text
+
+    if print_section_error(con, "Celery", report.celery):
+        return
+    con.print(Text("Celery (all of it: magflow-console celery)", style="bold"))
+    con.print(pane_text(report.celery, report.redis, utcnow()))
+    if report.orders.state != "error":
+        con.print(Text("Order syncs", style="bold"))
+        con.print(orders_text(report.orders, utcnow()))
+
+
 def print_api(snap: ApiSnapshot, con: Console | None = None) -> None:
     con = con or console()
-    if _section_error(con, "API", snap):
+    if print_section_error(con, "API", snap):
         return
     table = Table(title=f"API ({clean(snap.base_url)})", title_justify="left")
     for col in ("check", "http", "healthy", "latency", "detail"):
@@ -407,6 +428,7 @@ def print_status(report: StatusReport) -> None:
     print_database(report.database, con)
     print_migrations(report.migrations, con, findings=False)
     print_sync(report.sync, con, findings=False, max_runs=STATUS_RUNS)
+    print_celery(report, con)
     print_api(report.api, con)
     if report.findings:
         con.print(Text("Findings:", style="bold"))

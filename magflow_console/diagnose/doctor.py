@@ -32,6 +32,13 @@ UNREADABLE_STEPS: dict[str, tuple[str, ...]] = {
     "database": (f"Is the db container up? `{CLI} containers`.",),
     "sync": (f"Is the db container up? `{CLI} containers`.",),
     "api": (f"Check `api.url` (`{CLI} info`) and the app container.",),
+    "orders": (f"Is the db container up? `{CLI} containers`.",),
+    "redis": (
+        "Give the console Redis's URL: `redis.url` or `redis.url_env` in the profile, or "
+        "`--redis-url`; by default it reads the worker container's CELERY_BROKER_URL, which "
+        "needs the Docker engine and a port published by the redis container.",
+    ),
+    "celery": (f"Celery's state is read from Redis: see the Redis finding (`{CLI} celery`).",),
 }
 
 
@@ -46,7 +53,16 @@ def advise(report: StatusReport, extra: Sequence[Finding] = ()) -> list[Advice]:
     findings = (*report.findings, *extra)
     out = [Advice(f.severity.upper(), f, next_steps(f, report)) for f in findings]
     explained = {f.message for f in report.findings}
-    for name in ("containers", "database", "migrations", "sync", "api"):
+    for name in (
+        "containers",
+        "database",
+        "migrations",
+        "sync",
+        "orders",
+        "api",
+        "redis",
+        "celery",
+    ):
         section = getattr(report, name)
         if section.state != "error" or not section.error or section.error in explained:
             continue

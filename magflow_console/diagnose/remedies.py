@@ -382,7 +382,15 @@ REMEDIES: dict[str, Remedy] = {
     "api_unreachable": _fixed(
         f"Is the app container running? `{CLI} containers`.",
         f"Check `api.url` (`{CLI} info`): the app listens on 8000 in its container, published "
-        "as 8000 by the main compose file (8001 in the CI variant).",
+        "as 8000 by the main and CI compose files (8001 in the simple variant).",
+    ),
+    "redis_unreachable": _fixed(
+        f"Is the redis container running? `{CLI} containers` (it has no volume in the main "
+        "stack: a restart empties the queue and the login cache).",
+        "A refused password: the worker's CELERY_BROKER_URL, REDIS_URL and Redis's "
+        f"requirepass must agree (`{CLI} logs redis`).",
+        f"Check the URL the console reads (`{CLI} info`, `redis.url`): port 6379 on the main "
+        "stack, 6380 in the simple variant.",
     ),
     "api_check_unhealthy": _api_check,
     "app_blind_healthcheck": _fixed(

@@ -46,11 +46,10 @@ from magflow_console.models import (
     error_snapshot,
     utcnow,
 )
-from magflow_console.render.text import scrub
+from magflow_console.render.text import excerpt, scrub
 from magflow_console.sources.broker_parse import (
     heartbeat_time,
     load_json,
-    one_line,
     parse_message,
     parse_result,
     parse_unacked,
@@ -146,7 +145,7 @@ def describe_error(exc: BaseException, target: Target, timeout: float) -> str:
         msg = f"{where} failed: {type(exc).__name__}: {text}."
     if target.password:
         msg = msg.replace(target.password, "***")
-    return one_line(msg, 240)
+    return excerpt(msg, 240)
 
 
 class BrokerSource:
@@ -188,7 +187,7 @@ class BrokerSource:
             with self._lock:
                 return self._fetch(started)
         except Exception as exc:  # a bug must not take the caller down
-            msg = one_line(f"Reading Redis failed unexpectedly: {type(exc).__name__}: {exc}")
+            msg = excerpt(f"Reading Redis failed unexpectedly: {type(exc).__name__}: {exc}")
             return (
                 error_snapshot(RedisSnapshot, msg, started, url=self.display_url),
                 error_snapshot(CelerySnapshot, msg, started),
@@ -230,7 +229,7 @@ class BrokerSource:
         try:
             target = parse_target(self.url)
         except UrlError as exc:
-            msg = one_line(f"The Redis URL {scrub(self.url)!r} is not usable: {exc}.")
+            msg = excerpt(f"The Redis URL {scrub(self.url)!r} is not usable: {exc}.")
             return self._both_failed(msg, started, scrub(self.url))
         try:
             client = self._ensure_client()

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from magflow_console.models import CeleryMessage, CeleryResult, ResultKind
-from magflow_console.render.text import scrub
+from magflow_console.render.text import excerpt
 
 #: kombu's Redis transport: a queue's priority sub-lists are ``queue + SEP + step``
 PRIORITY_SEP = "\x06\x16"
@@ -41,19 +41,12 @@ TASK_KINDS: dict[str, ResultKind] = {
 SUMMARY_MAX = 160
 _FIELD_MAX = 60
 _REPR_MAX = 4000  # longer reprs are not literal_eval'd (the regex still looks)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 _ACCOUNT_RE = re.compile(r"""['"]account_type['"]\s*:\s*['"]([^'"]{1,40})['"]""")
 _FIRST_STRING_ARG = re.compile(r"""^[(\[]\s*['"]([^'"]{1,40})['"]""")
 KNOWN_ACCOUNTS = frozenset({"main", "fbe", "both"})
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def one_line(text: Any, limit: int = SUMMARY_MAX) -> str:
-    """Masked, control characters removed, whitespace folded, cut to ``limit``."""
-    line = " ".join(_CONTROL.sub(" ", scrub(str(text))).split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def queue_lists(queue: str) -> tuple[tuple[str, str], ...]:
@@ -126,7 +119,7 @@ def _int(value: Any) -> int | None:
 def _text(value: Any, limit: int = _FIELD_MAX) -> str | None:
     if value is None or isinstance(value, dict | list):
         return None
-    line = one_line(value, limit)
+    line = excerpt(value, limit)
     return line or None
 
 
@@ -285,7 +278,7 @@ def result_kind(result: Any) -> ResultKind:
 def failure_summary(result: Any) -> str:
     """``ExcType: message`` of a FAILURE/RETRY result (never the traceback)."""
     if isinstance(result, str):
-        return one_line(result)
+        return excerpt(result)
     if not isinstance(result, Mapping):
         return "no exception stored"
     exc_type = _text(result.get("exc_type"), 80) or "Exception"
@@ -294,7 +287,7 @@ def failure_summary(result: Any) -> str:
         parts = [str(p) for p in message if not isinstance(p, dict | list)]
         message = ", ".join(parts)
     text = f"{exc_type}: {message}" if message not in (None, "") else exc_type
-    return one_line(text)
+    return excerpt(text)
 
 
 def _count(value: Any) -> int | str:
@@ -313,7 +306,7 @@ def _account_parts(accounts: Any, counter: str, label: str, extra: str | None) -
     if not isinstance(accounts, Mapping):
         return parts
     for name, value in list(accounts.items())[:4]:
-        acct = one_line(name, 20)
+        acct = excerpt(name, 20)
         if isinstance(value, Mapping) and value.get("success") is False:
             why = _text(value.get("error"), 60) or "no reason given"
             parts.append(f"{acct} failed: {why}")
@@ -331,14 +324,14 @@ def success_summary(kind: ResultKind, result: Any) -> str:
     if not isinstance(result, Mapping):
         return ""
     if kind == "heartbeat":
-        return one_line(f"heartbeat from {_text(result.get('host')) or 'an unknown host'}")
+        return excerpt(f"heartbeat from {_text(result.get('host')) or 'an unknown host'}")
     if kind == "product_sync":
         account = _text(result.get("account_type"), 20) or "?"
         text = (
             f"{account}: {_count(result.get('products_synced'))} synced, "
             f"{_count(result.get('failed'))} failed"
         )
-        return one_line(text + _errors_suffix(result))
+        return excerpt(text + _errors_suffix(result))
     if kind == "order_sync":
         parts = _account_parts(result.get("accounts"), "orders_synced", "synced", "new_orders")
         if not parts:
@@ -346,16 +339,16 @@ def success_summary(kind: ResultKind, result: Any) -> str:
                 f"{_count(result.get('total_orders_synced'))} synced "
                 f"({_count(result.get('total_new_orders'))} new)"
             ]
-        return one_line("; ".join(parts) + _errors_suffix(result))
+        return excerpt("; ".join(parts) + _errors_suffix(result))
     if kind == "auto_acknowledge":
         text = f"{_count(result.get('total_acknowledged'))} acknowledged"
         parts = _account_parts(result.get("accounts"), "acknowledged", "acknowledged", None)
         failed = [p for p in parts if " failed: " in p]
         if failed:
             text += "; " + "; ".join(failed)
-        return one_line(text + _errors_suffix(result))
+        return excerpt(text + _errors_suffix(result))
     status = result.get("status")
-    return one_line(f"status {status}") if isinstance(status, str) else ""
+    return excerpt(f"status {status}") if isinstance(status, str) else ""
 
 
 def parse_result(
@@ -374,11 +367,11 @@ def parse_result(
             kind="unknown",
             status="UNREADABLE",
             date_done=None,
-            task_id=one_line(key_id, 80),
+            task_id=excerpt(key_id, 80),
             summary="the stored result is not JSON",
             task=tasks_by_id.get(key_id),
         )
-    task_id = _text(meta.get("task_id"), 80) or (one_line(key_id, 80) if key_id else "")
+    task_id = _text(meta.get("task_id"), 80) or (excerpt(key_id, 80) if key_id else "")
     status = _text(meta.get("status"), 20) or "UNKNOWN"
     result = meta.get("result")
     task = tasks_by_id.get(task_id)

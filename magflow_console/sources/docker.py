@@ -55,6 +55,7 @@ from magflow_console.sources.docker_parse import (
     display_host,
     list_signature,
     precheck_socket,
+    published_ports,
     select_service,
     stack_event,
     stack_variant,
@@ -241,6 +242,31 @@ class DockerSource:
         with self._lock:
             self._cache[cid] = _Cached(signature, uptime, now, attrs)
         return attrs
+
+    def container_env(self, name: str, names: tuple[str, ...]) -> tuple[str, str] | None:
+        """(name, value) of the first of ``names`` set in container ``name``'s environment,
+        or None. For a caller that needs one value now (the broker URL): it is returned,
+        never kept or logged."""
+        try:
+            attrs = self.connect().api.inspect_container(name)
+        except Exception as exc:
+            self._fail(exc)
+            return None
+        env = {}
+        for item in (attrs.get("Config") or {}).get("Env") or ():
+            key, sep, value = str(item).partition("=")
+            if sep and key in names and value.strip():
+                env[key] = value.strip()
+        return next(((n, env[n]) for n in names if n in env), None)
+
+    def container_ports(self, name: str) -> tuple[str, ...] | None:
+        """The published ports of container ``name`` ("6379->6379/tcp"), None on failure."""
+        try:
+            attrs = self.connect().api.inspect_container(name)
+        except Exception as exc:
+            self._fail(exc)
+            return None
+        return published_ports(attrs)
 
     def inspect(self, name: str) -> ContainerInfo | None:
         """Fresh full detail (health log included) of one container, or None."""

@@ -174,7 +174,8 @@ def uptime_seconds(status: str) -> float | None:
     return float(count) * _UNIT_SECONDS[unit.rstrip("s")]
 
 
-def _ports(attrs: Mapping[str, Any]) -> tuple[str, ...]:
+def published_ports(attrs: Mapping[str, Any]) -> tuple[str, ...]:
+    """``host->container/proto`` of an inspect's published ports, by host port."""
     published = (attrs.get("NetworkSettings") or {}).get("Ports") or {}
     if not any(published.values()):
         published = (attrs.get("HostConfig") or {}).get("PortBindings") or {}
@@ -217,7 +218,7 @@ def container_info(
         finished_at=parse_docker_time(state.get("FinishedAt")),
         exit_code=state.get("ExitCode") if status in ("exited", "dead", "restarting") else None,
         image=str(config.get("Image") or attrs.get("Image") or ""),
-        ports=_ports(attrs),
+        ports=published_ports(attrs),
         health_log=probes,
         health_failing_streak=int(health.get("FailingStreak") or 0),
         status_text=status_text,

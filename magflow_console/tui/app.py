@@ -148,6 +148,12 @@ class MagflowApp(App[int]):
 
         self.push_screen(SyncDetailScreen(run_id))
 
+    def open_celery(self) -> None:
+        from magflow_console.tui.screens.celery_detail import CeleryDetailScreen
+
+        if not isinstance(self.screen, CeleryDetailScreen):
+            self.push_screen(CeleryDetailScreen())
+
     def open_findings(self) -> None:
         from magflow_console.tui.screens.findings import FindingsScreen
 

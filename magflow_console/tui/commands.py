@@ -34,6 +34,7 @@ class MagflowCommands(Provider):
         yield ("Open migration detail", "revision graph and pending list", app.open_migrations)
         yield ("Open sync runs", "all recent eMAG sync runs", app.open_sync)
         yield ("Open admin users", "admin accounts (no hashes)", app.open_admins)
+        yield ("Open Celery", "worker, queues, retries, results, Redis, orders", app.open_celery)
         containers = app.store.containers
         for c in containers.items if containers else ():
             yield (

@@ -8,7 +8,8 @@ flagged to run again as soon as it ends. Docker events arrive as coalescing mess
 trigger a throttled container refresh.
 
 The database loop also analyses the migrations (``backend.migrations(db)`` needs the
-database snapshot it just read), so it posts two snapshots.
+database snapshot it just read), the sync loop also reads the orders, and the broker loop
+reads Redis and the Celery state in it: each of those posts two snapshots.
 
 ``RefreshLoops`` is owned by the app (``app.loops``); it holds the timers and the stop
 flags of every blocking worker, and is driven by the app's worker-state and event
@@ -34,8 +35,9 @@ if TYPE_CHECKING:
 LOOPS: dict[str, tuple[Source, ...]] = {
     "containers": ("containers",),
     "database": ("database", "migrations"),
-    "sync": ("sync",),
+    "sync": ("sync", "orders"),
     "api": ("api",),
+    "broker": ("redis", "celery"),
 }
 EVENT_THROTTLE = 0.5  # seconds: a burst of events gives one container refresh
 EVENT_RETRY = 5.0  # seconds before re-opening a failed event stream
@@ -56,6 +58,7 @@ class RefreshLoops:
             "database": self._fetch_database,
             "sync": self._fetch_sync,
             "api": self._fetch_api,
+            "broker": self._fetch_broker,
         }
 
     def register_stop(self, stop: threading.Event) -> None:
@@ -145,6 +148,12 @@ class RefreshLoops:
 
     def _fetch_sync(self) -> None:
         self._post(SnapshotReady("sync", self.app.backend.sync()))
+        self._post(SnapshotReady("orders", self.app.backend.orders()))
+
+    def _fetch_broker(self) -> None:
+        redis, celery = self.app.backend.broker()
+        self._post(SnapshotReady("redis", redis))
+        self._post(SnapshotReady("celery", celery))
 
     def _fetch_api(self) -> None:
         self._post(SnapshotReady("api", self.app.backend.api()))

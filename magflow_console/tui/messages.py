@@ -15,19 +15,33 @@ from magflow_console.actions.audit_view import AuditRow
 from magflow_console.models import (
     AdminsSnapshot,
     ApiSnapshot,
+    CelerySnapshot,
     ContainerInfo,
     ContainersSnapshot,
     DatabaseSnapshot,
     Finding,
     MigrationsSnapshot,
+    OrdersSnapshot,
+    RedisSnapshot,
     SyncRun,
     SyncSnapshot,
 )
 
 #: the snapshots the refresh loops keep fresh (``tui.loops``)
-Source = Literal["containers", "database", "migrations", "sync", "api"]
-SOURCES: tuple[Source, ...] = ("containers", "database", "migrations", "sync", "api")
-Snapshot = ContainersSnapshot | DatabaseSnapshot | MigrationsSnapshot | SyncSnapshot | ApiSnapshot
+Source = Literal["containers", "database", "migrations", "sync", "orders", "api", "redis", "celery"]
+SOURCES: tuple[Source, ...] = (
+    "containers", "database", "migrations", "sync", "orders", "api", "redis", "celery",
+)  # fmt: skip
+Snapshot = (
+    ContainersSnapshot
+    | DatabaseSnapshot
+    | MigrationsSnapshot
+    | SyncSnapshot
+    | OrdersSnapshot
+    | ApiSnapshot
+    | RedisSnapshot
+    | CelerySnapshot
+)
 
 
 @dataclass

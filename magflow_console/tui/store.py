@@ -19,10 +19,13 @@ from magflow_console.backend import build_report
 from magflow_console.diagnose.doctor import Advice, advise, extra_findings
 from magflow_console.models import (
     ApiSnapshot,
+    CelerySnapshot,
     ContainersSnapshot,
     DatabaseSnapshot,
     Finding,
     MigrationsSnapshot,
+    OrdersSnapshot,
+    RedisSnapshot,
     StatusReport,
     SyncSnapshot,
     mark_stale,
@@ -89,7 +92,15 @@ class Store:
             self.report = None
             return
         self.report = build_report(
-            self.profile, s["containers"], s["database"], s["migrations"], s["sync"], s["api"]
+            self.profile,
+            s["containers"],
+            s["database"],
+            s["migrations"],
+            s["sync"],
+            s["api"],
+            celery=s["celery"],
+            redis=s["redis"],
+            orders=s["orders"],
         )
 
     # typed accessors -------------------------------------------------------------
@@ -113,3 +124,15 @@ class Store:
     @property
     def api(self) -> ApiSnapshot | None:
         return self.snapshots.get("api")
+
+    @property
+    def orders(self) -> OrdersSnapshot | None:
+        return self.snapshots.get("orders")
+
+    @property
+    def redis(self) -> RedisSnapshot | None:
+        return self.snapshots.get("redis")
+
+    @property
+    def celery(self) -> CelerySnapshot | None:
+        return self.snapshots.get("celery")

@@ -5,23 +5,24 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 
-from magflow_console.backend import build_report
 from magflow_console.diagnose import rules
 from magflow_console.models import (
     AdminsSnapshot,
     AdminUser,
     ApiCheck,
     ApiSnapshot,
+    CelerySnapshot,
     ContainersSnapshot,
     DatabaseSnapshot,
     Finding,
     HealthProbe,
     MigrationsSnapshot,
+    RedisSnapshot,
     SyncSnapshot,
     Verdict,
     error_snapshot,
 )
-from tests.support.snapshots import NOW, container, containers_snapshot
+from tests.support.snapshots import NOW, container, containers_snapshot, report_of
 
 
 def codes(findings: list[Finding]) -> set[str]:
@@ -106,7 +107,13 @@ def test_report_database_down_is_critical_not_unknown() -> None:
     sync = error_snapshot(SyncSnapshot, "PostgreSQL at h:5433/magflow refused the connection.")
     mig = MigrationsSnapshot("ok", None, NOW, 1.0, heads=("a",), db_checked=False)
     api = ApiSnapshot("ok", None, NOW, 1.0, base_url="http://x", checks=())
-    report = build_report("local", containers_snapshot(container("app")), db, mig, sync, api)
+    report = report_of(
+        containers=containers_snapshot(container("app")),
+        database=db,
+        migrations=mig,
+        sync=sync,
+        api=api,
+    )
     assert report.verdict is Verdict.CRITICAL
     assert "database_unreachable" in codes(list(report.findings))
 
@@ -117,7 +124,25 @@ def test_report_docker_unreachable_alone_is_unknown() -> None:
     mig = MigrationsSnapshot("ok", None, NOW, 1.0, heads=("a",), current=("a",))
     sync = SyncSnapshot("ok", None, NOW, 1.0)
     api = ApiSnapshot("ok", None, NOW, 1.0, base_url="http://x", checks=())
-    assert build_report("local", containers, db, mig, sync, api).verdict is Verdict.UNKNOWN
+    report = report_of(containers=containers, database=db, migrations=mig, sync=sync, api=api)
+    assert report.verdict is Verdict.UNKNOWN
+
+
+def test_redis_down_is_critical_and_a_redis_nobody_named_is_unread() -> None:
+    down = error_snapshot(
+        RedisSnapshot,
+        "Redis at 127.0.0.1:6379 refused the connection.",
+        url="redis://:***@127.0.0.1:6379/0",
+    )
+    celery = error_snapshot(CelerySnapshot, "Redis at 127.0.0.1:6379 refused the connection.")
+    report = report_of(redis=down, celery=celery)
+    assert codes(list(report.findings)) == {"redis_unreachable"}
+    assert report.verdict is Verdict.CRITICAL
+    unknown = error_snapshot(RedisSnapshot, "No Redis URL: set redis.url ...")
+    quiet = report_of(redis=unknown, celery=error_snapshot(CelerySnapshot, "No Redis URL"))
+    assert "redis_unreachable" not in codes(list(quiet.findings))
+    assert quiet.verdict is Verdict.OK  # not counted; doctor lists it as UNKNOWN
+    assert rules.redis_findings(RedisSnapshot("ok", None, NOW, 1.0, url="redis://x")) == []
 
 
 def test_empty_schema_is_critical() -> None:

@@ -20,6 +20,9 @@ from magflow_console.models import (
     AdminUser,
     ApiCheck,
     ApiSnapshot,
+    CeleryMessage,
+    CeleryResult,
+    CelerySnapshot,
     ContainerInfo,
     ContainersSnapshot,
     DatabaseSnapshot,
@@ -28,6 +31,9 @@ from magflow_console.models import (
     LockHolder,
     LogLine,
     MigrationsSnapshot,
+    OrderAccountStats,
+    OrdersSnapshot,
+    RedisSnapshot,
     Revision,
     SyncRun,
     SyncSnapshot,
@@ -294,6 +300,50 @@ ADMINS = AdminsSnapshot(
     ),
 )
 
+REDIS = RedisSnapshot(
+    "ok", None, NOW, 3.0, url="redis://:***@127.0.0.1:6379/0", used_memory=118_000_000,
+    maxmemory=268_435_456, evicted_keys=0, uptime_seconds=11_520, connected_clients=6,
+    rdb_last_bgsave_status="ok", aof_enabled=False, maxmemory_policy="allkeys-lru",
+    redis_version="7.0.15", db_keys=214,
+)  # fmt: skip
+_SYNC_TASK = CeleryMessage(
+    "emag.sync_products", "5b1c0e4e-9f7d-4a53-a0f4-1d9c1c6a2f11", "main", ago(minutes=4, seconds=12),
+    0, None, "default",
+)  # fmt: skip
+_RETRY = CeleryMessage(
+    "emag.sync_orders", "0c2e7f5a-1b44-4e4b-9a21-6f8e5d3c2b10", None, ago(minutes=3),
+    1, ago(minutes=-2), "default", scheduled_retry=True,
+)  # fmt: skip
+CELERY = CelerySnapshot(
+    "ok", None, NOW, 4.0,
+    queues={"default": 2, "default:3": 0, "default:6": 0, "default:9": 0},
+    oldest_queued=CeleryMessage(
+        "emag.auto_acknowledge_orders", "a1", None, None, 0, None, "default"
+    ),
+    executing=(_SYNC_TASK, _RETRY),
+    last_heartbeat_at=ago(seconds=38),
+    results=(
+        CeleryResult("heartbeat", "SUCCESS", ago(seconds=38), "h1", "celery-beat on beat-1"),
+        CeleryResult(
+            "unknown", "RETRY", None, _RETRY.id or "", "ConnectionError: eMAG 503 on page 2",
+            task="emag.sync_orders",
+        ),
+        CeleryResult("product_sync", "SUCCESS", ago(minutes=48), "r2", "both: 0 synced"),
+        CeleryResult(
+            "unknown", "FAILURE", ago(hours=2), "r3",
+            "RuntimeError: Event loop is closed",
+        ),
+    ),
+)  # fmt: skip
+ORDERS = OrdersSnapshot(
+    "ok", None, NOW, 2.0,
+    accounts={
+        "main": OrderAccountStats("main", 8_412, 3, 0, ago(minutes=2), 2, ago(minutes=7)),
+        "fbe": OrderAccountStats("fbe", 1_904, 6, 4, ago(minutes=2), 4, ago(hours=3, minutes=20)),
+    },
+    counts_age_seconds=12.0,
+)  # fmt: skip
+
 LOG_LINES = [
     "MagFlow ERP - Starting application...",
     "Waiting for database to be ready...",
@@ -357,6 +407,12 @@ class FakeBackend(Backend):
 
     def api(self) -> ApiSnapshot:
         return API
+
+    def broker(self) -> tuple[RedisSnapshot, CelerySnapshot]:
+        return REDIS, CELERY
+
+    def orders(self) -> OrdersSnapshot:
+        return error_snapshot(OrdersSnapshot, DB_DOWN) if self.db_down else ORDERS
 
     def admins(self) -> AdminsSnapshot:
         return ADMINS

@@ -8,11 +8,14 @@ from dataclasses import replace
 from magflow_console.backend import build_report
 from magflow_console.models import (
     ApiSnapshot,
+    CelerySnapshot,
     ContainerInfo,
     ContainersSnapshot,
     DatabaseSnapshot,
     Finding,
     MigrationsSnapshot,
+    OrdersSnapshot,
+    RedisSnapshot,
     StatusReport,
     SyncSnapshot,
 )
@@ -37,16 +40,23 @@ def report_of(
     *findings: Finding,
     containers: ContainersSnapshot | None = None,
     database: DatabaseSnapshot | None = None,
+    migrations: MigrationsSnapshot | None = None,
     sync: SyncSnapshot | None = None,
     api: ApiSnapshot | None = None,
+    celery: CelerySnapshot | None = None,
+    redis: RedisSnapshot | None = None,
+    orders: OrdersSnapshot | None = None,
 ) -> StatusReport:
     report = build_report(
         "local",
         containers
         or containers_snapshot(container("app"), container("redis", name="stack-redis-1")),
         database or DatabaseSnapshot("ok", None, NOW, 1.0, tables=("users",), schema_empty=False),
-        MigrationsSnapshot("ok", None, NOW, 1.0, heads=("a",), current=("a",)),
+        migrations or MigrationsSnapshot("ok", None, NOW, 1.0, heads=("a",), current=("a",)),
         sync or SyncSnapshot("ok", None, NOW, 1.0),
         api or ApiSnapshot("ok", None, NOW, 1.0, base_url="http://x", checks=()),
+        celery=celery or CelerySnapshot("ok", None, NOW, 1.0, last_heartbeat_at=NOW),
+        redis=redis or RedisSnapshot("ok", None, NOW, 1.0, url="redis://:***@redis:6379/0"),
+        orders=orders or OrdersSnapshot("ok", None, NOW, 1.0),
     )
     return replace(report, findings=report.findings + findings)

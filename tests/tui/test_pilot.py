@@ -66,7 +66,9 @@ async def test_dashboard_shows_the_stack(stack_config: Any, stack_containers: An
         assert "unhealthy" in shown
         assert "/health/full" in shown
         sources = {m.source for m in messages if isinstance(m, SnapshotReady)}
-        assert sources == {"containers", "database", "migrations", "sync", "api"}
+        assert sources == {
+            "containers", "database", "migrations", "sync", "orders", "api", "redis", "celery"
+        }  # fmt: skip
 
 
 async def test_keys_focus_panes_and_open_details(stack_config: Any, stack_containers: Any) -> None:

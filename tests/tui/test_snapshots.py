@@ -83,6 +83,7 @@ def test_dashboard_protected_profile(snap_compare: SnapCompare) -> None:
         pytest.param(("3", "down", "down", "enter"), id="sync_detail"),
         pytest.param(("a",), id="admins"),
         pytest.param(("question_mark",), id="help"),
+        pytest.param(("5", "enter"), id="celery_detail"),
     ],
 )
 def test_detail_screens(snap_compare: SnapCompare, keys: tuple[str, ...]) -> None:

@@ -1,4 +1,9 @@
-"""The dashboard: header line and four panes (containers, migrations, eMAG sync, API)."""
+"""The dashboard: header line and five panes (containers, Celery and migrations on the
+left, API and eMAG sync on the right).
+
+A refresh repaints only what it changed: the header, and the pane whose source was read
+(``SOURCE_PANES``); an idle dashboard over SSH must not redraw rows whose text is the same.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,13 @@ from typing import TYPE_CHECKING, cast
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Grid
+from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, Input
 
 from magflow_console.diagnose.doctor import to_act_on
 from magflow_console.tui.screens.base import AppScreen
 from magflow_console.tui.widgets.api_pane import ApiPane
+from magflow_console.tui.widgets.celery_pane import CeleryPane
 from magflow_console.tui.widgets.containers_pane import ContainersPane
 from magflow_console.tui.widgets.header import StatusHeader, header_text
 from magflow_console.tui.widgets.migrations_pane import MigrationsPane
@@ -31,6 +37,17 @@ PANES: dict[str, type[Pane]] = {
     "migrations": MigrationsPane,
     "sync": SyncPane,
     "api": ApiPane,
+    "celery": CeleryPane,
+}
+#: which pane shows what a source just read (the database and the orders have no pane:
+#: they change the header's verdict, and the orders show in the Celery detail)
+SOURCE_PANES: dict[str, tuple[str, ...]] = {
+    "containers": ("containers",),
+    "migrations": ("migrations",),
+    "sync": ("sync",),
+    "api": ("api",),
+    "redis": ("celery",),
+    "celery": ("celery",),
 }
 
 
@@ -40,6 +57,7 @@ class DashboardScreen(AppScreen[None]):
         Binding("2", "focus_pane('migrations')", "Migrations", id="focus-migrations", show=False),
         Binding("3", "focus_pane('sync')", "Sync", id="focus-sync", show=False),
         Binding("4", "focus_pane('api')", "API", id="focus-api", show=False),
+        Binding("5", "focus_pane('celery')", "Celery", id="focus-celery", show=False),
         Binding("enter", "open_detail", "Open", id="open-detail"),
         Binding("slash", "filter", "Filter", id="filter"),
         Binding("escape", "clear_filter", "Clear filter", id="clear-filter", show=False),
@@ -55,11 +73,14 @@ class DashboardScreen(AppScreen[None]):
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(protected=self.mf.backend.profile.protected, id="header")
-        with Grid(id="panes"):
-            yield ContainersPane(id="pane-containers")
-            yield ApiPane(id="pane-api")
-            yield MigrationsPane(id="pane-migrations")
-            yield SyncPane(id="pane-sync")
+        with Horizontal(id="panes"):
+            with Vertical(id="col-left"):
+                yield ContainersPane(id="pane-containers")
+                yield CeleryPane(id="pane-celery")
+                yield MigrationsPane(id="pane-migrations")
+            with Vertical(id="col-right"):
+                yield ApiPane(id="pane-api")
+                yield SyncPane(id="pane-sync")
         yield Input(placeholder="filter containers and runs (esc clears)", id="filter")
         yield Footer()
 
@@ -72,7 +93,7 @@ class DashboardScreen(AppScreen[None]):
     def pane(self, name: str) -> Pane:
         return self.query_one(PANES[name])
 
-    def _store_changed(self, _source: str | None) -> None:
+    def _store_changed(self, source: str | None) -> None:
         app, store = self.mf, self.mf.store
         now = app.clock()
         profile = app.backend.profile
@@ -90,11 +111,17 @@ class DashboardScreen(AppScreen[None]):
             )
         )
         sync = cast(SyncPane, self.pane("sync"))
-        sync.account_findings = tuple(
+        account_findings = tuple(
             f for f in (report.findings if report else ()) if f.code in ACCOUNT_FINDINGS
         )
+        names = set(PANES) if source is None else set(SOURCE_PANES.get(source, ()))
+        if account_findings != sync.account_findings:
+            sync.account_findings = account_findings
+            names.add("sync")
+        cast(CeleryPane, self.pane("celery")).redis = store.redis
         for name in PANES:
-            self.pane(name).show(store.snapshots.get(name), store.next_retry.get(name), now)
+            if name in names:
+                self.pane(name).show(store.snapshots.get(name), store.next_retry.get(name), now)
 
     # ------------------------------------------------------------------ actions
 
@@ -120,6 +147,8 @@ class DashboardScreen(AppScreen[None]):
         elif isinstance(pane, SyncPane):
             run_id = pane.selected_run()
             self.mf.open_sync(run_id)
+        elif isinstance(pane, CeleryPane):
+            self.mf.open_celery()
 
     @on(DataTable.RowSelected)
     def _row_selected(self, event: DataTable.RowSelected) -> None:

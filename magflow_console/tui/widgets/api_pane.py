@@ -53,4 +53,4 @@ class ApiPane(TablePane):
 
     def show_snapshot(self, snapshot: ApiSnapshot, now: dt.datetime) -> None:
         self.table.set_rows([check_row(c) for c in snapshot.checks])
-        self.border_subtitle = one_line(snapshot.base_url or "", 30)
+        self.set_subtitle(one_line(snapshot.base_url or "", 30))

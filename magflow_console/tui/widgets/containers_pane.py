@@ -72,7 +72,7 @@ class ContainersPane(TablePane):
         self.table.set_rows(container_rows(snapshot, now))
         if snapshot.items:
             variant = f" · {snapshot.stack_variant} stack" if snapshot.stack_variant else ""
-            self.border_subtitle = f"{len(snapshot.items)} containers{variant}"
+            self.set_subtitle(f"{len(snapshot.items)} containers{variant}")
 
     def selected_name(self) -> str | None:
         key = self.table.selected_key

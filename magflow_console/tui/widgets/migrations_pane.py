@@ -119,7 +119,7 @@ class MigrationsPane(Pane):
     def show_snapshot(self, snapshot: MigrationsSnapshot, now: dt.datetime) -> None:
         self.query_one(Summary).set_text(migrations_text(snapshot))
         location = snapshot.scripts_location or ""
-        self.border_subtitle = tail(location, 30) if location else ""
+        self.set_subtitle(tail(location, 30) if location else "")
 
     def selected_text(self) -> str:
         return self.query_one(Summary).plain

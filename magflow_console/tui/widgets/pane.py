@@ -27,7 +27,7 @@ from magflow_console.tui.widgets.table import LiveTable
 
 
 class Pane(Vertical):
-    """Base class of the four dashboard panes."""
+    """Base class of the dashboard panes."""
 
     source: str = ""
     title: str = ""
@@ -81,6 +81,12 @@ class Pane(Vertical):
 
     def show_snapshot(self, snapshot: Any, now: dt.datetime) -> None:
         raise NotImplementedError
+
+    def set_subtitle(self, text: str) -> None:
+        """Textual repaints the whole pane on every ``border_subtitle`` assignment, even of
+        the same text: assign only a change (an idle dashboard must not repaint)."""
+        if self.border_subtitle != text:
+            self.border_subtitle = text
 
     def selected_text(self) -> str:
         """Text for the clipboard (OSC 52) from the pane's selection."""

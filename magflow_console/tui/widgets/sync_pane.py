@@ -138,7 +138,7 @@ class SyncPane(Pane):
         anomalies.set_text(anomalies_text(snapshot, self.account_findings))
         anomalies.display = bool(anomalies.plain)
         self.table.set_rows([run_row(r) for r in snapshot.recent])
-        self.border_subtitle = f"{len(snapshot.recent)} recent runs"
+        self.set_subtitle(f"{len(snapshot.recent)} recent runs")
 
     def selected_run(self) -> str | None:
         return self.table.selected_key
