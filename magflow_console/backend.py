@@ -22,6 +22,7 @@ from magflow_console.config_sources import ConfigError
 from magflow_console.diagnose import emag_env, rules
 from magflow_console.models import (
     AdminsSnapshot,
+    ApiCheck,
     ApiSnapshot,
     CelerySnapshot,
     ContainerInfo,
@@ -260,6 +261,15 @@ class Backend:
             return self.api_source.fetch()
         except Exception as exc:
             return error_snapshot(ApiSnapshot, f"API source failed: {exc}", started)
+
+    def api_full_check(self) -> ApiCheck | None:
+        """``/health/full`` once, on demand (it is not polled: sheet §11.6)."""
+        from magflow_console.sources.api import FULL_CHECK
+
+        try:
+            return self.api_source.probe(FULL_CHECK)
+        except Exception:
+            return None
 
     def scripts_location(self) -> str:
         a = self.profile.alembic

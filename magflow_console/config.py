@@ -124,6 +124,14 @@ class ApiSettings(_Section):
     )
     password_file: Path | None = Field(default=None, description="File holding the API password.")
     timeout: float = Field(default=3.0, gt=0, description="Seconds per health probe.")
+    min_interval: float = Field(
+        default=5.0,
+        ge=5.0,
+        le=3600,
+        description="Seconds between API polls, at least 5: MagFlow allows 100 requests a "
+        "minute per health path per API process, so 8 consoles polling every 5 s stay "
+        "below it together.",
+    )
 
 
 class RedisSettings(_Section):

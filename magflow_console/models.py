@@ -310,6 +310,11 @@ class ApiCheck:
     detail: str | None = None  # one sentence: why unhealthy / what was read
     critical: bool = True  # a real check (db, redis, migrations) vs static liveness
 
+    @property
+    def rate_limited(self) -> bool:
+        """HTTP 429 (MagFlow's limiter): the check says nothing of the API's health."""
+        return self.status_code == 429
+
 
 @dataclass(frozen=True, slots=True)
 class ApiSnapshot:
@@ -319,6 +324,10 @@ class ApiSnapshot:
     duration_ms: float
     base_url: str | None = None
     checks: tuple[ApiCheck, ...] = ()
+
+    @property
+    def rate_limited(self) -> bool:
+        return any(c.rate_limited for c in self.checks)
 
 
 # --------------------------------------------------------------------------- whole status

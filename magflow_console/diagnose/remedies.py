@@ -393,6 +393,12 @@ REMEDIES: dict[str, Remedy] = {
         "stack, 6380 in the simple variant.",
     ),
     "api_check_unhealthy": _api_check,
+    "api_rate_limited": _fixed(
+        "Fewer pollers: every console polls each health path once per refresh (api."
+        "min_interval, 5 s at least); close consoles you do not watch, or raise the interval.",
+        "The console backs off to one poll a minute while a path answers 429, and never "
+        "polls /health/full unless asked (F on the dashboard).",
+    ),
     "app_blind_healthcheck": _fixed(
         "Do not trust the app container's health: its probe is static; the API checks above "
         "are the real state."

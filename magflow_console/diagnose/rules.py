@@ -152,8 +152,22 @@ def api_findings(snap: ApiSnapshot, containers: ContainersSnapshot | None = None
             return []
         return [Finding("api_unreachable", "critical", snap.error or "API unreachable.")]
     out: list[Finding] = []
+    limited = [c.path for c in snap.checks if c.rate_limited]
+    if limited:
+        out.append(
+            Finding(
+                "api_rate_limited",
+                "warning",
+                f"{', '.join(limited)} answered 429 (rate-limited): more than 100 requests a "
+                "minute reach each path of one API process, from every console and probe "
+                "together; those checks say nothing of the API's health until the limit "
+                "lifts.",
+                subject=limited[0],
+                short="API health checks rate-limited",
+            )
+        )
     for check in snap.checks:
-        if not check.healthy:
+        if not check.healthy and not check.rate_limited:
             sev: Severity = "critical" if check.critical else "warning"
             out.append(
                 Finding(
@@ -163,7 +177,7 @@ def api_findings(snap: ApiSnapshot, containers: ContainersSnapshot | None = None
                     subject=check.path,
                 )
             )
-    real_bad = any(not c.healthy and c.critical for c in snap.checks)
+    real_bad = any(not c.healthy and c.critical and not c.rate_limited for c in snap.checks)
     if real_bad and containers is not None:
         app = next((c for c in containers.items if c.service == "app"), None)
         if app is not None and app.health == "healthy":

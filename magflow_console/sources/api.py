@@ -33,14 +33,20 @@ import httpx
 from magflow_console.models import ApiCheck, ApiSnapshot, error_snapshot, utcnow
 from magflow_console.render.text import scrub
 
+#: polled at every refresh: the real checks, and the static liveness for comparison.
+#: ``/health/full`` is not among them (sheet §11.6): it repeats /health/database, caches
+#: its answer for about 30 s, and every uncached call logs an ERROR with a traceback in the
+#: app's log; it is probed on demand (``FULL_CHECK``: the TUI's ``F``).
 DEFAULT_CHECKS: tuple[str, ...] = (
     "/health/live",
-    "/health/full",
     "/health/database",
     "/health/redis",
     "/health/migrations",
     "/api/v1/emag/health",
 )
+FULL_CHECK = "/health/full"
+#: HTTP status of MagFlow's rate limiter (100 requests per minute per path per API process)
+RATE_LIMITED = 429
 # Static endpoints (liveness only) and the task probe: a failure here is not critical.
 NON_CRITICAL: frozenset[str] = frozenset(
     {
@@ -95,7 +101,8 @@ def _healthy_detail(path: str, body: dict[str, Any]) -> str | None:
     if path.endswith("/health/full"):
         return f"database ok (version {body.get('version')}, {body.get('environment')})"
     if path == "/health/database":
-        return f"database reachable via host {body.get('dsn_host')}"
+        # dsn_host is the app's DB_HOST setting, not the host of the URL it connects with
+        return f"database ok (DB_HOST setting: {body.get('dsn_host')})"
     if path == "/api/v1/database/health":
         return f"{body.get('postgres_version') or 'PostgreSQL'} reachable, schema accessible"
     if path == "/health/redis":
@@ -114,6 +121,15 @@ def judge(
 ) -> tuple[bool, str | None, str]:
     """(healthy, body status, detail) for one answer. Pure logic, no I/O."""
     subject = SUBJECTS.get(path, path)
+    if status_code == RATE_LIMITED:  # says nothing of health, whatever the body holds
+        return (
+            False,
+            "rate-limited",
+            (
+                f"{subject}: rate-limited (HTTP 429: more than 100 requests a minute reach this "
+                "path of one API process, from all consoles and probes together)"
+            ),
+        )
     if not isinstance(body, dict):
         kind = "a non-JSON body" if body is None else "JSON that is not an object"
         ctype = content_type.split(";")[0].strip() or "no content type"
@@ -164,6 +180,20 @@ class ApiSource:
         except Exception as exc:  # pragma: no cover - last-resort guard
             msg = _sentence(f"API check failed unexpectedly: {type(exc).__name__}: {exc}")
             return error_snapshot(ApiSnapshot, msg, started, base_url=self.display_url)
+
+    def probe(self, path: str) -> ApiCheck | None:
+        """One check on demand (``FULL_CHECK``), judged like the others; None without a
+        valid base URL. Never raises."""
+        if not self.base_url or path.rstrip("/") in FORBIDDEN:
+            return None
+        try:
+            with self._lock:
+                client, _ = self._ensure_client()
+                return self._probe(client, path)[0]
+        except Exception as exc:  # pragma: no cover - last-resort guard
+            return ApiCheck(
+                path, None, False, None, None, _sentence(f"{type(exc).__name__}: {exc}")
+            )
 
     def close(self) -> None:
         with self._lock:

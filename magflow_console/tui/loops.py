@@ -40,6 +40,8 @@ LOOPS: dict[str, tuple[Source, ...]] = {
     "broker": ("redis", "celery"),
 }
 EVENT_THROTTLE = 0.5  # seconds: a burst of events gives one container refresh
+#: seconds between API polls while a health path answers 429 (MagFlow's rate limiter)
+API_BACKOFF = 60.0
 EVENT_RETRY = 5.0  # seconds before re-opening a failed event stream
 GROUP_PREFIX = "src:"
 
@@ -118,10 +120,21 @@ class RefreshLoops:
             self._again.discard(loop)
             self.run(loop)
             return
-        interval = self.app.refresh_interval
+        interval = self.interval(loop)
         for source in LOOPS[loop]:
             self.app.store.next_retry[source] = self.app.clock() + dt.timedelta(seconds=interval)
         self._timers[loop] = self.app.set_timer(interval, lambda: self.run(loop))
+
+    def interval(self, loop: str) -> float:
+        """The refresh interval; the API's is never under ``api.min_interval`` (MagFlow
+        rate-limits its health paths) and a minute while they answer 429."""
+        interval = self.app.refresh_interval
+        if loop == "api":
+            interval = max(interval, self.app.backend.profile.api.min_interval)
+            api = self.app.store.api
+            if api is not None and api.rate_limited:
+                interval = max(interval, API_BACKOFF)
+        return interval
 
     def worker_changed(self, event: Worker.StateChanged) -> None:
         """The app's ``on_worker_state_changed``: a loop's worker ended (any way)."""

@@ -114,7 +114,7 @@ def test_status_json_contract_against_the_demo_stack(
 
     checks = {c["path"]: c for c in doc["api"]["checks"]}
     assert all({"path", "status_code", "healthy", "latency_ms"} <= set(c) for c in checks.values())
-    assert checks["/health/full"]["healthy"] is True
+    assert checks["/health/database"]["healthy"] is True
 
     # the demo's history and the unhealthy worker make it critical; the exit code says so
     assert doc["verdict"] == "critical"
@@ -136,7 +136,7 @@ def test_status_json_sees_the_blind_app_healthcheck(
     doc = json.loads(proc.stdout)
     checks = {c["path"]: c for c in doc["api"]["checks"]}
     assert checks["/health/live"]["healthy"] is True
-    assert checks["/health/full"]["healthy"] is False
+    assert checks["/health/database"]["healthy"] is False
     codes = {f["code"] for f in doc["findings"]}
     assert "app_blind_healthcheck" in codes
     assert "api_check_unhealthy" in codes

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from magflow_console.diagnose import rules
 from magflow_console.models import ApiCheck, ApiSnapshot, to_jsonable
 from magflow_console.render.text import scrub
 from magflow_console.sources.api import DEFAULT_CHECKS, ApiSource, judge
@@ -51,10 +52,34 @@ def test_healthy_stack_all_checks_pass(fake_api: FakeMagflowApi, make_source: An
         assert check.status_code == 200
         assert check.latency_ms is not None and check.latency_ms >= 0
     assert checks["/health/live"].status == "alive"
-    assert checks["/health/full"].status == "ok"
     assert checks["/api/v1/emag/health"].status == "healthy"
     assert HEAD_REVISION in (checks["/health/migrations"].detail or "")
     assert sorted(fake_api.paths_requested()) == sorted(DEFAULT_CHECKS)
+    # /health/full is never polled: each uncached call logs a traceback in the app (§11.6)
+    assert "/health/full" not in fake_api.paths_requested()
+    # dsn_host is the app's DB_HOST setting, not where its URL connects
+    assert "DB_HOST setting" in (checks["/health/database"].detail or "")
+
+
+def test_the_full_check_is_probed_on_demand(fake_api: FakeMagflowApi, make_source: Any) -> None:
+    check = make_source(fake_api.base_url).probe("/health/full")
+    assert check is not None and check.healthy and check.status == "ok"
+    assert fake_api.paths_requested() == ["/health/full"]
+    assert make_source(fake_api.base_url).probe("/env") is None  # never, even on demand
+
+
+def test_429_is_rate_limited_not_unhealthy(fake_api: FakeMagflowApi, make_source: Any) -> None:
+    fake_api.override("/health/database", 429, {"detail": "Rate limit exceeded: 100 per 1 minute"})
+    fake_api.override("/health/redis", 429, "Too Many Requests")  # not even JSON
+    snap = make_source(fake_api.base_url).fetch()
+    checks = by_path(snap)
+    for path in ("/health/database", "/health/redis"):
+        assert checks[path].rate_limited and checks[path].status == "rate-limited"
+        assert "rate-limited" in (checks[path].detail or "")
+    assert snap.rate_limited
+    findings = rules.api_findings(snap)
+    assert [f.code for f in findings] == ["api_rate_limited"]
+    assert findings[0].severity == "warning"  # not the critical api_check_unhealthy
 
 
 def test_db_down_is_judged_by_body_while_live_stays_green(
@@ -64,12 +89,9 @@ def test_db_down_is_judged_by_body_while_live_stays_green(
     snap = make_source(fake_api.base_url).fetch()
     assert snap.state == "ok"  # the API answered; the checks carry the fault
     checks = by_path(snap)
-    for path in ("/health/full", "/health/database"):
-        assert checks[path].status_code == 200
-        assert not checks[path].healthy
-        assert checks[path].critical
-        assert checks[path].detail == "database unhealthy: connection refused"
-    assert checks["/health/full"].status == "unhealthy"
+    database = checks["/health/database"]
+    assert database.status_code == 200 and not database.healthy and database.critical
+    assert database.detail == "database unhealthy: connection refused"
     assert not checks["/health/migrations"].healthy
     live = checks["/health/live"]
     assert live.healthy and live.status == "alive"
@@ -98,7 +120,7 @@ def test_redis_down(fake_api: FakeMagflowApi, make_source: Any) -> None:
     assert not redis.healthy and redis.critical
     assert redis.status == "unhealthy"
     assert (redis.detail or "").startswith("redis unhealthy: Error 111")
-    assert checks["/health/full"].healthy  # /health/full does not look at Redis
+    assert checks["/health/database"].healthy
 
 
 def test_migrations_table_missing_is_a_warning_and_unhealthy(
@@ -163,14 +185,14 @@ def test_invalid_base_url_does_not_raise(make_source: Any) -> None:
 
 
 def test_one_slow_check_times_out_alone(fake_api: FakeMagflowApi, make_source: Any) -> None:
-    fake_api.set_mode("slow", seconds=5, paths=["/health/full"])
+    fake_api.set_mode("slow", seconds=5, paths=["/health/database"])
     snap = make_source(fake_api.base_url, timeout=0.5).fetch()
     assert snap.state == "ok"
     checks = by_path(snap)
-    slow = checks["/health/full"]
+    slow = checks["/health/database"]
     assert not slow.healthy and slow.status_code is None
-    assert slow.detail == "/health/full: timed out after 0.5 s without an answer"
-    assert all(c.healthy for p, c in checks.items() if p != "/health/full")
+    assert slow.detail == "/health/database: timed out after 0.5 s without an answer"
+    assert all(c.healthy for p, c in checks.items() if p != "/health/database")
 
 
 def test_everything_slow_gives_an_error_snapshot(

@@ -179,3 +179,40 @@ async def test_a_search_hit_near_the_end_holds_the_view_while_lines_arrive() -> 
         log.add_lines(["newest"])
         await pilot.pause()
         assert log.following and int(log.scroll_y) == log.max_scroll_y
+
+
+async def test_the_api_is_polled_at_most_every_5_s_and_backs_off_on_429() -> None:
+    from dataclasses import replace
+
+    from magflow_console.models import ApiCheck, ApiSnapshot
+    from magflow_console.tui.loops import API_BACKOFF
+
+    app = MagflowApp(FakeBackend(), clock=frozen_clock, watch_events=False, refresh_interval=1.0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.store.api is not None, "the API read")
+        assert app.loops.interval("containers") == 1.0
+        assert app.loops.interval("api") == 5.0  # MagFlow rate-limits its health paths
+        api = app.store.api
+        assert isinstance(api, ApiSnapshot)
+        limited = ApiCheck("/health/database", 429, False, 2.0, "rate-limited", "limited")
+        app.store.update("api", replace(api, checks=(limited,)), frozen_clock())
+        assert app.loops.interval("api") == API_BACKOFF
+
+
+async def test_the_full_api_check_runs_only_when_asked() -> None:
+    class Counting(FakeBackend):
+        asked = 0
+
+        def api_full_check(self) -> Any:
+            Counting.asked += 1
+            from magflow_console.models import ApiCheck
+
+            return ApiCheck("/health/full", 200, True, 3.0, "ok", "database ok")
+
+    app = MagflowApp(Counting(), clock=frozen_clock, watch_events=False, refresh_interval=0.5)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.store.report is not None, "the first refresh")
+        await pilot.pause(1.2)  # a few refreshes
+        assert Counting.asked == 0
+        await pilot.press("F")
+        await wait_for(pilot, lambda: Counting.asked == 1, "the full check, once")

@@ -16,6 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, Input
 
 from magflow_console.diagnose.doctor import to_act_on
+from magflow_console.render.text import one_line
 from magflow_console.tui.screens.base import AppScreen
 from magflow_console.tui.widgets.api_pane import ApiPane
 from magflow_console.tui.widgets.celery_pane import CeleryPane
@@ -62,6 +63,7 @@ class DashboardScreen(AppScreen[None]):
         Binding("slash", "filter", "Filter", id="filter"),
         Binding("escape", "clear_filter", "Clear filter", id="clear-filter", show=False),
         Binding("a", "admins", "Admins", id="admins"),
+        Binding("F", "api_full", "Full API check", id="api-full-check", show=False),
         Binding("y", "copy", "Copy", id="copy", show=False),
         Binding("m", "app.migrate", "Migrate", id="migrate"),
         Binding("M", "app.migrate(True)", "Migrate with backup", id="migrate-backup", show=False),
@@ -176,6 +178,28 @@ class DashboardScreen(AppScreen[None]):
         field.value = ""
         field.display = False
         self.pane("containers").focus_target.focus()
+
+    def action_api_full(self) -> None:
+        """/health/full once: it is not polled (it logs a traceback in the app per call)."""
+        self.notify("Probing /health/full once…", timeout=2)
+        self.run_worker(
+            self._api_full,
+            thread=True,
+            exclusive=True,
+            group="detail:api-full",
+            exit_on_error=False,
+        )
+
+    def _api_full(self) -> None:
+        check = self.mf.backend.api_full_check()
+        if check is None:
+            self.app.call_from_thread(self.notify, "No API URL: nothing to probe.", timeout=4)
+            return
+        severity = "information" if check.healthy else "error"
+        text = f"{check.path}: {'healthy' if check.healthy else 'not healthy'}: {check.detail}"
+        self.app.call_from_thread(
+            self.notify, one_line(text, 200), title="Full API check", severity=severity, timeout=10
+        )
 
     def action_admins(self) -> None:
         self.mf.open_admins()
