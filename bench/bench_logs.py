@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import random
 import re
 import sys
@@ -226,12 +227,15 @@ def test_bench_logs(bench_stack: BenchStack, bench_options: argparse.Namespace) 
         "rss_end_mib": rss_mib[-1] if rss_mib else None,
         "rss_max_mib": max(rss_mib) if rss_mib else None,
         "rss_slope_mib_per_min": slope_mib_per_min(rss),
+        "rss_slope_second_half_mib_per_min": slope_mib_per_min(rss[len(rss) // 2 :]),
         "cpu_percent_of_core": (cpu1 - cpu0) / duration * 100,
         "output_bytes_per_s": out_bytes / duration,
         "lag": lag,
         "screen": screen,
     }
+    result["loadavg_at_end"] = os.getloadavg()
     print_result(result)
+    print("load average at the end: " + " ".join(f"{x:.2f}" for x in result["loadavg_at_end"]))
     path = write_results("logs", result)
     print(f"\nwritten: {path.relative_to(ROOT)}")
 
@@ -247,7 +251,8 @@ def print_result(r: dict[str, Any]) -> None:
     )
     print(
         f"RSS {r['rss_start_mib']:.1f} -> {r['rss_end_mib']:.1f} MiB (max {r['rss_max_mib']:.1f}), "
-        f"slope {r['rss_slope_mib_per_min']:+.2f} MiB/min over {len(r['rss_mib'])} samples"
+        f"slope {r['rss_slope_mib_per_min']:+.2f} MiB/min over {len(r['rss_mib'])} samples, "
+        f"{r['rss_slope_second_half_mib_per_min']:+.2f} MiB/min over the second half"
     )
     print("RSS every 10 s (MiB): " + ", ".join(f"{x:.1f}" for x in r["rss_mib"][::10]))
     print(

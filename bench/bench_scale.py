@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 import tempfile
 import time
@@ -317,6 +318,8 @@ def test_bench_scale(bench_stack: BenchStack, bench_options: argparse.Namespace)
             print_level(n, result)
     finally:
         remove(replicas)
+    out["loadavg_at_end"] = os.getloadavg()
+    print("\nload average at the end: " + " ".join(f"{x:.2f}" for x in out["loadavg_at_end"]))
     path = write_results("scale", out)
     print(f"\nwritten: {path.relative_to(ROOT)}")
 

@@ -26,7 +26,8 @@ engine, the fake MagFlow API). Nothing here asserts a timing.
     .venv/bin/python bench/bench_tui.py [--seconds 60] [--size 80x24 --size 200x50]
         [--runs 11] [--settle 10] [--db demo|big] [--skip-first] [--skip-idle]
 
-Prints the tables and writes ``bench/results/tui.json``.
+Prints the tables and writes ``bench/results/tui.json`` (and the raw idle output,
+``bench/results/tui-idle-<size>.jsonl``).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import subprocess
 import sys
 import time
@@ -46,6 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import pyte
 from pty_screen import (
     LOADING,
+    RESULTS,
     ROOT,
     Chunk,
     PtyProcess,
@@ -77,6 +80,15 @@ def parse_size(text: str) -> tuple[int, int]:
 # --------------------------------------------------------------------------- item 2
 
 
+#: ``--launcher``: a command that runs the console's CLI in place of the console script
+#: (e.g. ``python bench/tui_probe.py``, or a patched copy to try a fix from outside)
+LAUNCHER: list[str] | None = None
+
+
+def tui_argv(stack: BenchStack) -> list[str]:
+    return stack.console(launcher=LAUNCHER)
+
+
 class FirstFrames:
     """Watches the screen from the spawn: when each pane first showed data or an error,
     when the header first showed a verdict, and when every pane did."""
@@ -103,7 +115,7 @@ class FirstFrames:
 
 def tui_first_complete(stack: BenchStack, cols: int, rows: int) -> dict[str, Any]:
     frames = FirstFrames()
-    with PtyProcess(stack.console(), cols=cols, rows=rows, env=stack.env, cwd=ROOT) as proc:
+    with PtyProcess(tui_argv(stack), cols=cols, rows=rows, env=stack.env, cwd=ROOT) as proc:
         complete = proc.wait_for(frames, timeout=90)
         lines = proc.lines()
         first_byte = proc.chunks[0].t if proc.chunks else None
@@ -187,7 +199,7 @@ def measure_idle(
     stack: BenchStack, size: tuple[int, int], seconds: float, settle: float
 ) -> dict[str, Any]:
     cols, rows = size
-    with PtyProcess(stack.console(), cols=cols, rows=rows, env=stack.env, cwd=ROOT) as proc:
+    with PtyProcess(tui_argv(stack), cols=cols, rows=rows, env=stack.env, cwd=ROOT) as proc:
         complete = proc.wait_for(FirstFrames(), timeout=90)
         if complete is None:
             raise RuntimeError("the dashboard was not complete within 90 s")
@@ -197,6 +209,7 @@ def measure_idle(
         end, cpu1, rss1 = proc.now(), proc_cpu_seconds(proc.pid), proc_rss_bytes(proc.pid)
         chunks = proc.chunks_between(0.0, end)
         screen_at_end = proc.lines()
+    save_capture(chunks, f"tui-idle-{cols}x{rows}")
     window = [c for c in chunks if c.t >= start]
     total = sum(len(c.data) for c in window)
     duration = end - start
@@ -221,6 +234,15 @@ def measure_idle(
         "redraws": analyse_redraws(chunks, start, end, cols, rows),
         "screen": screen_at_end,
     }
+
+
+def save_capture(chunks: list[Chunk], name: str) -> None:
+    """Everything the pty received, for a closer look: one JSON object a line,
+    ``{"t": seconds since the spawn, "hex": bytes}``."""
+    RESULTS.mkdir(exist_ok=True)
+    with (RESULTS / f"{name}.jsonl").open("w") as out:
+        for c in chunks:
+            out.write(json.dumps({"t": round(c.t, 6), "hex": c.data.hex()}) + "\n")
 
 
 def analyse_redraws(
@@ -428,12 +450,14 @@ def print_idle(r: dict[str, Any]) -> None:
 
 def test_bench_tui(bench_stack: BenchStack, bench_options: argparse.Namespace) -> None:
     opts = bench_options
+    global LAUNCHER
+    LAUNCHER = opts.launcher.split() if opts.launcher else None
     info = machine_info()
     sizes = [parse_size(s) for s in (opts.size or ["80x24", "200x50"])]
     out: dict[str, Any] = {
         "machine": info,
         "stack": bench_stack.describe(),
-        "command": bench_stack.console(),
+        "command": tui_argv(bench_stack),
         "options": {k: str(v) for k, v in vars(opts).items()},
     }
     print("\n# TUI benchmark\n" + "\n".join(machine_lines(info)))
@@ -451,6 +475,8 @@ def test_bench_tui(bench_stack: BenchStack, bench_options: argparse.Namespace) -
             print_idle(result)
             if LOADING in "\n".join(result["screen"]):
                 print("warning: a pane still showed 'loading…' at the end")
+    out["loadavg_at_end"] = os.getloadavg()
+    print("load average at the end: " + " ".join(f"{x:.2f}" for x in out["loadavg_at_end"]))
     path = write_results("tui", out)
     print(f"\nwritten: {path.relative_to(ROOT)}")
 
@@ -464,6 +490,11 @@ def main() -> None:
     p.add_argument("--first-size", default="80x24", help="pty size for item 2")
     p.add_argument("--skip-first", action="store_true", help="skip item 2")
     p.add_argument("--skip-idle", action="store_true", help="skip items 1, 3 and 4")
+    p.add_argument(
+        "--launcher",
+        help="run the TUI as LAUNCHER [global options] instead of the magflow-console script "
+        "(e.g. '.venv/bin/python bench/tui_probe.py'); the status runs are not affected",
+    )
     add_stack_options(p)
     sys.exit(run_bench(__file__, p.parse_args()))
 
