@@ -209,6 +209,7 @@ def measure_idle(
         end, cpu1, rss1 = proc.now(), proc_cpu_seconds(proc.pid), proc_rss_bytes(proc.pid)
         chunks = proc.chunks_between(0.0, end)
         screen_at_end = proc.lines()
+        spawned = proc.started
     save_capture(chunks, f"tui-idle-{cols}x{rows}")
     window = [c for c in chunks if c.t >= start]
     total = sum(len(c.data) for c in window)
@@ -221,6 +222,8 @@ def measure_idle(
     return {
         "size": f"{cols}x{rows}",
         "complete_s": complete,
+        "spawn_monotonic": spawned,  # chunk times are seconds after this (time.monotonic)
+        "window_start_s": start,
         "window_s": duration,
         "bytes": total,
         "bytes_per_s": total / duration,

@@ -4,7 +4,8 @@ methods from outside before the CLI starts.
 
     python bench/tui_probe.py [magflow-console arguments]    (BENCH_PROBE_FILE=path)
 
-appends one JSON object a line to ``$BENCH_PROBE_FILE`` (times: ``time.monotonic()``,
+appends one JSON object a line to ``$BENCH_PROBE_FILE`` (default:
+``bench/results/probe-<pid>.jsonl``; times: ``time.monotonic()``,
 the same clock in every process, so they line up with ``pty_screen`` reads):
 
 - ``docker_call``: one HTTP request of the docker SDK (``APIClient.send``): method,
@@ -150,7 +151,10 @@ def read_probe_file(path: Path) -> list[dict[str, Any]]:
 
 def main() -> int:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    install(file_recorder(os.environ["BENCH_PROBE_FILE"]))
+    default = Path(__file__).resolve().parent / "results" / f"probe-{os.getpid()}.jsonl"
+    target = Path(os.environ.get("BENCH_PROBE_FILE") or default)
+    target.parent.mkdir(exist_ok=True)
+    install(file_recorder(str(target)))
     from magflow_console.cli import main as console_main
 
     return console_main(sys.argv[1:])
