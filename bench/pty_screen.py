@@ -14,7 +14,7 @@ panes found on the emulated screen, and the machine the figures were taken on.
   ``/proc/<pid>/status`` (utime+stime of all the process's threads; VmRSS).
 - ``find_panes`` / ``pane_states`` read the dashboard off the emulated screen: each
   pane is the rounded box whose top border carries its title (``1 Containers``,
-  ``2 Migrations``, ``3 eMAG sync``, ``4 API``); a pane is ``loading`` while it shows
+  ``2 Migrations``, ``3 eMAG sync``, ``4 API``, ``5 Celery``); a pane is ``loading`` while it shows
   ``loading…`` (``widgets/pane.py``: no snapshot yet), ``error`` when it shows the
   ``✗`` sentence, ``data`` when its body shows what its source gave (a table row under
   the column header, the migrations summary's ``current`` line, the sync accounts).
@@ -54,6 +54,7 @@ PANE_TITLES = {
     "migrations": "2 Migrations",
     "sync": "3 eMAG sync",
     "api": "4 API",
+    "celery": "5 Celery",
 }
 LOADING = "loading…"
 

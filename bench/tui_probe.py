@@ -79,27 +79,27 @@ def install(record: Record) -> None:
     count_docker_calls(record)
     from magflow_console.backend import Backend
     from magflow_console.tui.app import MagflowApp
-    from magflow_console.tui.refresh import RefreshingApp
+    from magflow_console.tui.loops import RefreshLoops
 
-    run_loop = RefreshingApp.run_loop
+    run_loop = RefreshLoops.run
 
     def probed_run_loop(self: Any, loop: str) -> None:
-        starts = loop not in self._loops_busy and not self.paused
+        starts = loop not in self._busy and not self.app.paused
         if starts:
             record({"ev": "loop_start", "loop": loop, "t": time.monotonic()})
         run_loop(self, loop)
 
-    RefreshingApp.run_loop = probed_run_loop  # type: ignore[method-assign]
+    RefreshLoops.run = probed_run_loop  # type: ignore[method-assign]
 
-    flush = RefreshingApp._flush_events
+    flush = RefreshLoops._flush_events
 
     def probed_flush(self: Any) -> None:
         record({"ev": "events_flush", "t": time.monotonic()})
         flush(self)
 
-    RefreshingApp._flush_events = probed_flush  # type: ignore[method-assign]
+    RefreshLoops._flush_events = probed_flush  # type: ignore[method-assign]
 
-    for source in ("containers", "database", "sync", "api"):
+    for source in ("containers", "database", "sync", "api", "orders", "broker"):
         fetch = getattr(Backend, source)
 
         def probed_fetch(self: Any, *a: Any, _fetch: Any = fetch, _s: str = source) -> Any:
