@@ -24,6 +24,25 @@ def hms(value: dt.datetime | None) -> str:
     return as_utc(value).strftime("%H:%M:%S") if value else "—"
 
 
+def hm(value: dt.datetime | None) -> str:
+    """``20:46``: to the minute (a line that must not change at every refresh)."""
+    return as_utc(value).strftime("%H:%M") if value else "—"
+
+
+def coarse_latency(ms: float | None) -> str:
+    """A latency that does not flicker between refreshes: ``<10ms``, ``40ms``, ``300ms``,
+    ``1.2s`` (two significant figures at most; the JSON keeps the exact value)."""
+    if ms is None:
+        return "—"
+    if ms < 10:
+        return "<10ms"
+    if ms < 100:
+        return f"{round(ms, -1):.0f}ms"
+    if ms < 1000:
+        return f"{round(ms, -2):.0f}ms"
+    return f"{ms / 1000:.1f}s"
+
+
 def stamp(value: dt.datetime | None) -> str:
     """``10-21 20:46`` (month-day, minutes): compact enough for 80 columns."""
     return as_utc(value).strftime("%m-%d %H:%M") if value else "—"

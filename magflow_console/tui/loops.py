@@ -18,7 +18,6 @@ handlers.
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -122,7 +121,7 @@ class RefreshLoops:
             return
         interval = self.interval(loop)
         for source in LOOPS[loop]:
-            self.app.store.next_retry[source] = self.app.clock() + dt.timedelta(seconds=interval)
+            self.app.store.retry_every[source] = interval
         self._timers[loop] = self.app.set_timer(interval, lambda: self.run(loop))
 
     def interval(self, loop: str) -> float:

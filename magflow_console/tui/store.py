@@ -1,4 +1,4 @@
-"""What the screens show: the latest snapshot of every source, stale handling, retry times.
+"""What the screens show: the latest snapshot of every source, stale handling, retry intervals.
 
 Pure state (no widgets): the app feeds it snapshots, screens read it when the app's
 ``store_changed`` signal fires. A failed refresh after a good one keeps the good value
@@ -37,7 +37,9 @@ from magflow_console.tui.messages import SOURCES
 class Store:
     profile: str
     snapshots: dict[str, Any] = field(default_factory=dict)
-    next_retry: dict[str, dt.datetime] = field(default_factory=dict)
+    #: each source's refresh interval (seconds), set by the loops: an error says when the
+    #: next try comes
+    retry_every: dict[str, float] = field(default_factory=dict)
     last_good: dt.datetime | None = None
     versions: dict[str, int] = field(default_factory=dict)
     report: StatusReport | None = None

@@ -64,7 +64,7 @@ async def test_dashboard_shows_the_stack(stack_config: Any, stack_containers: An
         shown = screen_text(app)
         assert "CRITICAL" in shown  # worker unhealthy, redis crash-looping, fbe without success
         assert "unhealthy" in shown
-        assert "/health/full" in shown
+        assert "/health/database" in shown and "/health/full" not in shown  # not polled
         sources = {m.source for m in messages if isinstance(m, SnapshotReady)}
         assert sources == {
             "containers", "database", "migrations", "sync", "orders", "api", "redis", "celery"

@@ -123,7 +123,7 @@ class DashboardScreen(AppScreen[None]):
         cast(CeleryPane, self.pane("celery")).redis = store.redis
         for name in PANES:
             if name in names:
-                self.pane(name).show(store.snapshots.get(name), store.next_retry.get(name), now)
+                self.pane(name).show(store.snapshots.get(name), store.retry_every.get(name), now)
 
     # ------------------------------------------------------------------ actions
 

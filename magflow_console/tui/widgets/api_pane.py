@@ -34,7 +34,7 @@ def check_row(check: ApiCheck) -> Row:
         [
             Text(one_line(check.path, 20)),
             state,
-            Text(fmt.latency(check.latency_ms), justify="right", style="dim"),
+            Text(fmt.coarse_latency(check.latency_ms), justify="right", style="dim"),
             Text(
                 " " + one_line(f"{code.strip()} {detail}".strip(), 200),
                 style="" if check.healthy else "red",

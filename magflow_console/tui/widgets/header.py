@@ -49,12 +49,14 @@ def header_text(
         if findings:
             t.append(f" ({findings} finding{'s' if findings != 1 else ''}: d)", style="dim")
     t.append(" │ ")
+    # to the minute: a header that changed at every refresh would be rewritten over SSH
+    # several times every 5 s for nothing (bench/bench_tui.py)
     if all_read and last_good is not None:
         t.append("read ", style="dim")
-        t.append(f"{fmt.hms(last_good)} UTC")
+        t.append(f"{fmt.hm(last_good)} UTC")
     elif last_good is not None:
         t.append("partly stale since ", style="yellow")
-        t.append(f"{fmt.hms(last_good)} UTC", style="yellow")
+        t.append(f"{fmt.hm(last_good)} UTC", style="yellow")
     else:
         t.append("not every source readable", style="dim")
     if paused:

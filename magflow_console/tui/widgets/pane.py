@@ -51,7 +51,7 @@ class Pane(Vertical):
         """The widget that takes focus for keys 1-4."""
         return self
 
-    def show(self, snapshot: Any, retry_at: dt.datetime | None, now: dt.datetime) -> None:
+    def show(self, snapshot: Any, retry_every: float | None, now: dt.datetime) -> None:
         if snapshot is None:
             self._set_message(Text("loading…", style="dim italic"))
             return
@@ -62,8 +62,8 @@ class Pane(Vertical):
             message = Text()
             message.append("✗ " if state == "error" else "stale: ", style="bold red")
             message.append(one_line(snapshot.error or "refresh failed"), style="red")
-            if retry_at is not None:
-                message.append(f" · retry {fmt.hms(retry_at)}", style="dim")
+            if retry_every is not None:  # the same text at every retry: not repainted
+                message.append(f" · retrying every {fmt.span(retry_every)}", style="dim")
             self._set_message(message)
         else:
             self._set_message(Text(""))

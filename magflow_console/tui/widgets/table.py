@@ -1,16 +1,20 @@
 """A DataTable that is updated in place: only changed cells are redrawn.
 
 Over slow SSH a full table rebuild on every refresh is a redraw storm; ``set_rows`` keeps
-rows whose key and cells are unchanged, updates changed cells one by one, and rebuilds
-only when the set or order of rows changed (keeping the cursor on the same key).
+rows whose key and cells are unchanged, updates changed cells one by one and repaints
+only their rows (``DataTable.update_cell`` alone repaints the whole table, header
+included), and rebuilds only when the set or order of rows changed (keeping the cursor
+on the same key).
 A text filter hides rows whose plain text does not contain it (case-insensitive).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from rich.text import Text
+from textual.geometry import Region
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
@@ -23,6 +27,9 @@ class LiveTable(DataTable[Text]):
     DEFAULT_CSS = """
     LiveTable { height: auto; max-height: 100%; }
     """
+    #: while cells are updated in place: their rows are repainted, not the table (a class
+    #: default: DataTable refreshes before ``__init__`` returns)
+    _rows_only = False
 
     def __init__(
         self,
@@ -49,6 +56,11 @@ class LiveTable(DataTable[Text]):
     def on_mount(self) -> None:
         for label, width in self._column_specs:
             self.add_column(Text(label, style="bold"), width=width, key=label)
+
+    def refresh(self, *regions: Region, **kw: Any) -> Any:
+        if self._rows_only and not regions and not kw.get("layout"):
+            return self  # update_cell's whole-table repaint; the changed rows follow
+        return super().refresh(*regions, **kw)
 
     @property
     def selected_key(self) -> str | None:
@@ -80,11 +92,19 @@ class LiveTable(DataTable[Text]):
         new = self._visible()
         old = self._shown
         if [k for k, _ in new] == [k for k, _ in old]:
-            for (key, cells), (_, old_cells) in zip(new, old, strict=True):
-                for col, (cell, old_cell) in enumerate(zip(cells, old_cells, strict=False)):
-                    if cell != old_cell:
-                        self.update_cell(RowKey(key), self._column_specs[col][0], cell)
+            changed: list[int] = []
+            self._rows_only = True
+            try:
+                for index, ((key, cells), (_, old_cells)) in enumerate(zip(new, old, strict=True)):
+                    for col, (cell, old_cell) in enumerate(zip(cells, old_cells, strict=False)):
+                        if cell != old_cell:
+                            self.update_cell(RowKey(key), self._column_specs[col][0], cell)
+                            changed.append(index)
+            finally:
+                self._rows_only = False
             self._shown = new
+            for index in dict.fromkeys(changed):
+                self.refresh_row(index)
             return
         keep = self.selected_key
         self.clear()
