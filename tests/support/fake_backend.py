@@ -270,7 +270,6 @@ API = ApiSnapshot(
     base_url="http://localhost:8000",
     checks=(
         ApiCheck("/health/live", 200, True, 3.0, "alive", critical=False),
-        ApiCheck("/health/full", 200, True, 14.0, "ok"),
         ApiCheck("/health/database", 200, True, 9.0, "ok"),
         ApiCheck("/health/redis", 200, False, 2.0, "unhealthy", "redis: Connection refused."),
         ApiCheck("/health/migrations", 200, True, 6.0, "ok"),
