@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from typing import TYPE_CHECKING
 
-from magflow_console.actions.guard import ActionContext, ActionPlan, ActionRefused, ActionResult
 from magflow_console.cli.common import (
     EXIT_OK,
     EXIT_REFUSED,
@@ -27,6 +27,9 @@ from magflow_console.cli.confirm import (
     run_confirmed,
 )
 from magflow_console.render.text import clean
+
+if TYPE_CHECKING:
+    from magflow_console.actions.guard import ActionContext, ActionPlan
 
 
 def read_password(args: argparse.Namespace) -> str:
@@ -61,6 +64,7 @@ def _password_or_refuse(ctx: ActionContext, plan: ActionPlan, args: argparse.Nam
 
 def cmd_admin_create(args: argparse.Namespace) -> int:
     from magflow_console.actions import admins  # lazy: keeps the headless start light
+    from magflow_console.actions.guard import ActionRefused, ActionResult
 
     ctx = action_context(args)
     try:
@@ -83,6 +87,7 @@ def cmd_admin_create(args: argparse.Namespace) -> int:
 
 def cmd_admin_reset_password(args: argparse.Namespace) -> int:
     from magflow_console.actions import admins  # lazy: keeps the headless start light
+    from magflow_console.actions.guard import ActionRefused
 
     ctx = action_context(args)
     try:
@@ -95,6 +100,7 @@ def cmd_admin_reset_password(args: argparse.Namespace) -> int:
 
 def cmd_admin_deactivate(args: argparse.Namespace) -> int:
     from magflow_console.actions import admins  # lazy: keeps the headless start light
+    from magflow_console.actions.guard import ActionRefused
 
     ctx = action_context(args)
     try:

@@ -16,10 +16,10 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from magflow_console.actions.guard import ActionContext, ActionPlan, ActionRefused, ActionResult
 from magflow_console.cli.common import EXIT_REFUSED, load
 
 if TYPE_CHECKING:
+    from magflow_console.actions.guard import ActionContext, ActionPlan, ActionRefused, ActionResult
     from magflow_console.backend import Backend
 
 
@@ -45,6 +45,7 @@ def print_plan(ctx: ActionContext, plan: ActionPlan) -> None:
 
 def confirm(ctx: ActionContext, plan: ActionPlan, args: argparse.Namespace) -> bool:
     """True when the user confirmed; audits a cancellation. Raises ActionRefused."""
+
     ctx.check_allowed(plan)
     print_plan(ctx, plan)
     word = ctx.confirmation_word()
@@ -84,6 +85,8 @@ def run_confirmed(
     ctx: ActionContext, plan: ActionPlan, args: argparse.Namespace, run: Callable[[], ActionResult]
 ) -> int:
     """Confirm, execute, print the result; exit code 0 ok, 2 failed, 3 refused/cancelled."""
+    from magflow_console.actions.guard import ActionRefused
+
     try:
         if not confirm(ctx, plan, args):
             return EXIT_REFUSED
@@ -99,11 +102,15 @@ def run_confirmed(
 
 def action_context(args: argparse.Namespace) -> ActionContext:
     """The profile's action context; live output goes to stdout (``emit``)."""
+    from magflow_console.actions.guard import ActionContext
+
     return ActionContext.from_config(load(args), emit=emit)
 
 
 def noop(ctx: ActionContext, plan: ActionPlan, message: str) -> int:
     """Nothing would change: no confirmation, but still guarded (read-only) and audited."""
+    from magflow_console.actions.guard import ActionRefused, ActionResult
+
     try:
         result = ctx.execute(plan, lambda: ActionResult(True, message))
     except ActionRefused as exc:
@@ -119,6 +126,7 @@ def plan_and_run(
     make_runner: Callable[[ActionContext, Backend, ActionPlan], Callable[[], ActionResult]],
 ) -> int:
     """Pre-flight, then: nothing to do (audited, no confirmation), or confirm and run."""
+    from magflow_console.actions.guard import ActionContext, ActionRefused
     from magflow_console.backend import Backend
 
     loaded = load(args)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 
-from magflow_console.actions.guard import ActionRefused
 from magflow_console.cli.common import (
     Subcommands,
     add_command,
@@ -25,6 +24,7 @@ from magflow_console.cli.confirm import (
 
 def cmd_sync(args: argparse.Namespace) -> int:
     from magflow_console.actions import sync
+    from magflow_console.actions.guard import ActionRefused
     from magflow_console.actions.sync_request import SyncRequest
 
     ctx = action_context(args)
