@@ -20,7 +20,6 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
 from magflow_console.diagnose.celery_tasks import (
     TASK_LIMIT_SECONDS,
@@ -28,11 +27,9 @@ from magflow_console.diagnose.celery_tasks import (
     about,
     label,
 )
+from magflow_console.diagnose.worker import WorkerActivity
 from magflow_console.models import CelerySnapshot, Finding, Severity
 from magflow_console.render.fmt import span
-
-if TYPE_CHECKING:
-    from magflow_console.diagnose.celery import WorkerActivity
 
 #: samples older than this are dropped from the history
 KEEP_SECONDS = 1800.0

@@ -11,12 +11,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from magflow_console.diagnose.celery import (
+from magflow_console.diagnose.celery_tasks import TASK_LIMIT_SECONDS
+from magflow_console.diagnose.worker import (
     beat_gate_finding,
     worker_activity,
     worker_health_finding,
 )
-from magflow_console.diagnose.celery_tasks import TASK_LIMIT_SECONDS
 from magflow_console.models import (
     AdminsSnapshot,
     ApiSnapshot,

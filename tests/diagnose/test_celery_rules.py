@@ -179,6 +179,14 @@ def test_a_message_taken_before_the_worker_restarted_is_not_executing() -> None:
     assert "worker_task_overrun" not in codes(found)
 
 
+def test_a_stopped_worker_runs_nothing_it_still_holds() -> None:
+    snap = containers_snapshot(container("worker", state="exited", exit_code=137))
+    cel = celery(executing=(msg(running_for=900),))
+    assert "container_down" in codes(rules.container_findings(snap, NOW, cel))
+    assert "worker_task_overrun" not in codes(all_of(snap, cel=cel))
+    assert "worker_task_overrun" in codes(all_of(containers_snapshot(), cel=cel))
+
+
 def test_a_task_past_the_limit_is_critical_and_reported_once() -> None:
     snap = stack("unhealthy", beat_state="created")
     cel = celery(executing=(msg(account="fbe", running_for=15 * 60),))
@@ -387,7 +395,7 @@ def test_repeated_failures_of_one_task_are_a_pattern() -> None:
         for i in range(1, 4)
     )
     f = find(all_of(cel=celery(results=fails)), "celery_task_failures")
-    assert f.message.startswith("3 emag.sync_orders attempts failed")
+    assert f.message.startswith("3 emag.sync_orders runs failed for good")
     assert "ConnectionError: eMAG 503" in f.message and f.short == "3 failures: order sync"
     assert "celery_task_failures" not in codes(all_of(cel=celery(results=fails[:2])))
     mixed = tuple(
