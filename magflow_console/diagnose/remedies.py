@@ -5,7 +5,7 @@ Pure functions over a finding and the status report it came from (no I/O, no Tex
 steps name the console's own commands where one fits (they are guarded and audited),
 MagFlow's tools otherwise, and SQL only where the stack sheet says the API cannot do it
 (stuck ``running`` rows, sheet §6.2). Every finding code has an entry in ``REMEDIES``
-(tests/test_remedies.py keeps the list complete).
+(tests/diagnose/test_doctor.py keeps the list complete).
 """
 
 from __future__ import annotations
