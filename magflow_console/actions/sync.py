@@ -11,9 +11,10 @@ Strategies (``profile.sync.strategy``, overridable per request):
 Pre-flight refuses when a sync already appears to be running: a transaction from another
 client open for a while and touching ``emag_products_v2``/``emag_sync_logs``, or a fresh
 committed ``running`` row. The outcome comes from a new ``emag_sync_logs`` row for the
-account (created after the trigger) or from the worker's log lines; "completed with
-errors" and "completed with 0 items" are failures; nothing by the timeout is "no result
-persisted".
+account (created after the trigger), from the Celery task in Redis (celery strategy, when
+the profile has a Redis URL: a failed attempt with a retry scheduled is "retrying", not a
+failure) or from the worker's log lines; "completed with errors" and "completed with 0
+items" are failures; nothing by the timeout is "no result persisted".
 
 Modules: ``sync_request`` (the request and its checks), ``sync_trigger`` (Celery and API
 triggers, the worker container), ``sync_watch`` (sync-log rows, worker logs, outcomes);
@@ -46,7 +47,13 @@ from magflow_console.actions.sync_trigger import (
     trigger_celery,
     worker_name,
 )
-from magflow_console.actions.sync_watch import Outcome, SyncDb, api_outcome, watch_outcome
+from magflow_console.actions.sync_watch import (
+    Outcome,
+    SyncDb,
+    api_outcome,
+    broker_for,
+    watch_outcome,
+)
 from magflow_console.sources.pg_conn import SourceError
 
 BUSY_MIN_AGE_SECONDS = 10.0
@@ -150,9 +157,11 @@ def run_sync(
     db = SyncDb(ctx)
     session = ApiSession(ctx, http) if strategy == "api" else None
     client = client or (docker_client(ctx) if strategy == "celery" else None)
+    broker = broker_for(ctx) if strategy == "celery" and wait else None
     details: list[str] = []
     outcomes: dict[str, Any] = {}
     triggered_accounts: list[str] = []
+    pending: dict[str, str] = {}  # account -> "retrying at ..." (not final, not failed)
     ok = True
     try:
         for account in req.accounts():
@@ -162,6 +171,7 @@ def run_sync(
                 ok = False
                 continue
             since, known = db.baseline(account)
+            task_id = None
             if session is not None:
                 resp = session.post_sync(api_body(req, account))
                 if resp.status_code != 200:
@@ -173,7 +183,7 @@ def run_sync(
                 immediate: Outcome | None = api_outcome(account, body)
                 triggered = f"{account}: POST {SYNC_PATH} -> {body.get('status', '?')}"
             else:
-                good, what = trigger_celery(ctx, client, req, account)
+                good, what, task_id = trigger_celery(ctx, client, req, account)
                 immediate, triggered = None, f"{account}: {what}"
                 if not good:
                     details.append(triggered)
@@ -188,21 +198,33 @@ def run_sync(
                 outcome = watch_outcome(
                     db, account, since, known, limit,
                     logs=logs, emit=ctx.emit, poll=poll_interval, stop=ctx.stop,
+                    broker=broker, task_id=task_id,
                 )  # fmt: skip
             else:
                 outcomes[account] = {"ok": None, "result": "enqueued"}
                 continue
             outcomes[account] = outcome.as_dict()
             details.append(f"{account}: {outcome.message}")
+            if outcome.pending:
+                pending[account] = outcome.pending
             ok = ok and outcome.ok
     finally:
         db.close()
         if session is not None:
             session.close()
+        if broker is not None:
+            broker.close()
     accounts = " and ".join(req.accounts())
     if ctx.stop.is_set():
         done = " and ".join(triggered_accounts) or "no account"
         message = f"Stopped waiting: eMAG product sync triggered for {done}; outcome unknown."
+    elif (
+        not ok
+        and pending
+        and all(o.get("ok") is not False or a in pending for a, o in outcomes.items())
+    ):
+        what = "; ".join(f"{a} {p}" for a, p in pending.items())
+        message = f"eMAG product sync of {accounts} is not finished: {what}."
     elif not ok:
         message = f"eMAG product sync of {accounts} failed."
     elif all(o.get("result") == "enqueued" for o in outcomes.values()):

@@ -87,7 +87,8 @@ def check_worker(
 
 def trigger_celery(
     ctx: ActionContext, client: Any, req: SyncRequest, account: str
-) -> tuple[bool, str]:
+) -> tuple[bool, str, str | None]:
+    """(enqueued, what happened, the task id ``celery call`` printed)."""
     name = worker_name(ctx)
     argv = celery_argv(account, int(req.max_pages or 0))
     ctx.emit(f"$ docker exec {name} {' '.join(argv[:5])} --kwargs '{argv[6]}' --queue {QUEUE}")
@@ -98,9 +99,9 @@ def trigger_celery(
         ctx.emit(line)
     if code != 0:
         last = lines[-1] if lines else "no output"
-        return False, f"celery call exited with {code} in {name}: {last}"
-    task_id = lines[-1].strip() if lines else "?"
-    return True, f"enqueued {TASK_NAME} for {account} (task id {task_id})"
+        return False, f"celery call exited with {code} in {name}: {last}", None
+    task_id = lines[-1].strip() if lines else None
+    return True, f"enqueued {TASK_NAME} for {account} (task id {task_id or '?'})", task_id
 
 
 def api_error(resp: httpx.Response) -> str:

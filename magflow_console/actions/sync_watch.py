@@ -1,9 +1,17 @@
-"""Watch for the outcome of a triggered eMAG product sync (sheet §7).
+"""Watch for the outcome of a triggered eMAG product sync (sheet §7, §11.3).
 
 The outcome comes from a new ``emag_sync_logs`` row for the account (created after the
-trigger) or from the worker's log lines; "completed with errors" and "completed with 0
-items" are failures; nothing by the timeout is "no result persisted". ``SyncDb`` also holds
-the read-only queries of the pre-flight (running syncs).
+trigger), from the Celery task's own state in Redis, or from the worker's log lines;
+"completed with errors" and "completed with 0 items" are failures; nothing by the timeout
+is "no result persisted". ``SyncDb`` also holds the read-only queries of the pre-flight
+(running syncs).
+
+With the task id and a Redis URL (``BrokerSource``), a failed attempt whose retry is
+scheduled is "retrying at HH:MM UTC (attempt n of m)", not a failure, and a FAILURE result
+is final. The row's grace period starts when the task's result appears (or, without Redis,
+when the task logs ``Product sync completed: {...}`` after the whole task), never at the
+service's own ``Product sync completed``: the inventory step after it makes the only
+commit and can take long on a large catalogue.
 
 Part of the sync action (``magflow_console.actions.sync``). Blocking work runs in the caller's thread. No Textual import.
 """
@@ -21,13 +29,21 @@ from typing import Any
 from magflow_console import config as cfg
 from magflow_console.actions.guard import ActionContext
 from magflow_console.config_sources import ConfigError
-from magflow_console.models import SyncRun
+from magflow_console.diagnose.celery_tasks import about, attempt_text, retry_text
+from magflow_console.models import CeleryMessage, CeleryResult, SyncRun
 from magflow_console.sources import sync_stats
+from magflow_console.sources.broker import BrokerSource
 from magflow_console.sources.pg_activity import long_transactions
 from magflow_console.sources.pg_conn import ReadOnlyConnection, SourceError, rows, scalar
 
-#: after the worker logs "Product sync completed", how long to wait for the row
+#: after the task's result (or its completion line) appears, how long to wait for the row
 ROW_GRACE_SECONDS = 15.0
+#: after the worker logs a failure, how long Redis gets to show a retry or a FAILURE
+FAILURE_CONFIRM_SECONDS = 15.0
+#: Redis is read at most this often while watching (each read scans the result keys)
+BROKER_EVERY_SECONDS = 2.0
+#: results the watch reads (its task's result must not be cut off by newer ones)
+BROKER_RESULTS = 2000
 #: rows created this long before the trigger still count (clock skew app vs database)
 CLOCK_SLACK_SECONDS = 5.0
 
@@ -37,10 +53,14 @@ class Outcome:
     """How one account's triggered sync ended (or did not)."""
 
     ok: bool
-    result: str  # success | partial | empty | failed | not_persisted | log_failed | api | stopped
+    #: success | partial | empty | failed | not_persisted | log_failed | task_failed |
+    #: retrying | running | api | stopped
+    result: str
     message: str
     run: SyncRun | None = None
     log_lines: tuple[str, ...] = field(default=())
+    #: for an outcome that is not final yet: ``retrying at 12:40 UTC (attempt 2 of 3)``
+    pending: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -187,6 +207,8 @@ class SyncDb:
 
 _STARTING = re.compile(r"Starting product sync:.*account=(\w+)")
 _COMPLETED = "Product sync completed"
+#: the Celery task's line, logged after the whole task (the inventory step included)
+_TASK_COMPLETED = re.compile(r"Product sync completed: \{")
 _FAILED = "Product sync failed:"
 
 
@@ -197,7 +219,10 @@ def worker_logs(client: Any, name: str, since: float) -> list[str]:
 
 
 def scan_worker_lines(lines: list[str], account: str) -> tuple[str | None, str]:
-    """('failed' | 'missing' | 'completed' | None, the marker line) for ``account``.
+    """('failed' | 'missing' | 'completed' | 'progress' | None, the marker line) for
+    ``account``: 'completed' is the task's ``Product sync completed: {...}`` (after the
+    whole task), 'progress' the service's own ``Product sync completed`` (before the
+    inventory step, which makes the only commit).
 
     Completed/failed lines count when they follow a "Starting product sync ... account=X"
     line for this account, or when no such line was logged at all.
@@ -214,9 +239,103 @@ def scan_worker_lines(lines: list[str], account: str) -> tuple[str | None, str]:
             continue
         if _FAILED in line:
             return "failed", line
-        if _COMPLETED in line:
+        if _TASK_COMPLETED.search(line):
             found = ("completed", line)
+        elif _COMPLETED in line and found[0] != "completed":
+            found = ("progress", line)
     return found
+
+
+# --------------------------------------------------------------------------- the Celery task
+
+
+def broker_for(ctx: ActionContext) -> BrokerSource | None:
+    """The profile's Redis as Celery's broker, or ``None`` when no URL is configured."""
+    url = cfg.redis_url(ctx.profile)
+    return BrokerSource(url, results_limit=BROKER_RESULTS) if url else None
+
+
+@dataclass(frozen=True)
+class TaskState:
+    """One Celery task as Redis shows it: the message a worker holds for it (the newest
+    attempt) and its result, if any."""
+
+    readable: bool
+    held: CeleryMessage | None = None
+    result: CeleryResult | None = None
+    error: str | None = None
+
+    @property
+    def retry(self) -> CeleryMessage | None:
+        """The held retry waiting for its eta, if that is where the task stands."""
+        return self.held if self.held is not None and self.held.scheduled_retry else None
+
+
+def task_state(broker: BrokerSource, task_id: str) -> TaskState:
+    """Read once (never raises: an unreadable Redis is ``readable=False``)."""
+    _redis, celery = broker.fetch()
+    if celery.state != "ok":
+        return TaskState(False, error=celery.error)
+    held = [m for m in celery.executing if m.id == task_id]
+    newest = max(held, key=lambda m: m.retries) if held else None
+    result = next((r for r in celery.results if r.task_id == task_id), None)
+    return TaskState(True, newest, result)
+
+
+class _TaskWatch:
+    """What the watch has learnt of the task so far."""
+
+    def __init__(self, broker: BrokerSource | None, task_id: str | None, every: float) -> None:
+        self.broker = broker if task_id else None
+        self.task_id = task_id or ""
+        self.every = every
+        self.next_read = 0.0
+        self.seen = False  # Redis was readable at least once
+        self.retrying: CeleryMessage | None = None
+        self.retry_why = ""  # the failed attempt's exception, from the RETRY result
+        self.retry_result = False  # a RETRY result without its held message (yet)
+        self.running: CeleryMessage | None = None
+        self.done: CeleryResult | None = None  # SUCCESS
+        self.failed: CeleryResult | None = None  # FAILURE, final
+
+    def read(self, now: float) -> TaskState | None:
+        if self.broker is None or now < self.next_read:
+            return None
+        self.next_read = now + self.every
+        st = task_state(self.broker, self.task_id)
+        if not st.readable:
+            return st
+        self.seen = True
+        if st.result is not None and st.result.status == "RETRY":
+            self.retry_result = True
+            self.retry_why = st.result.summary or self.retry_why
+        if st.retry is not None:
+            self.retrying, self.running = st.retry, None
+        elif st.held is not None:
+            self.running, self.retrying, self.retry_result = st.held, None, False
+        if st.result is not None and st.result.status == "SUCCESS":
+            self.done, self.retrying, self.retry_result = st.result, None, False
+        elif st.result is not None and st.result.status == "FAILURE" and st.retry is None:
+            self.failed = st.result
+        return st
+
+    @property
+    def pending_retry(self) -> bool:
+        return self.retrying is not None or self.retry_result
+
+    def pending(self) -> str:
+        """``retrying at 12:40 UTC (attempt 2 of 3)`` (the retry's time once known)."""
+        return retry_text(self.retrying) if self.retrying is not None else "retrying"
+
+    def retry_message(self) -> str:
+        why = f" ({self.retry_why})" if self.retry_why else ""
+        if self.retrying is None:
+            return f"an attempt failed{why}; Celery is scheduling its retry"
+        failed = self.retrying.retries  # the attempt that failed is the one before
+        return f"attempt {failed} failed{why}; {retry_text(self.retrying)}"
+
+
+# --------------------------------------------------------------------------- the watch
 
 
 def watch_outcome(
@@ -230,24 +349,40 @@ def watch_outcome(
     emit: Callable[[str], None] = lambda line: None,
     poll: float = 1.0,
     stop: threading.Event | None = None,
+    broker: BrokerSource | None = None,
+    task_id: str | None = None,
+    row_grace: float = ROW_GRACE_SECONDS,
+    confirm: float = FAILURE_CONFIRM_SECONDS,
+    broker_every: float = BROKER_EVERY_SECONDS,
 ) -> Outcome:
     """Poll for the outcome of one account's sync until ``timeout`` seconds have passed,
-    or until ``stop`` is set (the operator stopped waiting: the outcome is then unknown)."""
+    or until ``stop`` is set (the operator stopped waiting: the outcome is then unknown).
+    ``broker`` and ``task_id`` (the celery strategy) let it follow the task in Redis."""
     stop = stop or threading.Event()
+    task = _TaskWatch(broker, task_id, broker_every)
     started = time.monotonic()
     deadline = started + timeout
     log_since = time.time() - CLOCK_SLACK_SECONDS
     grace_until: float | None = None
+    failed_line, failed_until = "", 0.0
     last_error = ""
     seen_marker = ""
+    announced: tuple[Any, ...] = ()
     emit(f"{account}: watching emag_sync_logs for a new row (timeout {timeout:.0f} s)")
+    if task.broker is not None:
+        emit(f"{account}: following Celery task {task_id} in Redis")
     while True:
         if stop.is_set():
+            took = f"stopped waiting after {time.monotonic() - started:.0f} s"
+            if task.pending_retry:
+                return Outcome(
+                    False, "retrying", f"{took}: {task.retry_message()}", pending=task.pending()
+                )
             return Outcome(
                 False,
                 "stopped",
-                f"stopped waiting after {time.monotonic() - started:.0f} s: the sync was "
-                "triggered and may still be running; its outcome is not known yet",
+                f"{took}: the sync was triggered and may still be running; its outcome is "
+                "not known yet",
             )
         try:
             run = db.new_row(account, since, known)
@@ -257,6 +392,38 @@ def watch_outcome(
             outcome = classify_run(run)
             emit(f"{account}: sync-log row {run.id}: {run.status}")
             return outcome
+
+        st = task.read(time.monotonic())
+        if st is not None and not st.readable:
+            last_error = f"Redis: {st.error}"
+        state_now = (
+            ("retry", task.retrying.retries, task.retrying.eta, task.retry_why)
+            if task.retrying else
+            ("running", task.running.retries) if task.running else
+            ("done",) if task.done else ()
+        )  # fmt: skip
+        if state_now and state_now != announced:
+            announced = state_now
+            if task.retrying is not None:
+                emit(f"{account}: {task.retry_message()}")
+                failed_line = ""  # that failure was not final
+                log_since = time.time() + 1  # the next attempt's lines only
+            elif task.running is not None:
+                emit(f"{account}: {about(task.running)} is running "
+                     f"({attempt_text(task.running.task, task.running.retries)})")  # fmt: skip
+            elif task.done is not None:
+                emit(f"{account}: the task finished ({task.done.summary or 'SUCCESS'}); "
+                     "waiting for its sync-log row")  # fmt: skip
+        if task.failed is not None:
+            why = f"; the worker logged: {failed_line[-300:]}" if failed_line else ""
+            return Outcome(
+                False,
+                "task_failed",
+                f"the Celery task failed for good: {task.failed.summary or 'FAILURE'}{why}",
+            )
+        if task.done is not None and grace_until is None:
+            grace_until = time.monotonic() + row_grace
+
         if logs is not None:
             try:
                 kind, line = scan_worker_lines(logs(log_since), account)
@@ -265,8 +432,8 @@ def watch_outcome(
             if line and line != seen_marker:
                 seen_marker = line
                 emit(f"{account}: worker: {line}")
-            if kind == "failed":
-                return Outcome(False, "log_failed", f"the worker logged: {line[-300:]}")
+            if kind == "failed" and not task.pending_retry and not failed_line:
+                failed_line, failed_until = line, time.monotonic() + confirm
             if kind == "missing":
                 return Outcome(
                     False,
@@ -274,18 +441,51 @@ def watch_outcome(
                     f"0 items: the worker logged missing credentials ({line[-200:]})",
                 )
             if kind == "completed" and grace_until is None:
-                grace_until = time.monotonic() + ROW_GRACE_SECONDS
+                grace_until = time.monotonic() + row_grace
+        # with Redis, a logged failure is final only when no retry follows it
+        if (
+            failed_line
+            and not task.pending_retry
+            and (task.broker is None or not task.seen or time.monotonic() >= failed_until)
+        ):
+            return Outcome(False, "log_failed", f"the worker logged: {failed_line[-300:]}")
+
         now = time.monotonic()
-        if now >= deadline or (grace_until is not None and now >= grace_until):
-            why = (
-                "the worker logged completion but wrote no sync-log row"
-                if grace_until is not None
-                else f"no new emag_sync_logs row for {account} within {timeout:.0f} s"
+        if grace_until is not None and now >= grace_until:
+            what = (
+                f"the task finished ({task.done.summary or 'SUCCESS'})"
+                if task.done is not None
+                else "the worker logged completion"
             )
-            extra = f" (last error: {last_error})" if last_error else ""
-            return Outcome(
-                False,
-                "not_persisted",
-                f"no result persisted: {why}; check the worker and app logs{extra}",
+            return _not_persisted(f"{what} but wrote no sync-log row", last_error)
+        if now >= deadline:
+            if task.pending_retry:
+                return Outcome(
+                    False,
+                    "retrying",
+                    f"not finished within {timeout:.0f} s: {task.retry_message()}; a failed "
+                    "attempt is not final",
+                    pending=task.pending(),
+                )
+            if task.running is not None and task.done is None:
+                return Outcome(
+                    False,
+                    "running",
+                    f"still running after {timeout:.0f} s: {about(task.running)} "
+                    f"({attempt_text(task.running.task, task.running.retries)}); its row "
+                    "appears when it ends",
+                    pending=f"still running ({attempt_text(task.running.task, task.running.retries)})",
+                )
+            return _not_persisted(
+                f"no new emag_sync_logs row for {account} within {timeout:.0f} s", last_error
             )
         stop.wait(max(0.05, min(poll, deadline - now)))
+
+
+def _not_persisted(why: str, last_error: str) -> Outcome:
+    extra = f" (last error: {last_error})" if last_error else ""
+    return Outcome(
+        False,
+        "not_persisted",
+        f"no result persisted: {why}; check the worker and app logs{extra}",
+    )

@@ -5,7 +5,7 @@ Pure functions over a finding and the status report it came from (no I/O, no Tex
 steps name the console's own commands where one fits (they are guarded and audited),
 MagFlow's tools otherwise, and SQL only where the stack sheet says the API cannot do it
 (stuck ``running`` rows, sheet §6.2). Every finding code has an entry in ``REMEDIES``
-(tests/test_remedies.py keeps the list complete).
+(tests/diagnose/test_doctor.py keeps the list complete).
 """
 
 from __future__ import annotations
@@ -204,11 +204,92 @@ def _sync_stale(f: Finding, _r: StatusReport | None) -> Steps:
     )
 
 
-def _no_success(f: Finding, _r: StatusReport | None) -> Steps:
+def _both_applies(f: Finding, r: StatusReport | None) -> bool:
+    """The status report found beat and worker alive: the ``both`` default is the cause."""
+    return r is not None and any(
+        g.code == "product_sync_both_noop" and g.account == f.account for g in r.findings
+    )
+
+
+def _no_success(f: Finding, r: StatusReport | None) -> Steps:
+    acct = f.account or "main"
+    if _both_applies(f, r):
+        return (
+            "Beat and the worker are alive: beat's hourly emag.sync_products runs with "
+            "account_type='both', which persists nothing (no products, no sync-log row); "
+            "that, not the schedule, is why no success is recorded.",
+            f"Trigger {acct} on its own and watch it: `{CLI} sync --account {acct} --wait`; "
+            "the other account the same way.",
+        )
+    return (
+        "Scheduled syncs need beat, and beat needs a healthy worker: check the containers "
+        "and beat's heartbeat.",
+        f"Run one now and watch it: `{CLI} sync --account {acct} --wait`.",
+    )
+
+
+def _both_noop(f: Finding, _r: StatusReport | None) -> Steps:
     acct = f.account or "main"
     return (
-        "Scheduled syncs need beat, and beat needs a healthy worker: check the containers.",
-        f"Run one now and watch it: `{CLI} sync --account {acct} --wait`.",
+        f"Trigger the account on its own and watch it: `{CLI} sync --account {acct} --wait` "
+        "(then the other account).",
+        "Beat's hourly entry keeps account_type='both' (MagFlow's schedule): until MagFlow "
+        f"splits it, run `{CLI} sync --account main` and `--account fbe` on a schedule of "
+        "your own (cron).",
+    )
+
+
+# --------------------------------------------------------------------------- celery and redis
+
+
+def _beat_gated(f: Finding, _r: StatusReport | None) -> Steps:
+    if f.severity != "critical":
+        return (
+            "The worker is only busy: once its task ends and a ping succeeds, beat can start; "
+            f"check again then (`{CLI} containers`).",
+        )
+    return (
+        "Make the worker healthy first (its own finding says why); beat then starts by itself.",
+    )
+
+
+def _backlog(f: Finding, _r: StatusReport | None) -> Steps:
+    if f.severity == "info":
+        return ("The worker is busy with a task within its limit: the queue drains when it ends.",)
+    return (
+        f"Is the worker consuming? Its container and log (`{CLI} logs worker --tail 100`), and "
+        "its CELERY_BROKER_URL (queue 'default' on the same Redis db as beat's).",
+        f"If it is stuck: `{CLI} restart worker`.",
+    )
+
+
+_REDIS_MEMORY = (
+    "See what fills Redis: `redis-cli --bigkeys` in the redis container (results expire after "
+    "24 h; the login cache and eMAG caches count too).",
+    "Raise maxmemory in the redis service's command (256mb in the main stack), or use a "
+    "policy that spares keys without a TTL such as the broker's (volatile-lru); recreating "
+    "redis loses its data, queued tasks included.",
+)
+
+
+def _orders_stale(f: Finding, _r: StatusReport | None) -> Steps:
+    acct = f.account or "main"
+    return (
+        f"Read the worker's log for emag.sync_orders (`{CLI} logs worker --tail 200`): an eMAG "
+        f"error for {acct} (credentials, 5xx, 429) shows there.",
+        "If no order sync runs at all, beat or the worker is down: see the heartbeat finding. "
+        "The HTTP order sync (POST /api/v1/emag/orders/sync) runs one by hand.",
+    )
+
+
+def _orders_unacked(f: Finding, _r: StatusReport | None) -> Steps:
+    acct = f.account or "main"
+    return (
+        "emag.auto_acknowledge_orders runs every 600 s through beat and the worker: check the "
+        f"heartbeat, and the worker's log (`{CLI} logs worker --tail 200`) for its errors for "
+        f"{acct}.",
+        "It changes the orders' state on eMAG (new -> in progress): check the account's eMAG "
+        "credentials before forcing it; until then the orders stay new on eMAG.",
     )
 
 
@@ -336,9 +417,7 @@ REMEDIES: dict[str, Remedy] = {
     "container_restarted": _fixed(
         "No action if it is stable now; its logs around the restarts tell why (TUI: enter on it)."
     ),
-    "beat_gated_by_worker": _fixed(
-        "Make the worker healthy first (its own finding says why); beat then starts by itself."
-    ),
+    "beat_gated_by_worker": _beat_gated,
     # database
     "database_unreachable": _fixed(
         f"Is the db container up? `{CLI} containers`.",
@@ -419,6 +498,54 @@ REMEDIES: dict[str, Remedy] = {
     "sync_failed": _sync_failed,
     "sync_stale_running": _sync_stale,
     "sync_no_recent_success": _no_success,
+    "product_sync_both_noop": _both_noop,
+    # celery and redis
+    "worker_busy": _fixed(
+        "Nothing is wrong: let the task finish (a product sync may take up to 600 s); its "
+        f"progress is in the worker's log (`{CLI} logs worker --tail 50`).",
+        "Do not restart the worker for this: the task would be cut off and, with acks_late, "
+        "run again from the start.",
+    ),
+    "worker_task_overrun": _fixed(
+        f"See what it waits on: the worker's log (`{CLI} logs worker --tail 100`) and long "
+        f"transactions in `{CLI} status` (a lock on the sync tables).",
+        f"If it hangs: `{CLI} restart worker`; the message may be delivered again (acks_late), "
+        f"so check the sync-log rows afterwards (`{CLI} sync-logs`).",
+    ),
+    "beat_heartbeat_stale": _fixed(
+        f"Read beat's log (`{CLI} logs beat --tail 50`): a live beat logs 'Sending due task "
+        "maintenance.heartbeat' every interval; its container's health proves nothing.",
+        f"If beat sends nothing: `{CLI} restart beat`. If it sends and no result appears, the "
+        f"worker does not consume: its container and log (`{CLI} logs worker --tail 100`).",
+    ),
+    "beat_heartbeat_delayed": _fixed(
+        "Nothing to do while the worker's task runs within its limit: the heartbeat shows "
+        "again when it ends (past 600 s, the overrun finding says what to do).",
+    ),
+    "celery_retry_scheduled": _fixed(
+        "Nothing to do before the retry: the same work runs again at the time shown; this "
+        f"attempt's error is in the message and the worker's log (`{CLI} logs worker`).",
+        "If the error is not transient (credentials, a bad request), fix it first: the retry "
+        "would fail the same way.",
+    ),
+    "celery_backlog": _backlog,
+    "celery_task_failures": _fixed(
+        f"The exception is in the message; the traceback is in the worker's log (`{CLI} logs "
+        "worker --tail 200`).",
+        "Repeated eMAG errors on one account (5xx, 429, credentials) are the usual cause: "
+        f"`{CLI} doctor` checks the EMAG_* settings.",
+    ),
+    "redis_evicting": lambda _f, _r: _REDIS_MEMORY,
+    "redis_memory_high": lambda _f, _r: _REDIS_MEMORY,
+    "redis_restarted": _fixed(
+        "The queued and running Celery work was lost: trigger the syncs that matter again "
+        f"(`{CLI} sync --account main`, then fbe); beat re-sends its own tasks on schedule.",
+        "Logins cached in Redis were lost too. Why it restarted (an OOM kill, a host reboot): "
+        f"`{CLI} logs redis --tail 50`.",
+    ),
+    # orders
+    "orders_sync_stale": _orders_stale,
+    "orders_unacknowledged": _orders_unacked,
     # environment
     "emag_credentials_missing": _credentials_missing,
     "emag_target_split": _target_split,

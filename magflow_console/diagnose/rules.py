@@ -11,9 +11,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
+from magflow_console.diagnose.celery_tasks import TASK_LIMIT_SECONDS
+from magflow_console.diagnose.worker import (
+    beat_gate_finding,
+    worker_activity,
+    worker_health_finding,
+)
 from magflow_console.models import (
     AdminsSnapshot,
     ApiSnapshot,
+    CelerySnapshot,
     ContainerInfo,
     ContainersSnapshot,
     DatabaseSnapshot,
@@ -48,11 +55,23 @@ def is_down(c: ContainerInfo, now: dt.datetime | None = None) -> bool:
     return c.state != "running" or crash_looping(c, now)
 
 
-def container_findings(snap: ContainersSnapshot, now: dt.datetime | None = None) -> list[Finding]:
+def container_findings(
+    snap: ContainersSnapshot,
+    now: dt.datetime | None = None,
+    celery: CelerySnapshot | None = None,
+    *,
+    task_limit: float = TASK_LIMIT_SECONDS,
+) -> list[Finding]:
+    """Container faults. With a readable ``celery`` snapshot an unhealthy worker is judged
+    by what it holds (sheet §11.2): busy with a task is ``worker_busy`` (info), past the
+    task limit ``worker_task_overrun``, holding nothing ``container_unhealthy``; without
+    one (``None`` or an error snapshot) every unhealthy container is critical."""
     now = now or utcnow()
     out: list[Finding] = []
     if snap.state == "error":
         return out
+    by_service = {c.service: c for c in snap.items if c.service}
+    activity = worker_activity(celery, by_service.get("worker"))
     for svc in snap.missing:
         sev: Severity = "critical" if svc in ESSENTIAL_SERVICES else "warning"
         out.append(
@@ -81,11 +100,19 @@ def container_findings(snap: ContainersSnapshot, now: dt.datetime | None = None)
                 Finding("container_paused", "warning", f"{c.name} is paused.", subject=c.name)
             )
         if c.state == "running" and c.health == "unhealthy":
-            msg = f"{c.name} is unhealthy"
             last = c.health_log[-1].output.strip().splitlines() if c.health_log else []
-            if last:
-                msg += f": {last[-1][:120]}"
-            out.append(Finding("container_unhealthy", "critical", msg + ".", subject=c.name))
+            probe = f": {last[-1][:120]}" if last else ""
+            if c.service == "worker" and activity is not None:
+                out.append(worker_health_finding(c, activity, now, limit=task_limit, probe=probe))
+            else:
+                out.append(
+                    Finding(
+                        "container_unhealthy",
+                        "critical",
+                        f"{c.name} is unhealthy{probe}.",
+                        subject=c.name,
+                    )
+                )
         elif c.state == "running" and c.restart_count > 0:
             out.append(
                 Finding(
@@ -102,14 +129,7 @@ def container_findings(snap: ContainersSnapshot, now: dt.datetime | None = None)
         and worker.health in ("unhealthy", "starting")
         and (beat is None or beat.state != "running")
     ):
-        out.append(
-            Finding(
-                "beat_gated_by_worker",
-                "critical",
-                "beat waits for a healthy worker: no scheduled sync will run until the worker is healthy.",
-                subject="beat",
-            )
-        )
+        out.append(beat_gate_finding(activity, now, task_limit))
     return out
 
 

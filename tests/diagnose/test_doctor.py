@@ -40,9 +40,10 @@ RULE_CODES = {
 
 
 def test_every_finding_code_has_its_own_steps() -> None:
+    from tests.diagnose.test_celery_rules import CELERY_CODES
     from tests.diagnose.test_emag_env import ENV_CODES
 
-    known = RULE_CODES | set(TRIGGERS) | SYNC_CODES | ENV_CODES | LOG_CODES
+    known = RULE_CODES | set(TRIGGERS) | SYNC_CODES | ENV_CODES | LOG_CODES | CELERY_CODES
     assert set(remedies.REMEDIES) == known, (
         f"no steps for {sorted(known - set(remedies.REMEDIES))}; "
         f"steps for unknown codes {sorted(set(remedies.REMEDIES) - known)}"
