@@ -35,9 +35,11 @@ ROOT = Path(__file__).resolve().parent.parent
 RUNS = int(os.environ.get("BENCH_RUNS", "15"))
 TARGET_S = 0.35
 #: the libraries a cold `status` needs, imported the way the console imports them
-#: (the docker SDK without its optional paramiko, see sources.lean_imports.import_docker_sdk)
+#: (the docker SDK without its optional paramiko, httpx without its command-line tool: see
+#: sources.lean_imports)
 FLOOR = (
-    "import sys; sys.modules['paramiko'] = None\nimport pydantic_settings, psycopg, httpx, docker"
+    "import sys; sys.modules['paramiko'] = None; sys.modules['httpx._main'] = None\n"
+    "import pydantic_settings, psycopg, httpx, docker"
 )
 FLOOR_NAME = "import floor (pydantic-settings, psycopg, docker, httpx)"
 STATUS_NAME = "magflow-console status --json"

@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from magflow_console import config as cfg
 from magflow_console.config_sources import ConfigError
-from magflow_console.diagnose import emag_env, rules
+from magflow_console.diagnose import celery as celery_rules
+from magflow_console.diagnose import emag_env, redis_state, rules
+from magflow_console.diagnose.backlog import BacklogSeen
 from magflow_console.models import (
     AdminsSnapshot,
     ApiCheck,
@@ -395,6 +397,7 @@ class Backend:
             celery=celery,
             redis=redis,
             orders=orders,
+            no_success_hours=self.profile.sync.no_success_hours,
         )
 
     def close(self) -> None:
@@ -415,15 +418,32 @@ def build_report(
     celery: CelerySnapshot,
     redis: RedisSnapshot,
     orders: OrdersSnapshot,
+    backlog: BacklogSeen | None = None,
+    no_success_hours: float = 24.0,
+    now: dt.datetime | None = None,
 ) -> StatusReport:
+    """Every section and every finding over them. ``backlog`` is what earlier refreshes
+    saw of Celery's queue (``diagnose.backlog.observe_backlog``; ``None``: one look, so
+    no growth can be told); ``now`` is the time the rules judge ages against."""
+    now = now or utcnow()
     findings: list[Finding] = []
     findings += rules.database_findings(database)
-    findings += rules.container_findings(containers)
+    findings += rules.container_findings(containers, now, celery)
     findings += emag_env.env_findings(containers)
     findings += rules.migration_findings(migrations)
     findings += rules.sync_findings(sync)
     findings += rules.api_findings(api, containers)
-    findings += rules.redis_findings(redis)
+    findings += redis_state.unreachable_findings(redis)
+    findings += celery_rules.celery_findings(
+        containers,
+        sync,
+        celery,
+        redis,
+        orders,
+        now=now,
+        backlog=backlog,
+        no_success_hours=no_success_hours,
+    )
     # a section that could not be read makes the verdict "unknown", unless the outage
     # is itself a critical finding (database, API or Redis unreachable); a Redis nobody
     # configured and none could be found is said by doctor (UNKNOWN), not counted here
@@ -437,7 +457,7 @@ def build_report(
     return StatusReport(
         profile=profile,
         verdict=rules.verdict(findings, states),
-        generated_at=utcnow(),
+        generated_at=now,
         containers=containers,
         database=database,
         migrations=migrations,

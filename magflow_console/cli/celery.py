@@ -19,12 +19,12 @@ if TYPE_CHECKING:
 
 #: the status sections this command shows
 SECTIONS = ("celery", "redis", "orders")
-#: the findings about them
-CODES = frozenset({"redis_unreachable"})
 
 
 def _about(report: StatusReport) -> list[Finding]:
-    return [f for f in report.findings if f.code in CODES]
+    from magflow_console.diagnose.celery import ABOUT_CELERY
+
+    return [f for f in report.findings if f.code in ABOUT_CELERY]
 
 
 def cmd_celery(args: argparse.Namespace) -> int:

@@ -58,6 +58,26 @@ from magflow_console.models import (
 
 #: FAILURE results of one kind, in the results Redis keeps, that make a pattern
 FAILURES_THRESHOLD = 3
+#: every code ``celery_findings`` can give (``magflow-console celery`` lists these), plus
+#: the worker's and Redis's own findings from the other rules
+CODES = frozenset(
+    {
+        "worker_busy",
+        "worker_task_overrun",
+        "beat_heartbeat_stale",
+        "beat_heartbeat_delayed",
+        "product_sync_both_noop",
+        "celery_retry_scheduled",
+        "celery_backlog",
+        "celery_task_failures",
+        "redis_evicting",
+        "redis_memory_high",
+        "redis_restarted",
+        "orders_sync_stale",
+        "orders_unacknowledged",
+    }
+)
+ABOUT_CELERY = CODES | {"redis_unreachable", "beat_gated_by_worker"}
 
 
 def retry_findings(celery: CelerySnapshot) -> list[Finding]:

@@ -24,6 +24,25 @@ from magflow_console.render.fmt import span
 MEMORY_HIGH = 0.9
 
 
+UNREACHABLE = "redis_unreachable"
+
+
+def unreachable_findings(snap: RedisSnapshot) -> list[Finding]:
+    """Redis down (or refusing the password) stops Celery and the login cache; a Redis the
+    console has no URL for (``url`` None) is unread, not down (doctor says so)."""
+    if snap.state == "error" and snap.url is not None:
+        return [
+            Finding(
+                UNREACHABLE,
+                "critical",
+                snap.error or "Redis unreachable.",
+                subject="redis",
+                short="Redis unreachable",
+            )
+        ]
+    return []
+
+
 def redis_findings(
     redis: RedisSnapshot | None, celery: CelerySnapshot | None, *, now: dt.datetime, interval: float
 ) -> list[Finding]:

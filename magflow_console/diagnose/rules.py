@@ -26,7 +26,6 @@ from magflow_console.models import (
     DatabaseSnapshot,
     Finding,
     MigrationsSnapshot,
-    RedisSnapshot,
     Severity,
     SyncSnapshot,
     Verdict,
@@ -210,22 +209,6 @@ def api_findings(snap: ApiSnapshot, containers: ContainersSnapshot | None = None
                 )
             )
     return out
-
-
-def redis_findings(snap: RedisSnapshot) -> list[Finding]:
-    """Redis down (or refusing the password) stops Celery and the login cache; a Redis the
-    console has no URL for (``url`` None) is unread, not down (doctor says so)."""
-    if snap.state == "error" and snap.url is not None:
-        return [
-            Finding(
-                "redis_unreachable",
-                "critical",
-                snap.error or "Redis unreachable.",
-                subject="redis",
-                short="Redis unreachable",
-            )
-        ]
-    return []
 
 
 def sync_findings(snap: SyncSnapshot) -> list[Finding]:

@@ -61,7 +61,9 @@ class MagflowApp(App[int]):
         self.refresh_loops = refresh_loops
         self.refresh_interval = refresh_interval or backend.profile.refresh_interval
         self.paused = False
-        self.store = Store(profile=backend.profile_name)
+        self.store = Store(
+            profile=backend.profile_name, no_success_hours=backend.profile.sync.no_success_hours
+        )
         self.store_changed: Signal[str | None] = Signal(self, "store-changed")
         self.loops = RefreshLoops(self)
         self.flows = ActionFlows(self)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from magflow_console.backend import build_report
+from magflow_console.diagnose.backlog import BacklogSeen, observe_backlog
 from magflow_console.diagnose.doctor import Advice, advise, extra_findings
 from magflow_console.models import (
     ApiSnapshot,
@@ -46,6 +47,9 @@ class Store:
     #: what the findings screen read beyond the loops (``rules.admin_findings``, and the
     #: containers' logs); empty until it has
     admin_findings: list[Finding] = field(default_factory=list)
+    #: what the refreshes saw of Celery's queue (is it growing, how old is its head)
+    backlog: BacklogSeen | None = None
+    no_success_hours: float = 24.0
     log_findings: list[Finding] = field(default_factory=list)
 
     def update(self, source: str, snapshot: Any, now: dt.datetime) -> bool:
@@ -68,7 +72,9 @@ class Store:
             snapshot = mark_stale(previous, snapshot.error or "refresh failed")
         self.snapshots[source] = snapshot
         self.versions[source] = self.versions.get(source, 0) + 1
-        self._rebuild_report()
+        if source == "celery":
+            self.backlog = observe_backlog(self.backlog, snapshot)
+        self._rebuild_report(now)
         if self.all_ok():
             self.last_good = now
         return True
@@ -88,7 +94,7 @@ class Store:
             name in self.snapshots and self.snapshots[name].state == "ok" for name in SOURCES
         )
 
-    def _rebuild_report(self) -> None:
+    def _rebuild_report(self, now: dt.datetime) -> None:
         s = self.snapshots
         if not all(name in s for name in SOURCES):
             self.report = None
@@ -103,6 +109,9 @@ class Store:
             celery=s["celery"],
             redis=s["redis"],
             orders=s["orders"],
+            backlog=self.backlog,
+            no_success_hours=self.no_success_hours,
+            now=now,
         )
 
     # typed accessors -------------------------------------------------------------

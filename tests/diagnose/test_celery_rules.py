@@ -35,6 +35,12 @@ CELERY_CODES = {
     "orders_sync_stale", "orders_unacknowledged",
 }  # fmt: skip
 MIB = 1024 * 1024
+
+
+def test_the_codes_the_celery_command_lists_are_the_rules_codes() -> None:
+    from magflow_console.diagnose.celery import CODES
+
+    assert CODES == CELERY_CODES
 SHORT_MAX = 32
 
 

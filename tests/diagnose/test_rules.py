@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 
-from magflow_console.diagnose import rules
+from magflow_console.diagnose import redis_state, rules
 from magflow_console.models import (
     AdminsSnapshot,
     AdminUser,
@@ -142,7 +142,8 @@ def test_redis_down_is_critical_and_a_redis_nobody_named_is_unread() -> None:
     quiet = report_of(redis=unknown, celery=error_snapshot(CelerySnapshot, "No Redis URL"))
     assert "redis_unreachable" not in codes(list(quiet.findings))
     assert quiet.verdict is Verdict.OK  # not counted; doctor lists it as UNKNOWN
-    assert rules.redis_findings(RedisSnapshot("ok", None, NOW, 1.0, url="redis://x")) == []
+    ok = RedisSnapshot("ok", None, NOW, 1.0, url="redis://x")
+    assert redis_state.unreachable_findings(ok) == []
 
 
 def test_empty_schema_is_critical() -> None:

@@ -58,5 +58,6 @@ def report_of(
         celery=celery or CelerySnapshot("ok", None, NOW, 1.0, last_heartbeat_at=NOW),
         redis=redis or RedisSnapshot("ok", None, NOW, 1.0, url="redis://:***@redis:6379/0"),
         orders=orders or OrdersSnapshot("ok", None, NOW, 1.0),
+        now=NOW,
     )
     return replace(report, findings=report.findings + findings)
