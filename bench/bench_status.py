@@ -38,10 +38,11 @@ TARGET_S = 0.35
 #: (the docker SDK without its optional paramiko, httpx without its command-line tool: see
 #: sources.lean_imports)
 FLOOR = (
-    "import sys; sys.modules['paramiko'] = None; sys.modules['httpx._main'] = None\n"
-    "import pydantic_settings, psycopg, httpx, docker"
+    "import sys\n"
+    "for m in ('paramiko', 'httpx._main', 'h2', 'socksio', 'trio'): sys.modules[m] = None\n"
+    "import pydantic_settings, psycopg, httpx, httpcore, docker"
 )
-FLOOR_NAME = "import floor (pydantic-settings, psycopg, docker, httpx)"
+FLOOR_NAME = "import floor (pydantic-settings, psycopg, docker, httpx + httpcore)"
 STATUS_NAME = "magflow-console status --json"
 
 

@@ -5,7 +5,9 @@ the console does not use (measured with ``python -X importtime``; bench/).
   kept out unless the engine is ssh://;
 - httpx imports its command-line tool (click, rich, pygments) whenever click is
   installed (celery and import-linter install it): rich is what ``status --json``
-  must not load.
+  must not load; and its transport, httpcore, probes for HTTP/2, SOCKS and trio
+  support (h2, socksio, trio), which the console never uses: a probe that fails walks
+  the whole import path (about 25 ms on this machine for h2 alone).
 
 Both libraries treat the part as optional (they catch the ImportError), so marking the
 module absent while the library imports is safe; the mark is removed afterwards, so a
@@ -43,9 +45,14 @@ def import_docker_sdk(*, ssh: bool) -> None:
         import docker  # noqa: F401
 
 
+#: what httpx and httpcore look for at import time and the console never uses
+HTTPX_UNUSED = ("httpx._main", "h2", "socksio", "trio")
+
+
 def import_httpx() -> None:
-    """httpx without its command-line tool."""
-    if "httpx" in sys.modules:
+    """httpx and its transport, without their command-line tool and optional protocols."""
+    if "httpcore" in sys.modules:
         return
-    with without("httpx._main"):
+    with without(*HTTPX_UNUSED):
+        import httpcore  # noqa: F401
         import httpx  # noqa: F401
