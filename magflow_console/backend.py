@@ -283,7 +283,7 @@ class Backend:
         return f"container:{name}:{a.container_path}"
 
     def script_graph(self) -> ScriptGraph:
-        from magflow_console.sources.alembic_parse import parse_scripts, read_scripts_from_container
+        from magflow_console.sources.alembic_cache import cached_parse
         from magflow_console.sources.alembic_structure import ScriptGraph
 
         a = self.profile.alembic
@@ -291,7 +291,7 @@ class Backend:
             folder = Path(a.scripts).expanduser()
             key: object = ("local", _tree_signature(folder))
             if self._graph is None or self._graph_key != key:
-                self._graph, self._graph_key = parse_scripts(folder), key
+                self._graph, self._graph_key = cached_parse(folder), key
             return self._graph
         bucket = int(time.monotonic() // CONTAINER_GRAPH_TTL)
         key = ("container", bucket)
@@ -309,6 +309,8 @@ class Backend:
                 error = f"The migrations are read from container {name}; {why}"
                 # not cached: the next refresh tries the engine again
                 return ScriptGraph(location=location, revisions=(), error=error)
+            from magflow_console.sources.alembic_parse import read_scripts_from_container
+
             self._graph = read_scripts_from_container(client, name, a.container_path)
             self._graph_key = key
         return self._graph

@@ -41,6 +41,8 @@ def test_the_codes_the_celery_command_lists_are_the_rules_codes() -> None:
     from magflow_console.diagnose.celery import CODES
 
     assert CODES == CELERY_CODES
+
+
 SHORT_MAX = 32
 
 
