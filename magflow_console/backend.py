@@ -53,6 +53,8 @@ if TYPE_CHECKING:
 
 #: how long a graph read out of the app container is reused
 CONTAINER_GRAPH_TTL = 60.0
+#: seconds before looking again for a broker URL that was not found (two inspects)
+REDIS_REDISCOVER = 30.0
 #: how much of each container's log the diagnosis reads
 LOG_TAIL = 500
 LOG_WINDOW = dt.timedelta(hours=24)
@@ -71,6 +73,7 @@ class Backend:
         self._broker_lock = threading.Lock()
         self._broker: BrokerSource | None = None
         self._redis_target: RedisTarget | None = None
+        self._redis_target_at = 0.0
         self._docker: DockerSource | None = None
         self._db: DatabaseSource | None = None
         self._api: ApiSource | None = None
@@ -142,8 +145,9 @@ class Backend:
         url = cfg.redis_url(self.profile)
         if url:
             return RedisTarget(url, "profile")
-        if self._redis_target is not None and self._redis_target.url:
-            return self._redis_target
+        found, when = self._redis_target, self._redis_target_at
+        if found is not None and (found.url or time.monotonic() - when < REDIS_REDISCOVER):
+            return found  # a found URL until a read fails; a miss for a while
         try:
             docker = self.docker
         except Exception as exc:  # the SDK cannot be set up for this host
@@ -151,6 +155,7 @@ class Backend:
         self._redis_target = discover(
             docker, self.profile.docker.services, cfg.docker_host(self.profile)
         )
+        self._redis_target_at = time.monotonic()
         return self._redis_target
 
     def broker(self) -> tuple[RedisSnapshot, CelerySnapshot]:

@@ -72,6 +72,12 @@ class DatabaseSource:
         # product/offer counts scan the whole catalogue: reuse them for this long (0 = never)
         self.counts_max_age_seconds = float(counts_max_age_seconds)
         self._counts: tuple[float, dict[str, dict[str, Any]]] | None = None
+        #: (when, version rows, tables, enums): see ``_catalog``
+        self._catalog_cache: (
+            tuple[float, dict[str, tuple[str, ...]], tuple[str, ...], dict[str, tuple[str, ...]]]
+            | None
+        ) = None
+        self.catalog_max_age_seconds = 60.0
         # new orders unacknowledged for longer than this are stale (orders.py)
         self.orders_stale_after_seconds = float(orders_stale_after_seconds)
         self._order_totals = orders.OrderTotalsCache(self.counts_max_age_seconds)
@@ -112,29 +118,8 @@ class DatabaseSource:
         )
         assert info is not None  # one row, always
 
-        tables = tuple(
-            r["relname"]
-            for r in rows(
-                conn,
-                "SELECT c.relname FROM pg_class c"
-                " JOIN pg_namespace n ON n.oid = c.relnamespace"
-                " WHERE n.nspname = %(s)s AND c.relkind IN ('r', 'p') ORDER BY c.relname",
-                {"s": s},
-            )
-        )
-        enums = {
-            r["typname"]: tuple(r["labels"])
-            for r in rows(
-                conn,
-                "SELECT t.typname, array_agg(e.enumlabel ORDER BY e.enumsortorder) AS labels"
-                " FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid"
-                " JOIN pg_namespace n ON n.oid = t.typnamespace"
-                " WHERE n.nspname = %(s)s GROUP BY t.typname ORDER BY t.typname",
-                {"s": s},
-            )
-        }
-
         version_rows = self._version_rows(conn)
+        tables, enums = self._catalog(conn, version_rows)
         version_tables = tuple(version_rows)
         app_table = f"{s}.{VERSION_TABLE}"
         if app_table in version_rows:
@@ -167,6 +152,45 @@ class DatabaseSource:
             long_transactions=xacts,
             schema_empty=not any(t != VERSION_TABLE for t in tables),
         )
+
+    def _catalog(
+        self, conn: Conn, version_rows: dict[str, tuple[str, ...]]
+    ) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
+        """The schema's tables and ENUM types. They change with a migration, which changes
+        the version rows: reused while those are the same and for at most
+        ``catalog_max_age_seconds`` (a refresh every few seconds need not read them)."""
+        now = time.monotonic()
+        cached = self._catalog_cache
+        if (
+            cached is not None
+            and cached[1] == version_rows
+            and now - cached[0] < self.catalog_max_age_seconds
+        ):
+            return cached[2], cached[3]
+        s = self.schema
+        tables = tuple(
+            r["relname"]
+            for r in rows(
+                conn,
+                "SELECT c.relname FROM pg_class c"
+                " JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE n.nspname = %(s)s AND c.relkind IN ('r', 'p') ORDER BY c.relname",
+                {"s": s},
+            )
+        )
+        enums = {
+            r["typname"]: tuple(r["labels"])
+            for r in rows(
+                conn,
+                "SELECT t.typname, array_agg(e.enumlabel ORDER BY e.enumsortorder) AS labels"
+                " FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid"
+                " JOIN pg_namespace n ON n.oid = t.typnamespace"
+                " WHERE n.nspname = %(s)s GROUP BY t.typname ORDER BY t.typname",
+                {"s": s},
+            )
+        }
+        self._catalog_cache = (now, dict(version_rows), tables, enums)
+        return tables, enums
 
     def _version_rows(self, conn: Conn) -> dict[str, tuple[str, ...]]:
         """Rows of ``<schema>.alembic_version`` and ``public.alembic_version`` (app first)."""
