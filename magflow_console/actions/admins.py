@@ -9,7 +9,8 @@
 - after a password change or a deactivation the Redis login cache ``users:user:<email>``
   is deleted when a Redis URL is configured (else the report says the old credentials may
   keep working for up to 10 minutes);
-- ``admin@magflow.local`` is re-provisioned by the app at every start: warn.
+- ``admin@magflow.local`` is re-provisioned by the app at every start of the API, which
+  a change in the bind-mounted checkout causes too (uvicorn ``--reload``): warn.
 
 Blocking work runs in the caller's thread. No Textual import.
 """
@@ -31,7 +32,7 @@ from psycopg.conninfo import make_conninfo
 from magflow_console import config as cfg
 from magflow_console.actions.guard import ActionContext, ActionPlan, ActionRefused, ActionResult
 from magflow_console.config_sources import ConfigError
-from magflow_console.diagnose.emag_env import DEV_ADMIN_EMAIL, reprovisioned_admin
+from magflow_console.diagnose.emag_env import API_STARTS, DEV_ADMIN_EMAIL, reprovisioned_admin
 from magflow_console.render.text import scrub
 from magflow_console.sources.pg_conn import (
     APPLICATION_NAME,
@@ -123,9 +124,15 @@ def dev_admin_warning(ctx: ActionContext, email: str, what: str) -> tuple[str, .
         if why
         else "DEFAULT_ADMIN_EMAIL / the default, from the app's environment"
     )
+    return (dev_admin_text(email, what, source),)
+
+
+def dev_admin_text(email: str, what: str, source: str) -> str:
+    """The warning for a change to the re-provisioned dev admin (sheet §5, §11.5)."""
     return (
-        f"{email} is re-provisioned by the app at every start ({source}): the {what} is "
-        "overwritten at the next magflow_app restart unless AUTO_PROVISION_DEV_ADMIN=false.",
+        f"{email} is re-provisioned by the app at every start of the API ({source}): the "
+        f"{what} is overwritten at the next one, that is {API_STARTS}, unless "
+        "AUTO_PROVISION_DEV_ADMIN=false."
     )
 
 

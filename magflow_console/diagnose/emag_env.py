@@ -177,6 +177,12 @@ def env_findings(snap: ContainersSnapshot) -> list[Finding]:
 
 
 DEV_ADMIN_EMAIL = "admin@magflow.local"
+#: what starts the API again (sheet §11.5): the app runs uvicorn --reload over the checkout
+#: bind-mounted at /app, so not only a restart
+API_STARTS = (
+    "a restart of the container, and also any change in the checkout bind-mounted at /app "
+    "(uvicorn --reload restarts the API, e.g. after a git pull)"
+)
 
 
 def reprovisioned_admin(app: ContainerInfo) -> str | None:
@@ -210,9 +216,9 @@ def _app_settings(containers: Sequence[ContainerInfo]) -> list[Finding]:
             Finding(
                 "dev_admin_autoprovision",
                 "info",
-                f"{app.name} resets the password of {email} to its default at every start "
-                "(AUTO_PROVISION_DEV_ADMIN is not false): a password set for that email "
-                "lasts until the next restart.",
+                f"{app.name} resets the password of {email} to its default at every start of "
+                f"the API (AUTO_PROVISION_DEV_ADMIN is not false): {API_STARTS}. A password "
+                "set for that email lasts until then.",
                 subject=email,
                 short=f"{email}: password reset at app start",
             )

@@ -319,7 +319,19 @@ def test_dev_admin_email_is_warned_about(tmp_path: Path, head_db_url: str) -> No
     assert any("the app's default, assumed" in w for w in plan.warnings)
     assert admins.execute_create_admin(ctx, plan, PASSWORD).ok
     reset = admins.plan_reset_password(ctx, "Admin@magflow.local")
-    assert any("next magflow_app restart" in w for w in reset.warnings)
+    assert any("uvicorn --reload" in w for w in reset.warnings)
+
+
+def test_the_dev_admin_warning_covers_a_reload_of_the_checkout(tmp_path: Path) -> None:
+    """Not only a restart: uvicorn --reload over the bind-mounted checkout starts the API
+    again on any change there (sheet §11.5), and every start resets the dev admin."""
+    nowhere = {"host": f"unix://{tmp_path}/no-docker.sock"}
+    ctx = make_ctx(tmp_path, None, docker=nowhere)
+    (warning,) = admins.dev_admin_warning(ctx, "admin@magflow.local", "password")
+    assert "restart" in warning
+    assert "uvicorn --reload" in warning and "git pull" in warning
+    assert "bind-mounted" in warning and "AUTO_PROVISION_DEV_ADMIN=false" in warning
+    assert admins.dev_admin_warning(ctx, "ops@magflow.example", "password") == ()
 
 
 @pytest.mark.docker

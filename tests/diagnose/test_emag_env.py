@@ -145,3 +145,14 @@ def test_env_findings_are_part_of_the_status_report() -> None:
     assert int(report.verdict) == 2
     clean = report_of(containers=containers_snapshot(with_env("app", FULL)))
     assert not [f for f in clean.findings if f.code.startswith(("emag_", "redis_cache"))]
+
+
+def test_the_dev_admin_finding_covers_a_reload_of_the_checkout() -> None:
+    """Every start of the API resets the dev admin, and uvicorn --reload over the
+    bind-mounted checkout starts it on any change there, not only on a restart."""
+    env = {k: v for k, v in FULL.items() if k != "AUTO_PROVISION_DEV_ADMIN"}
+    (finding,) = [f for f in findings(env) if f.code == "dev_admin_autoprovision"]
+    assert finding.message.startswith("magflow_app resets the password of admin@magflow.local")
+    assert "restart" in finding.message
+    assert "uvicorn --reload" in finding.message and "git pull" in finding.message
+    assert "bind-mounted" in finding.message
