@@ -125,6 +125,12 @@ class ContainerInfo:
     dotenv_set: tuple[str, ...] = ()
     #: (name, value) of the ``ENV_PUBLIC`` settings /app/.env sets, cut as ``env_public``
     dotenv_public: Mapping[str, str] = field(default_factory=dict)
+    #: app and worker: per eMAG account ("main", "fbe") and path ("products": the product
+    #: sync, environment only; "orders": the order sync; "health": /api/v1/emag/health, app
+    #: only; sheet §11.5): {"credentials": "set" | "missing" | "unknown", "names": {NAME:
+    #: "environment" | "/app/.env" | "unset" | "unknown"}, "target": "production" |
+    #: "sandbox" | host | "unknown", "target_from": what decided it}. Names, never values
+    emag_paths: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,6 +47,7 @@ from typing import Any
 import docker
 import docker.errors
 
+from magflow_console.diagnose.emag_env import paths_json
 from magflow_console.models import (
     ContainerInfo,
     ContainersSnapshot,
@@ -399,7 +400,7 @@ class DockerSource:
                 "is not the same mount"
             )
             info = dataclasses.replace(info, dotenv_error=why)
-        return info
+        return dataclasses.replace(info, emag_paths=paths_json(info))
 
     def inspect(self, name: str) -> ContainerInfo | None:
         """Fresh full detail (health log included) of one container, or None."""

@@ -1,8 +1,8 @@
 """The Docker source reads the checkout's /app/.env of the app container through the
 archive API (sheet §11.5), against the real engine: names and public values only, never a
 secret, cached (no archive call per refresh), re-read after a restart or a bounded age;
-absent is "no .env", unreadable is said; worker and beat share the app's facts only when
-their /app is the same mount. And the parser, pure."""
+absent is "no .env", unreadable is said and concludes nothing; worker and beat share the
+app's facts only when their /app is the same mount."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import tarfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,6 +24,7 @@ from dotenv import dotenv_values
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from magflow_console.diagnose import emag_env
 from magflow_console.models import ContainerInfo, to_jsonable
 from magflow_console.sources.docker import DockerSource
 from magflow_console.sources.docker_parse import (
@@ -32,6 +34,7 @@ from magflow_console.sources.docker_parse import (
     public_value,
     watched,
 )
+from tests.support.cli import run_cli
 from tests.support.docker_engine import (
     STACK_DOTENV,
     STACK_DOTENV_PUBLIC,
@@ -104,8 +107,52 @@ def test_the_stack_app_dotenv_is_read_names_only(source: DockerSource) -> None:
     # the worker's /app is its own (no shared mount): its file is not read, and said so
     assert worker.dotenv_state == "not_read" and worker.dotenv_set == ()
     assert worker.dotenv_error is not None and "not the same mount" in worker.dotenv_error
-    assert items["db"].dotenv_state == "not_read"
+    assert items["db"].dotenv_state == "not_read" and items["db"].emag_paths == {}
+    # per path, by name: fbe's password is in /app/.env, which the product sync cannot see
+    fbe = app.emag_paths["fbe"]
+    assert fbe["products"]["names"]["EMAG_FBE_PASSWORD"] == "unset"
+    assert fbe["orders"]["names"]["EMAG_FBE_PASSWORD"] == "/app/.env"
+    assert app.emag_paths["main"]["health"]["names"] == {
+        "EMAG_USERNAME": "/app/.env",
+        "EMAG_PASSWORD": "/app/.env",
+    }
+    assert worker.emag_paths["fbe"]["orders"]["credentials"] == "unknown"
     no_secret(repr(snap), json.dumps(to_jsonable(snap)))
+
+
+@docker_mark
+def test_the_findings_say_a_setting_comes_from_the_dotenv(source: DockerSource) -> None:
+    snap = source.fetch()
+    found = {(f.code, f.account): f for f in emag_env.env_findings(snap)}
+    missing = found[("emag_credentials_missing", "fbe")]
+    assert "EMAG_FBE_PASSWORD is set in /app/.env only" in missing.message
+    assert "order syncs and /api/v1/emag/health find credentials" in missing.message
+    differ = found[("emag_health_credentials_differ", "main")]
+    assert "EMAG_USERNAME, EMAG_PASSWORD from /app/.env" in differ.message
+    # REDIS_PASSWORD is only in /app/.env: the cache client has it, no finding
+    assert ("redis_cache_password_unset", None) not in found
+    assert ("dotenv_unreadable", None) not in found
+    no_secret(*(f.message for f in found.values()))
+
+
+@docker_mark
+def test_containers_json_and_table_show_the_dotenv_without_a_secret(
+    docker_engine: DockerEngine,
+    stack_containers: StackContainers,
+    stack_env: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    args = ["--docker-host", docker_engine.base_url]
+    doc_proc = run_cli(["containers", "--json", *args], stack_env, tmp_path)
+    table = run_cli(["containers", *args], stack_env | {"COLUMNS": "120"}, tmp_path)
+    no_secret(doc_proc.stdout, doc_proc.stderr, table.stdout, table.stderr)
+    items = {c["service"]: c for c in json.loads(doc_proc.stdout)["items"]}
+    assert items["app"]["dotenv_state"] == "read"
+    assert items["app"]["dotenv_set"] == list(STACK_DOTENV_SET)
+    assert items["app"]["emag_paths"]["fbe"]["products"]["credentials"] == "missing"
+    assert items["app"]["emag_paths"]["fbe"]["orders"]["credentials"] == "set"
+    assert "orders, health: credentials set (EMAG_FBE_PASSWORD from /app/.env)" in table.stdout
+    assert "health checks EMAG_USERNAME+PASSWORD from /app/.env" in table.stdout
 
 
 @docker_mark
@@ -165,12 +212,22 @@ def test_absent_unreadable_and_linked_dotenv(
 
     absent = read(make_container(environment=env))
     assert (absent.dotenv_state, absent.dotenv_error) == ("absent", None)
+    # no file: nothing comes from it, so REDIS_PASSWORD is missing for sure
+    codes = [f.code for f in emag_env.env_findings(_snap(absent))]
+    assert "redis_cache_password_unset" in codes and "dotenv_unreadable" not in codes
 
     folder = make_container(environment=env)
     folder.exec_run(["mkdir", "-p", "/app/.env"])
     unreadable = read(folder)
     assert unreadable.dotenv_state == "unreadable"
     assert unreadable.dotenv_error == "it is a folder, not a file"
+    found = emag_env.env_findings(_snap(unreadable))
+    # said, and nothing the file may hold is concluded missing
+    assert [f.code for f in found if f.code.startswith(("dotenv", "redis"))] == [
+        "dotenv_unreadable"
+    ]
+    unread = next(f for f in found if f.code == "dotenv_unreadable")
+    assert "/app/.env was not read (it is a folder, not a file)" in unread.message
 
     unclosed = make_container(environment=env)
     put_file(unclosed, "/app/.env", 'REDIS_PASSWORD="Redis-pass-6e2a\n')
@@ -187,6 +244,12 @@ def test_absent_unreadable_and_linked_dotenv(
     dangling.exec_run(["ln", "-s", "/nowhere/.env", "/app/.env"])
     gone = read(dangling)
     assert gone.dotenv_state == "unreadable" and "does not exist" in str(gone.dotenv_error)
+
+
+def _snap(*items: ContainerInfo) -> Any:
+    from tests.support.snapshots import containers_snapshot
+
+    return containers_snapshot(*items)
 
 
 @docker_mark
@@ -230,6 +293,7 @@ def test_worker_and_beat_share_the_apps_dotenv_through_the_same_mount(
             assert (info.dotenv_state, info.dotenv_set) == ("read", ("REDIS_PASSWORD",)), service
         assert by_name[f"{project}_other"].dotenv_state == "not_read"
         assert len([c for c in calls if c.endswith("/archive")]) == 1  # the app's only
+        assert by_name[f"{project}_worker"].emag_paths["main"]["orders"]["target"] == "sandbox"
     finally:
         for container in made:
             container.remove(force=True)
