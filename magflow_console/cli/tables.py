@@ -171,9 +171,16 @@ def print_emag_accounts(snap: ContainersSnapshot, con: Console | None = None) ->
         return
     # an environment an unread /app/.env may override is said on the account rows
     reasons = sorted({emag_env.environment_words(r, unknown_too=False) for r in rows})
+    # whether /app/.env was read, per container ("" for a hand-made container)
+    file_words = {"read": "/app/.env read", "absent": "no /app/.env"}
+    not_read = ("unreadable", "not_read")
     dotenv: dict[str, list[str]] = {}
     for r in rows:
-        state = _DOTENV_WORDS.get(r.dotenv_state or "", "")
+        state = (
+            "/app/.env not read"
+            if r.dotenv_state in not_read
+            else file_words.get(r.dotenv_state or "", "")
+        )
         if state and r.container not in dotenv.setdefault(state, []):
             dotenv[state].append(r.container)
     files = [s if len(dotenv) == 1 else f"{s} in {', '.join(c)}" for s, c in dotenv.items()]
@@ -197,19 +204,9 @@ def print_emag_accounts(snap: ContainersSnapshot, con: Console | None = None) ->
         con.print(Text.assemble(lit(f"  {account:<5} "), creds, shown_where, who))
         for note in notes:
             con.print(lit(f"        {note}", "dim"))
-    unread = {r.container: r.unread() for r in rows if r.dotenv_state in _NOT_READ}
+    unread = {r.container: r.unread() for r in rows if r.dotenv_state in not_read}
     for container, why in unread.items():
         con.print(lit(f"  {container}: {why}", "dim"))
-
-
-#: how the header says whether /app/.env was read ("" for a hand-made container)
-_DOTENV_WORDS = {
-    "read": "/app/.env read",
-    "absent": "no /app/.env",
-    "unreadable": "/app/.env not read",
-    "not_read": "/app/.env not read",
-}
-_NOT_READ = ("unreadable", "not_read")
 
 
 def print_database(snap: DatabaseSnapshot, con: Console | None = None) -> None:
