@@ -110,6 +110,27 @@ class ContainerInfo:
     #: (name, value) of the non-secret settings in ``docker_parse.ENV_PUBLIC``; URLs are
     #: cut to scheme://host/path (no user, password or query)
     env_public: Mapping[str, str] = field(default_factory=dict)
+    #: the watched names present in the environment with an empty value: ``os.getenv`` gives
+    #: "" (unset), and pydantic settings take the "" over a value in /app/.env
+    env_empty: tuple[str, ...] = ()
+    #: the checkout's /app/.env, which MagFlow's pydantic settings read after the environment
+    #: (sheet §11.5): "read"; "absent" (no such file: nothing comes from it); "unreadable"
+    #: (it could not be read: nothing is concluded from it); "not_read" (only the app
+    #: container's file is read, and this container does not share the app's /app); None for
+    #: a ContainerInfo not made by the Docker source (judged on its environment alone)
+    dotenv_state: str | None = None
+    #: why /app/.env was not read ("unreadable" / "not_read"), one line
+    dotenv_error: str | None = None
+    #: the watched names /app/.env sets (not empty): names only, never a value
+    dotenv_set: tuple[str, ...] = ()
+    #: (name, value) of the ``ENV_PUBLIC`` settings /app/.env sets, cut as ``env_public``
+    dotenv_public: Mapping[str, str] = field(default_factory=dict)
+    #: app and worker: per eMAG account ("main", "fbe") and path ("products": the product
+    #: sync, environment only; "orders": the order sync; "health": /api/v1/emag/health, app
+    #: only; sheet §11.5): {"credentials": "set" | "missing" | "unknown", "names": {NAME:
+    #: "environment" | "/app/.env" | "unset" | "unknown"}, "target": "production" |
+    #: "sandbox" | host | "unknown", "target_from": what decided it}. Names, never values
+    emag_paths: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,13 +9,15 @@
 - after a password change or a deactivation the Redis login cache ``users:user:<email>``
   is deleted when a Redis URL is configured (else the report says the old credentials may
   keep working for up to 10 minutes);
-- ``admin@magflow.local`` is re-provisioned by the app at every start: warn.
+- ``admin@magflow.local`` is re-provisioned by the app at every start of the API, which
+  a change in the bind-mounted checkout causes too (uvicorn ``--reload``): warn.
 
 Blocking work runs in the caller's thread. No Textual import.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import re
@@ -31,7 +33,7 @@ from psycopg.conninfo import make_conninfo
 from magflow_console import config as cfg
 from magflow_console.actions.guard import ActionContext, ActionPlan, ActionRefused, ActionResult
 from magflow_console.config_sources import ConfigError
-from magflow_console.diagnose.emag_env import DEV_ADMIN_EMAIL, reprovisioned_admin
+from magflow_console.diagnose.emag_env import API_STARTS, DEV_ADMIN_EMAIL, dev_admin
 from magflow_console.render.text import scrub
 from magflow_console.sources.pg_conn import (
     APPLICATION_NAME,
@@ -88,44 +90,53 @@ def hash_password(password: str) -> str:
     return bcrypt.hashpw(password.encode("utf-8"), salt).decode("ascii")
 
 
-def reprovisioned_email(ctx: ActionContext) -> tuple[str | None, str | None]:
-    """The email the app re-provisions at every start, read from the app container's
-    environment: ``(email, None)``; ``(None, None)`` when AUTO_PROVISION_DEV_ADMIN is false;
-    ``(admin@magflow.local, why)`` when the environment could not be read (the app's
-    default is assumed). Names and non-secret values only (``docker_parse.env_facts``)."""
+def reprovisioned_email(ctx: ActionContext) -> tuple[str | None, str]:
+    """The email the app re-provisions at every start of the API, and where that comes
+    from, read from the app container's settings: its environment, then /app/.env
+    (sheet §11.5). ``(None, why)`` when AUTO_PROVISION_DEV_ADMIN is false;
+    ``(admin@magflow.local, "the app's default, assumed: why")`` when they could not be
+    read. Names and non-secret values only (``docker_parse.env_facts`` / ``dotenv_facts``)."""
     name = ctx.profile.docker.services.get("app")
     if not name:
-        return DEV_ADMIN_EMAIL, "no app container is configured"
+        return DEV_ADMIN_EMAIL, "the app's default, assumed: no app container is configured"
     try:
         from magflow_console.actions.containers import docker_client
-        from magflow_console.sources.docker_parse import container_info
+        from magflow_console.sources.docker import read_dotenv
+        from magflow_console.sources.docker_parse import container_info, display_host
 
-        client = docker_client(ctx.profile, timeout=ctx.profile.docker.timeout)
+        timeout = ctx.profile.docker.timeout
+        client = docker_client(ctx.profile, timeout=timeout)
         try:
             attrs = client.api.inspect_container(name)
+            host = display_host(cfg.docker_host(ctx.profile))
+            dotenv = read_dotenv(client, attrs["Id"], host=host, timeout=timeout)
         finally:
             client.close()
-        app = container_info(attrs, "app", "")
+        app = dataclasses.replace(container_info(attrs, "app", ""), **dotenv)
     except Exception:
-        return DEV_ADMIN_EMAIL, f"{name}'s environment could not be read"
+        return DEV_ADMIN_EMAIL, f"the app's default, assumed: {name}'s settings could not be read"
     if not app.env_set:
-        return DEV_ADMIN_EMAIL, f"{name} has none of MagFlow's settings in its environment"
-    return reprovisioned_admin(app), None
+        why = f"{name} has none of MagFlow's settings in its environment"
+        return DEV_ADMIN_EMAIL, f"the app's default, assumed: {why}"
+    admin = dev_admin(app)
+    unsure = f"; {admin.unsure}" if admin.unsure else ""
+    return admin.email, f"from the app's settings: {admin.because}{unsure}"
 
 
 def dev_admin_warning(ctx: ActionContext, email: str, what: str) -> tuple[str, ...]:
     """A warning when the app will undo this change at its next start."""
-    reset, why = reprovisioned_email(ctx)
+    reset, source = reprovisioned_email(ctx)
     if reset is None or email.lower() != reset:
         return ()
-    source = (
-        f"the app's default, assumed: {why}"
-        if why
-        else "DEFAULT_ADMIN_EMAIL / the default, from the app's environment"
-    )
+    return (dev_admin_text(email, what, source),)
+
+
+def dev_admin_text(email: str, what: str, source: str) -> str:
+    """The warning for a change to the re-provisioned dev admin (sheet §5, §11.5)."""
     return (
-        f"{email} is re-provisioned by the app at every start ({source}): the {what} is "
-        "overwritten at the next magflow_app restart unless AUTO_PROVISION_DEV_ADMIN=false.",
+        f"{email} is re-provisioned by the app at every start of the API ({source}): the "
+        f"{what} is overwritten at the next one, that is {API_STARTS}, unless "
+        "AUTO_PROVISION_DEV_ADMIN=false."
     )
 
 

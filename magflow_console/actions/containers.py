@@ -5,9 +5,10 @@ the migration action shares (``exec_stream``).
   container names (``magflow_worker``); anything else is refused: the console never
   touches containers outside the stack.
 - The plan names the exact ``docker <verb>``, the container's current state and the
-  consequences that bite in MagFlow (sheet §1, §9): restarting ``app`` re-provisions the
-  dev admin, ``redis`` has no persistence, ``beat`` waits for a healthy ``worker``, ``db``
-  drops every connection.
+  consequences that bite in MagFlow (sheet §1, §9, §11.1): starting ``app``, ``worker`` or
+  ``beat`` runs the entrypoint, i.e. an ``alembic upgrade head`` attempt (all three run
+  it), restarting ``app`` re-provisions the dev admin, ``redis`` has no persistence,
+  ``beat`` waits for a healthy ``worker``, ``db`` drops every connection.
 - After the action the container is re-inspected until it is running (and healthy when it
   has a healthcheck), or stopped for ``stop``, within a bounded wait; the new state is the
   result. ``start`` on a running container and ``stop`` on a stopped one are no-ops.
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from magflow_console import config as cfg
 from magflow_console.actions.guard import ActionContext, ActionPlan, ActionResult
+from magflow_console.diagnose.entrypoint import ENTRYPOINT_SERVICES
 from magflow_console.render.text import scrub
 
 if TYPE_CHECKING:
@@ -39,16 +41,23 @@ STOP_TIMEOUT = 10  # seconds docker waits after SIGTERM before SIGKILL (compose 
 DEFAULT_WAIT = 90.0  # seconds to wait for the container to be running/healthy again
 CLIENT_TIMEOUT = 60.0
 
-#: (service, verb) -> consequences shown as plan warnings; "*" matches every verb
+#: what every start of app, worker and beat does (``ENTRYPOINT_SERVICES``: compose
+#: overrides only ``command``, sheet §1.2, §11.1): the same for all three
+MIGRATION_WARNING = (
+    "The entrypoint runs 'alembic upgrade head' at every start of app, worker and beat: "
+    "this start is a migration attempt that can race the other two (an 'already exists' "
+    "error is taken for a race and accepted as soon as app.alembic_version has any row, "
+    "even an old revision, and its text is not logged)."
+)
+DEV_ADMIN_WARNING = (
+    "The app re-provisions the dev admin at every start, resetting that user's password."
+)
+
+#: (service, verb) -> consequences shown as plan warnings; "*" matches every verb; the
+#: migration warning of the entrypoint services is added by ``warnings_for``
 SERVICE_WARNINGS: dict[tuple[str, str], tuple[str, ...]] = {
-    ("app", "restart"): (
-        "The app re-provisions the dev admin at every start, resetting that user's password.",
-        "The entrypoint runs 'alembic upgrade head' again on start.",
-    ),
-    ("app", "start"): (
-        "The app re-provisions the dev admin at every start, resetting that user's password.",
-        "The entrypoint runs 'alembic upgrade head' on start.",
-    ),
+    ("app", "restart"): (DEV_ADMIN_WARNING,),
+    ("app", "start"): (DEV_ADMIN_WARNING,),
     ("app", "stop"): ("The API is down until the container is started again.",),
     ("redis", "*"): (
         "Redis has no persistence: queued and unacknowledged Celery tasks and cached logins "
@@ -164,7 +173,17 @@ def resolve_target(profile: cfg.Profile, service_or_name: str) -> tuple[str, str
 
 
 def warnings_for(service: str, verb: str) -> tuple[str, ...]:
-    return SERVICE_WARNINGS.get((service, verb), ()) + SERVICE_WARNINGS.get((service, "*"), ())
+    """The consequences of ``docker <verb>`` on ``service`` that bite in MagFlow."""
+    migration = (
+        (MIGRATION_WARNING,)
+        if service in ENTRYPOINT_SERVICES and verb in ("restart", "start")
+        else ()
+    )
+    return (
+        SERVICE_WARNINGS.get((service, verb), ())
+        + migration
+        + SERVICE_WARNINGS.get((service, "*"), ())
+    )
 
 
 # --------------------------------------------------------------------------- plan
@@ -254,6 +273,8 @@ def plan_container(
     else:
         after = {"restart": "stopped and started again", "stop": "stopped", "start": "started"}
         changes = (f"container {name} (service {service}): {state.describe()} -> {after[verb]}",)
+        if verb != "stop" and service in ENTRYPOINT_SERVICES:
+            changes += ("its entrypoint runs 'alembic upgrade head' before the service command",)
         if verb != "stop":
             changes += (f"then wait up to {wait_seconds:.0f} s for it to be running/healthy",)
     return ActionPlan(

@@ -158,35 +158,55 @@ def print_containers(snap: ContainersSnapshot, con: Console | None = None) -> No
 
 
 def print_emag_accounts(snap: ContainersSnapshot, con: Console | None = None) -> None:
-    """Per eMAG account, as the app and worker environments configure it: credentials set
-    or which names are unset, and where product and order syncs go. Names only, never a
-    value. One row per account when app and worker agree, one per container otherwise."""
+    """Per eMAG account, as the app and worker settings configure it (the environment,
+    then /app/.env, sheet §11.5): credentials set or which names are unset, and where
+    product and order syncs go; the health endpoint, and each path, where they differ.
+    Names only, never a value. One row per account when app and worker agree, one per
+    container otherwise."""
     from magflow_console.diagnose import emag_env
 
     con = con or console()
     rows = emag_env.accounts(snap) if snap.state != "error" else []
     if not rows:
         return
-    reasons = sorted(
-        {f"{r.environment_name}={r.environment}" for r in rows if r.environment_name}
-    ) or ["no EMAG_ENVIRONMENT/ENVIRONMENT/APP_ENV"]
-    names = ", ".join(dict.fromkeys(r.container for r in rows))
-    con.print(Text.assemble(("eMAG settings", "bold"), lit(f" ({names}; {', '.join(reasons)})")))
-    shown: dict[tuple[str, tuple[str, ...], str, str], list[str]] = {}
+    # an environment an unread /app/.env may override is said on the account rows
+    reasons = sorted({emag_env.environment_words(r, unknown_too=False) for r in rows})
+    # whether /app/.env was read, per container ("" for a hand-made container)
+    file_words = {"read": "/app/.env read", "absent": "no /app/.env"}
+    not_read = ("unreadable", "not_read")
+    dotenv: dict[str, list[str]] = {}
     for r in rows:
-        key = (r.account, r.missing, r.products_target, r.orders_target)
+        state = (
+            "/app/.env not read"
+            if r.dotenv_state in not_read
+            else file_words.get(r.dotenv_state or "", "")
+        )
+        if state and r.container not in dotenv.setdefault(state, []):
+            dotenv[state].append(r.container)
+    files = [s if len(dotenv) == 1 else f"{s} in {', '.join(c)}" for s, c in dotenv.items()]
+    names = ", ".join(dict.fromkeys(r.container for r in rows))
+    head = "; ".join([names, *reasons, *files])
+    con.print(Text.assemble(("eMAG settings", "bold"), lit(f" ({head})")))
+    shown: dict[tuple[str, str, str, bool, tuple[str, ...]], list[str]] = {}
+    for r in rows:
+        where = f"products {r.products_target}, orders {r.orders_target}"
+        differ = r.products_target != r.orders_target
+        words = emag_env.credentials_word(r)
+        key = (r.account, words, where, differ, tuple(emag_env.account_notes(r)))
         shown.setdefault(key, []).append(r.container)
     split = len(shown) > len({k[0] for k in shown})
-    words = {k: f"{', '.join(k[1])} unset" if k[1] else "credentials set" for k in shown}
-    width = max(len(w) for w in words.values())
+    width = max(len(k[1]) for k in shown)
     for key, containers in shown.items():
-        account, missing, products, orders = key
-        creds = lit(words[key].ljust(width), "red" if missing else "green")
-        where = lit(f"  products {products}, orders {orders}")
-        if products != orders:
-            where.stylize("yellow")
+        account, words, where, differ, notes = key
+        creds = lit(words.ljust(width), "green" if words == "credentials set" else "red")
+        shown_where = lit(f"  {where}", "yellow" if differ else "")
         who = lit(f" ({', '.join(containers)})", "dim") if split else Text("")
-        con.print(Text.assemble(lit(f"  {account:<5} "), creds, where, who))
+        con.print(Text.assemble(lit(f"  {account:<5} "), creds, shown_where, who))
+        for note in notes:
+            con.print(lit(f"        {note}", "dim"))
+    unread = {r.container: r.unread() for r in rows if r.dotenv_state in not_read}
+    for container, why in unread.items():
+        con.print(lit(f"  {container}: {why}", "dim"))
 
 
 def print_database(snap: DatabaseSnapshot, con: Console | None = None) -> None:

@@ -336,7 +336,8 @@ def _credentials_missing(f: Finding, _r: StatusReport | None) -> Steps:
     acct = (f.account or "main").upper()
     return (
         f"Set the missing EMAG_{acct}_USERNAME / EMAG_{acct}_PASSWORD in .env.docker (the "
-        "values never pass through this console).",
+        "values never pass through this console); the checkout's .env is not enough: the "
+        "product sync reads the container's environment only.",
         _RECREATE,
         f"Check it with `{CLI} doctor`, then `{CLI} sync --account {f.account or 'main'} --wait`.",
     )
@@ -348,6 +349,14 @@ def _target_split(f: Finding, _r: StatusReport | None) -> Steps:
         f"Pick one target for the account: set EMAG_{acct}_BASE_URL in .env.docker (e.g. "
         "https://marketplace-api.emag.ro/api-3), or EMAG_ENVIRONMENT=production.",
         _RECREATE,
+    )
+
+
+def _dotenv_unreadable(f: Finding, _r: StatusReport | None) -> Steps:
+    return (
+        f"Look at the file the console could not read: `docker exec {f.subject or 'magflow_app'} "
+        "ls -l /app/.env` (the checkout's .env, bind-mounted at /app).",
+        "Until it is read, the settings it may hold are not judged.",
     )
 
 
@@ -554,10 +563,29 @@ REMEDIES: dict[str, Remedy] = {
         "EMAG_<ACCOUNT>_BASE_URL in .env.docker.",
         _RECREATE,
     ),
+    "emag_health_credentials_differ": _fixed(
+        "Judge the syncs by their own results (`magflow-console sync-logs`), not by "
+        "/api/v1/emag/health: it checks other credentials.",
+        "To make it check the syncs' account, drop EMAG_USERNAME / EMAG_PASSWORD (from "
+        ".env.docker or the checkout's .env) or give them the EMAG_MAIN_ values.",
+    ),
+    "emag_health_target_differs": _fixed(
+        "Judge the syncs by their own results (`magflow-console sync-logs`), not by "
+        "/api/v1/emag/health: it checks another host.",
+        "To make it check the syncs' host, set EMAG_ENVIRONMENT (or EMAG_BASE_URL) to match "
+        "in .env.docker.",
+        _RECREATE,
+    ),
     "redis_cache_host_unset": _fixed(
         "Set REDIS_HOST=redis (and REDIS_PASSWORD) in .env.docker for the cache service.",
         _RECREATE,
     ),
+    "redis_cache_password_unset": _fixed(
+        "Set REDIS_PASSWORD in .env.docker to the redis container's --requirepass (the "
+        "password in REDIS_URL).",
+        _RECREATE,
+    ),
+    "dotenv_unreadable": _dotenv_unreadable,
     "dev_admin_autoprovision": _fixed(
         "Use another email for a real admin, or set AUTO_PROVISION_DEV_ADMIN=false in "
         ".env.docker (then recreate the app).",

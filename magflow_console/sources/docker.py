@@ -17,9 +17,18 @@ binary print to our stderr, which would tear the TUI). Passwords in the URL are 
 shown. Stopping ``events``/``follow`` on an ssh host takes effect at the next event
 or line (paramiko channels cannot be cancelled from another thread).
 
+Settings from /app/.env (sheet §11.5): MagFlow's pydantic settings read the checkout's
+``.env`` after the environment, so ``fetch`` reads the app container's /app/.env through
+the archive API (``read_dotenv``: names and the ``ENV_PUBLIC`` values only, parsed as it
+streams in). Cached: re-read only when the app container changed or restarted (its id or
+``State.StartedAt``) or the read is older than ``DOTENV_MAX_AGE``; so a refresh costs no
+archive call, and one in ``DOTENV_MAX_AGE`` seconds at most (two when .env is a link).
+Worker and beat get the app's facts when their /app is the same mount (the same
+checkout, as compose bind-mounts it); otherwise theirs stays "not_read".
+
 Split in three: this module (``DockerSource``), ``docker_parse`` (selection, parsing,
-``StackEvent``, failure sentences) and ``docker_logs`` (log streams into ``LogLine``s,
-closing a blocked stream).
+``StackEvent``, failure sentences, the environment and .env facts) and ``docker_logs``
+(log streams into ``LogLine``s, closing a blocked stream).
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import logging
+import posixpath
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -37,6 +47,7 @@ from typing import Any
 import docker
 import docker.errors
 
+from magflow_console.diagnose.emag_env import paths_json
 from magflow_console.models import (
     ContainerInfo,
     ContainersSnapshot,
@@ -47,12 +58,15 @@ from magflow_console.models import (
 from magflow_console.sources.docker_logs import closer_for, open_logs, read_lines
 from magflow_console.sources.docker_parse import (
     DEFAULT_SERVICE_MAP,
+    DOTENV_PATH,
     EVENT_KINDS,
     SERVICE_LABEL,
+    DotenvUnreadable,
     StackEvent,
     container_info,
     describe_failure,
     display_host,
+    dotenv_from_tar,
     list_signature,
     precheck_socket,
     published_ports,
@@ -77,8 +91,97 @@ class _Cached:
     attrs: dict[str, Any]
 
 
+@dataclass(slots=True)
+class _DotenvRead:
+    """The app container's /app/.env as last read."""
+
+    key: tuple[str, str]  # (container id, State.StartedAt): a restart changes it
+    read_at: float  # time.monotonic()
+    mount: tuple[str, str] | None  # the app's /app mount, which others may share
+    facts: dict[str, Any]  # the dotenv_* fields of ContainerInfo
+
+
+#: the services whose settings come from the checkout (the same image and bind mount)
+CHECKOUT_SERVICES = ("app", "worker", "beat")
+
+
+def app_mount(attrs: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(type, source) of the mount at /app (compose bind-mounts the checkout there), or
+    None when /app is the image's own folder."""
+    for mount in attrs.get("Mounts") or ():
+        if str(mount.get("Destination") or "").rstrip("/") == "/app":
+            kind = str(mount.get("Type") or "")
+            source = str(mount.get("Name") if kind == "volume" else mount.get("Source") or "")
+            return (kind, source) if source else None
+    return None
+
+
+def read_dotenv(
+    client: docker.DockerClient, container: str, *, host: str, timeout: float
+) -> dict[str, Any]:
+    """The dotenv_* fields of ``ContainerInfo`` for /app/.env in ``container``: "read" with
+    the names (and public values) it sets, "absent" when there is no such file, or
+    "unreadable" with the reason. One archive call, two when .env is a symbolic link (it
+    is followed once, as pydantic settings would). Never raises."""
+    path = DOTENV_PATH
+    try:
+        for _hop in range(2):
+            response, stat = _open_archive(client, container, path, timeout)
+            try:
+                link = str((stat or {}).get("linkTarget") or "")
+                if not link or link == path:
+                    return dotenv_from_tar(response.raw)
+            finally:
+                response.close()
+            path = link if link.startswith("/") else posixpath.join(posixpath.dirname(path), link)
+        raise DotenvUnreadable(f"{DOTENV_PATH} is a link to a link")
+    except docker.errors.NotFound as exc:
+        text = str(getattr(exc, "explanation", None) or exc)
+        if "no such container" in text.lower():
+            return _unreadable(f"the container is gone ({describe_failure(host, exc, timeout)})")
+        if path != DOTENV_PATH:
+            return _unreadable(f"{DOTENV_PATH} is a link to {path}, which does not exist")
+        return {"dotenv_state": "absent"}
+    except DotenvUnreadable as exc:
+        return _unreadable(str(exc))
+    except Exception as exc:
+        return _unreadable(describe_failure(host, exc, timeout))
+
+
+def _unreadable(why: str) -> dict[str, Any]:
+    return {"dotenv_state": "unreadable", "dotenv_error": why.rstrip(".")}
+
+
+def _open_archive(
+    client: docker.DockerClient, container: str, path: str, timeout: float
+) -> tuple[Any, dict[str, Any] | None]:
+    """The streamed tar response for ``path`` and its stat header (the SDK's
+    ``get_archive`` drops the read timeout; this keeps it, so a stuck engine cannot hang
+    the source's thread)."""
+    from docker.utils import decode_json_header
+
+    api: Any = client.api
+    response = api._get(
+        api._url("/containers/{0}/archive", container),
+        params={"path": path},
+        headers={"Accept-Encoding": "identity"},  # the plain tar, read as it streams in
+        stream=True,
+        timeout=timeout,
+    )
+    try:
+        api._raise_for_status(response)
+    except Exception:
+        response.close()
+        raise
+    header = response.headers.get("x-docker-container-path-stat")
+    return response, decode_json_header(header) if header else None
+
+
 class DockerSource:
     INSPECT_MAX_AGE = 30.0  # seconds; bounds how stale probe logs/restart counts can get
+    #: seconds; bounds how stale the app's /app/.env facts can get (a change in the
+    #: checkout does not restart the container)
+    DOTENV_MAX_AGE = 60.0
 
     def __init__(
         self,
@@ -101,6 +204,7 @@ class DockerSource:
         self._client: docker.DockerClient | None = None
         self._engine_version: str | None = None
         self._cache: dict[str, _Cached] = {}
+        self._dotenv: _DotenvRead | None = None
         self._lock = threading.RLock()
 
     # ------------------------------------------------------------------ connection
@@ -169,6 +273,7 @@ class DockerSource:
             client = self.connect()
             entries = client.api.containers(all=True)
             items = []
+            inspected: list[dict[str, Any]] = []
             seen: set[str] = set()
             for entry in entries:
                 name = (entry.get("Names") or ["/"])[0].lstrip("/")
@@ -192,9 +297,11 @@ class DockerSource:
                     if info.state != list_state:
                         info = dataclasses.replace(info, state=list_state)
                 items.append(info)
+                inspected.append(attrs)
             with self._lock:
                 for gone in set(self._cache) - seen:
                     del self._cache[gone]
+            items = self._with_dotenv(client, items, inspected)
         except Exception as exc:
             return error_snapshot(
                 ContainersSnapshot, self._fail(exc), started, docker_host=self.docker_host
@@ -268,6 +375,59 @@ class DockerSource:
             return None
         return published_ports(attrs)
 
+    # ------------------------------------------------------------------ /app/.env
+
+    def _with_dotenv(
+        self,
+        client: docker.DockerClient,
+        items: list[ContainerInfo],
+        inspected: list[dict[str, Any]],
+    ) -> list[ContainerInfo]:
+        """``items`` with the app's /app/.env facts on the app, and on worker and beat when
+        they share its /app mount (reading it when the cached read is stale)."""
+        app = next((i for i, c in enumerate(items) if c.service == "app"), None)
+        read = None if app is None else self._dotenv_of(client, inspected[app])
+        return [
+            self._dotenv_facts(c, attrs, read, is_app=i == app)
+            for i, (c, attrs) in enumerate(zip(items, inspected, strict=True))
+        ]
+
+    def _dotenv_of(self, client: docker.DockerClient, attrs: dict[str, Any]) -> _DotenvRead:
+        key = (str(attrs.get("Id") or ""), str((attrs.get("State") or {}).get("StartedAt")))
+        now = time.monotonic()
+        with self._lock:
+            cached = self._dotenv
+        if cached is not None and cached.key == key and now - cached.read_at < self.DOTENV_MAX_AGE:
+            return cached
+        facts = read_dotenv(client, key[0], host=self.docker_host, timeout=self.timeout)
+        read = _DotenvRead(key, now, app_mount(attrs), facts)
+        with self._lock:
+            self._dotenv = read
+        return read
+
+    def _dotenv_facts(
+        self,
+        info: ContainerInfo,
+        attrs: Mapping[str, Any],
+        read: _DotenvRead | None,
+        *,
+        is_app: bool,
+    ) -> ContainerInfo:
+        if info.service not in CHECKOUT_SERVICES:
+            return info
+        if read is None:
+            why = "the app container's /app/.env (the one read) has not been read yet"
+            info = dataclasses.replace(info, dotenv_error=why)
+        elif is_app or (read.mount is not None and app_mount(attrs) == read.mount):
+            info = dataclasses.replace(info, **read.facts)
+        else:
+            why = (
+                "only the app container's /app/.env is read, and this container's /app "
+                "is not the same mount"
+            )
+            info = dataclasses.replace(info, dotenv_error=why)
+        return dataclasses.replace(info, emag_paths=paths_json(info))
+
     def inspect(self, name: str) -> ContainerInfo | None:
         """Fresh full detail (health log included) of one container, or None."""
         try:
@@ -290,7 +450,12 @@ class DockerSource:
                 time.monotonic(),
                 attrs,
             )
-        return container_info(attrs, service if selected else labels.get(SERVICE_LABEL), status)
+            cached_dotenv = self._dotenv
+        service = service if selected else labels.get(SERVICE_LABEL)
+        info = container_info(attrs, service, status)
+        is_app = service == "app"
+        read = self._dotenv_of(client, attrs) if is_app else cached_dotenv
+        return self._dotenv_facts(info, attrs, read, is_app=is_app)
 
     # ------------------------------------------------------------------ events
 

@@ -319,37 +319,65 @@ def test_dev_admin_email_is_warned_about(tmp_path: Path, head_db_url: str) -> No
     assert any("the app's default, assumed" in w for w in plan.warnings)
     assert admins.execute_create_admin(ctx, plan, PASSWORD).ok
     reset = admins.plan_reset_password(ctx, "Admin@magflow.local")
-    assert any("next magflow_app restart" in w for w in reset.warnings)
+    assert any("uvicorn --reload" in w for w in reset.warnings)
+
+
+def test_the_dev_admin_warning_covers_a_reload_of_the_checkout(tmp_path: Path) -> None:
+    """Not only a restart: uvicorn --reload over the bind-mounted checkout starts the API
+    again on any change there (sheet §11.5), and every start resets the dev admin."""
+    nowhere = {"host": f"unix://{tmp_path}/no-docker.sock"}
+    ctx = make_ctx(tmp_path, None, docker=nowhere)
+    (warning,) = admins.dev_admin_warning(ctx, "admin@magflow.local", "password")
+    assert "restart" in warning
+    assert "uvicorn --reload" in warning and "git pull" in warning
+    assert "bind-mounted" in warning and "AUTO_PROVISION_DEV_ADMIN=false" in warning
+    assert admins.dev_admin_warning(ctx, "ops@magflow.example", "password") == ()
 
 
 @pytest.mark.docker
 @pytest.mark.parametrize(
-    ("env", "warned", "quiet"),
+    ("env", "dotenv", "warned", "source", "quiet"),
     [
         # the app re-provisions another email: that one is warned about, the default is not
-        ({"DEFAULT_ADMIN_EMAIL": "Ops@Magflow.example"}, "ops@magflow.example",
-         "admin@magflow.local"),
+        ({"DEFAULT_ADMIN_EMAIL": "Ops@Magflow.example"}, None, "ops@magflow.example",
+         "DEFAULT_ADMIN_EMAIL=Ops@Magflow.example from the environment", "admin@magflow.local"),
         # provisioning is off: nobody's password is reset at start
-        ({"AUTO_PROVISION_DEV_ADMIN": "false"}, None, "admin@magflow.local"),
+        ({"AUTO_PROVISION_DEV_ADMIN": "false"}, None, None, None, "admin@magflow.local"),
+        # the same settings in the checkout's /app/.env, which pydantic settings read too
+        ({}, "DEFAULT_ADMIN_EMAIL=ops@magflow.example\nDEFAULT_ADMIN_PASSWORD=Secret-9\n",
+         "ops@magflow.example", "DEFAULT_ADMIN_EMAIL=ops@magflow.example from /app/.env",
+         "admin@magflow.local"),
+        ({}, "export AUTO_PROVISION_DEV_ADMIN=False\n", None, None, "admin@magflow.local"),
+        # the environment wins over /app/.env
+        ({"AUTO_PROVISION_DEV_ADMIN": "true"}, "AUTO_PROVISION_DEV_ADMIN=false\n",
+         "admin@magflow.local", "AUTO_PROVISION_DEV_ADMIN=true from the environment",
+         "ops@magflow.example"),
     ],
 )  # fmt: skip
-def test_the_warning_follows_the_apps_environment(
+def test_the_warning_follows_the_apps_settings(
     tmp_path: Path,
     head_db_url: str,
     docker_engine: Any,
     make_container: Any,
     env: dict[str, str],
+    dotenv: str | None,
     warned: str | None,
+    source: str | None,
     quiet: str,
 ) -> None:
+    from tests.support.docker_engine import put_file
+
     app = make_container(
         environment={**env, "DATABASE_URL": "postgresql+asyncpg://app:Secret-9@db/magflow"}
     )
+    if dotenv is not None:
+        put_file(app, "/app/.env", dotenv)
     docker = {"host": docker_engine.base_url, "services": {"app": app.name}}
     ctx = make_ctx(tmp_path, head_db_url, docker=docker)
     if warned is not None:
         (warning,) = admins.plan_create_admin(ctx, warned, "Ops").warnings
-        assert "from the app's environment" in warning and "Secret-9" not in warning
+        assert "from the app's settings" in warning and "Secret-9" not in warning
+        assert source is not None and source in warning
     assert admins.plan_create_admin(ctx, quiet, "Development Admin").warnings == ()
 
 

@@ -202,7 +202,48 @@ def test_warnings_name_the_consequences() -> None:
     assert any("dev admin" in w for w in containers.warnings_for("app", "restart"))
     assert any("no persistence" in w for w in containers.warnings_for("redis", "restart"))
     assert any("drops every connection" in w for w in containers.warnings_for("db", "stop"))
-    assert containers.warnings_for("worker", "start") == ()
+    assert migration(containers.warnings_for("worker", "start")) == APP_MIGRATION
+
+
+def migration(warnings: tuple[str, ...]) -> list[str]:
+    """The warnings about the entrypoint's ``alembic upgrade head``."""
+    return [w for w in warnings if "alembic upgrade head" in w]
+
+
+#: what a restart of the app says about migrations: worker and beat must say the same
+APP_MIGRATION = migration(containers.warnings_for("app", "restart"))
+
+
+def test_every_start_of_app_worker_and_beat_is_a_migration_attempt() -> None:
+    """The entrypoint runs in all three (sheet §11.1): the same warning for each, on
+    restart and start, naming the race of sheet §1.2; never on stop, nor for db or redis."""
+    assert len(APP_MIGRATION) == 1 and "race" in APP_MIGRATION[0]
+    for service in ("app", "worker", "beat"):
+        for verb in ("restart", "start"):
+            assert migration(containers.warnings_for(service, verb)) == APP_MIGRATION
+        assert migration(containers.warnings_for(service, "stop")) == []
+    for service in ("db", "redis"):
+        assert all(migration(containers.warnings_for(service, v)) == [] for v in containers.VERBS)
+
+
+@pytest.mark.parametrize("service", ["worker", "beat"])
+def test_the_plan_for_worker_and_beat_warns_of_the_migration(
+    docker_engine: DockerEngine, make_container: Callable[..., Container], service: str
+) -> None:
+    """The confirmation and pre-flight of a restart or start of worker or beat say what
+    the app's say: the entrypoint will run ``alembic upgrade head``."""
+    target = make_container()
+    ctx = make_ctx(docker_engine, {service: cname(target)})
+    restart = containers.plan_container(ctx, None, "restart", service)
+    assert migration(restart.warnings) == APP_MIGRATION
+    assert any("alembic upgrade head" in change for change in restart.changes)
+    stop = containers.plan_container(ctx, None, "stop", service)
+    assert migration(stop.warnings) == []
+    target.stop(timeout=1)
+    start = containers.plan_container(ctx, None, "start", service)
+    assert not containers.is_noop(start)
+    assert migration(start.warnings) == APP_MIGRATION
+    assert any("alembic upgrade head" in change for change in start.changes)
 
 
 def _cli(

@@ -10,7 +10,8 @@ Fixtures
 - ``docker_test_image`` (session): tag of the offline busybox image (see ``image/``).
 - ``stack_containers`` (session): ``magflow_app`` healthy, ``magflow_worker``
   unhealthy, ``magflow_beat`` starting, ``magflow_db`` healthy, ``magflow_redis``
-  crash-looping, with the stack's compose labels.
+  crash-looping, with the stack's compose labels; the app has a checkout ``/app/.env``
+  (``STACK_DOTENV``) with settings found only there, secrets among them.
 - ``make_container`` (function): factory for extra containers, removed at teardown.
 - ``put_alembic_tree(container, local_dir, dest="/app/alembic")``: plain helper.
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import io
 import json
 import os
 import secrets
@@ -26,6 +28,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -369,6 +372,15 @@ STACK_SECRETS = {
     "emag_fbe_username": "fbe-user-5d2e",
     "dev_admin_password": "Dev-admin-pass-19bc",
     "bearer": "eyJhbGciOiJIUzI1NiJ9.c3RhY2stdG9rZW4.c2lnbmF0dXJlLXNlY3JldA",
+    # values in the app's /app/.env (STACK_DOTENV)
+    "dotenv_secret_key": "Secret-key-8c1d0e",
+    "dotenv_emag_username": "legacy-main-9a4b",
+    "dotenv_emag_password": "Emag-legacy-pass-3b7f",
+    "dotenv_fbe_password": "Fbe-dotenv-pass-d41e",
+    "dotenv_redis_password": "Redis-pass-6e2a",
+    "dotenv_url_password": "Url-secret-91d4",
+    "dotenv_url_token": "Url-token-2c8e",
+    "dotenv_private_key": "Multiline-secret-0f3a",
 }
 
 #: .env.docker as a stack with a half-configured fbe account has it (sheet §1.1, §9):
@@ -384,6 +396,48 @@ _STACK_ENV = {
     "EMAG_FBE_USERNAME": STACK_SECRETS["emag_fbe_username"],
     "DEFAULT_ADMIN_PASSWORD": STACK_SECRETS["dev_admin_password"],
 }
+
+#: the checkout's .env as MagFlow's pydantic settings read it in the app (sheet §11.5),
+#: written the ways python-dotenv accepts: settings found only here (the legacy main
+#: credentials the health endpoint prefers, fbe's password, which the product sync cannot
+#: see, the cache client's REDIS_PASSWORD), a global base URL with a user, password and
+#: token in it, and secrets the console must never keep (one spanning lines)
+STACK_DOTENV = f"""# MagFlow local settings (git-ignored)
+SECRET_KEY={STACK_SECRETS["dotenv_secret_key"]}
+export EMAG_USERNAME={STACK_SECRETS["dotenv_emag_username"]}
+EMAG_PASSWORD="{STACK_SECRETS["dotenv_emag_password"]}"  # the health endpoint prefers these
+EMAG_FBE_PASSWORD='{STACK_SECRETS["dotenv_fbe_password"]}'
+REDIS_PASSWORD = {STACK_SECRETS["dotenv_redis_password"]}
+EMAG_BASE_URL=https://api:{STACK_SECRETS["dotenv_url_password"]}@marketplace-api-sandbox.emag.ro/api-3?token={STACK_SECRETS["dotenv_url_token"]}
+JWT_PRIVATE_KEY="-----BEGIN PRIVATE KEY-----
+{STACK_SECRETS["dotenv_private_key"]}
+-----END PRIVATE KEY-----"
+EMAG_FBE_USERNAME=
+"""
+#: what the console may know of STACK_DOTENV: the watched names it sets, and the public
+#: values (the URL cut to scheme://host/path)
+STACK_DOTENV_SET = (
+    "EMAG_BASE_URL",
+    "EMAG_FBE_PASSWORD",
+    "EMAG_PASSWORD",
+    "EMAG_USERNAME",
+    "REDIS_PASSWORD",
+)
+STACK_DOTENV_PUBLIC = {"EMAG_BASE_URL": "https://marketplace-api-sandbox.emag.ro/api-3"}
+
+
+def put_file(container: Container, path: str, text: str, *, mode: int = 0o600) -> None:
+    """Write one file into ``container`` (archive API), owned by the image's ``app`` user."""
+    data = text.encode()
+    info = tarfile.TarInfo(path.rsplit("/", 1)[1])
+    info.size, info.mode, info.mtime = len(data), mode, int(time.time())
+    info.uid = info.gid = 1000
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        tar.addfile(info, io.BytesIO(data))
+    if not container.put_archive(path.rsplit("/", 1)[0] or "/", buf.getvalue()):
+        raise RuntimeError(f"put_archive of {path} to {container.name} failed")
+
 
 #: what the app and worker print after start-up: a failed product sync whose request log
 #: carries the bearer token (MagFlow logs the Authorization header), and the skip line of
@@ -526,6 +580,7 @@ def stack_containers(
                 **spec,
             )
             stack.names[service] = name
+        put_file(stack.containers["app"], "/app/.env", STACK_DOTENV)
         deadline = time.monotonic() + 45
         pending = _stack_ready(stack.containers)
         while pending and time.monotonic() < deadline:

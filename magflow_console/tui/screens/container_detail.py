@@ -11,7 +11,9 @@ The diagnosis below the info is what ``doctor`` says about this one container:
 
 - **eMAG** (app and worker, any container whose watched environment names were read):
   per account, credentials set or which names are unset, and where product and order
-  syncs go (``diagnose.emag_env.account_env``: names and a few non-secret values only);
+  syncs go, from the environment and /app/.env; per path (product sync, order sync,
+  health endpoint) where they differ, and whether /app/.env was read
+  (``diagnose.emag_env.account_env``: names and a few non-secret values only);
 - **Log says**: ``diagnose.logs.log_findings`` over the last ``TAIL`` lines
   followed (within ``LOG_WINDOW``, doctor's window), in a thread worker: first when the
   initial burst of lines is over (a flush tick brings nothing new), then at most every
@@ -33,7 +35,15 @@ from textual.widgets import Footer, Input, Static
 
 from magflow_console.backend import LOG_TAIL, LOG_WINDOW
 from magflow_console.diagnose import rules
-from magflow_console.diagnose.emag_env import ACCOUNTS, AccountEnv, account_env
+from magflow_console.diagnose.emag_env import (
+    ACCOUNTS,
+    UNKNOWN,
+    AccountEnv,
+    account_env,
+    account_notes,
+    credentials_word,
+    environment_words,
+)
 from magflow_console.diagnose.logs import log_findings
 from magflow_console.models import ContainerInfo, Finding, worst_first
 from magflow_console.render import fmt, styles
@@ -94,22 +104,18 @@ def info_text(c: ContainerInfo | None, name: str) -> Text:
 
 
 def _credentials(a: AccountEnv) -> Text:
-    if a.credentials_set:
-        return Text("credentials set", style="green")
-    prefix = f"EMAG_{a.account.upper()}_"
-    names = (
-        a.missing[0]
-        if len(a.missing) == 1
-        else prefix + "+".join(n.removeprefix(prefix) for n in a.missing)
-    )
-    return Text(f"{names} unset", style="bold red")
+    return Text(credentials_word(a), style="green" if a.credentials_set else "bold red")
+
+
+def _target_word(target: str) -> Text:
+    return Text(one_line(target, 30), style="dim" if target == UNKNOWN else "")
 
 
 def _targets(a: AccountEnv) -> Text:
     t = Text()
     if a.products_target == a.orders_target:
         t.append("products+orders→", style="dim")
-        t.append(one_line(a.products_target, 40))
+        t.append_text(_target_word(a.products_target))
     else:
         t.append("products→", style="dim")
         t.append(one_line(a.products_target, 30), style="yellow")
@@ -121,19 +127,15 @@ def _targets(a: AccountEnv) -> Text:
 
 
 def emag_text(c: ContainerInfo | None) -> Text:
-    """One line per eMAG account as this container's environment configures it; nothing
+    """One line per eMAG account as this container's settings configure it (the
+    environment, then /app/.env; per path where the paths differ, sheet §11.5); nothing
     when its environment was not read (no watched name set: "not known")."""
     t = Text()
     if c is None or not c.env_set:
         return t
     rows = [account_env(c, account) for account in ACCOUNTS]
-    first = rows[0]
     t.append("eMAG", style="bold")
-    if first.environment_name:
-        env = f"{first.environment_name}={one_line(first.environment, 30)}"
-        t.append(f" ({env})", style="dim")
-    else:
-        t.append(" (no EMAG_ENVIRONMENT, ENVIRONMENT or APP_ENV)", style="dim")
+    t.append(f" ({one_line(environment_words(rows[0]), 72)})", style="dim")
     creds = [_credentials(a) for a in rows]
     width = max(len(x.plain) for x in creds)
     for a, cred in zip(rows, creds, strict=True):
@@ -141,8 +143,10 @@ def emag_text(c: ContainerInfo | None) -> Text:
         t.append_text(cred)
         t.append(" " * (width - len(cred.plain) + 2))
         t.append_text(_targets(a))
-        if a.missing and a.legacy_set:
-            t.append(f"\n       set but not read: {', '.join(a.legacy_set)}", style="dim")
+        for note in account_notes(a):
+            t.append(f"\n       {one_line(note, 72)}", style="dim")
+    if c.dotenv_state in ("unreadable", "not_read"):
+        t.append(f"\n {one_line(rows[0].unread(), 78)}", style="dim")
     return t
 
 
