@@ -114,8 +114,8 @@ def test_header_says_when_the_data_was_read_not_that_the_stack_was_good() -> Non
             last_good=last, paused=False, findings=11, all_read=all_read,
         ).plain  # fmt: skip
 
-    assert header(at, True).endswith("│ read 02:07:32 UTC")
-    assert header(at, False).endswith("│ partly stale since 02:07:32 UTC")
+    assert header(at, True).endswith("│ read 02:07 UTC")
+    assert header(at, False).endswith("│ partly stale since 02:07 UTC")
     assert header(None, False).endswith("│ not every source readable")
     assert "last good" not in header(at, True)  # read next to CRITICAL, it misled
     assert len(header(at, False)) <= 80

@@ -58,7 +58,7 @@ def _args(engine: DockerEngine, tmp_path: Path, **extra: str) -> Any:
 def test_the_broker_url_comes_from_the_worker_and_never_shows(
     docker_engine: DockerEngine,
     make_container: MakeContainer,
-    redis_server: RedisServer,
+    redis_db: RedisServer,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -68,23 +68,24 @@ def test_the_broker_url_comes_from_the_worker_and_never_shows(
     # the worker's URL names the compose service and Redis's port inside the network
     make_container(
         name=worker,
-        environment={"CELERY_BROKER_URL": f"redis://:{redis_server.password}@redis:6379/0"},
+        environment={"CELERY_BROKER_URL": f"redis://:{redis_db.password}@redis:6379/0"},
     )
     # the test engine has no bridge network to publish through; the binding it keeps in
     # HostConfig is what the console reads when no port is live (docker_parse)
-    make_container(name=redis_name, network_mode="none", ports={"6379/tcp": redis_server.port})
+    make_container(name=redis_name, network_mode="none", ports={"6379/tcp": redis_db.port})
     services = json.dumps({"worker": worker, "redis": redis_name})
     monkeypatch.setenv("MAGFLOW_CONSOLE_DOCKER__SERVICES", services)
     backend = Backend(load(_args(docker_engine, tmp_path)))
     try:
         target = backend.redis_target()
-        assert target.url == redis_server.url and target.source == "worker CELERY_BROKER_URL"
+        assert target.url == redis_db.url and target.source == "worker CELERY_BROKER_URL"
         redis, celery = backend.broker()
     finally:
         backend.close()
-    assert redis.state == "ok" and celery.state == "ok", redis.error
-    assert redis.url == f"redis://:***@127.0.0.1:{redis_server.port}/0"
-    assert redis_server.password and redis_server.password not in json.dumps(
+    assert redis.state == "ok", redis.error
+    assert celery.state == "ok", celery.error
+    assert redis.url == f"redis://:***@127.0.0.1:{redis_db.port}/0"
+    assert redis_db.password and redis_db.password not in json.dumps(
         to_jsonable((redis, celery))
     )
 

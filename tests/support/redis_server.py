@@ -90,6 +90,20 @@ class RedisServer:
         self._default = None
         stop(self.proc)
 
+    def restart(self, timeout: float = 15.0) -> None:
+        """Start it again on the same port, with the same password and settings (an empty
+        server, as MagFlow's Redis without persistence comes back)."""
+        if self.running:
+            self.stop()
+        fresh = start_redis(
+            self.folder,
+            password=self.password,
+            timeout=timeout,
+            port=self.port,
+            **{k.replace("-", "_"): v for k, v in self.options.items()},
+        )
+        self.proc = fresh.proc
+
     def log_tail(self, lines: int = 5) -> str:
         try:
             text = (self.folder / "redis.log").read_text(errors="replace")
@@ -111,7 +125,12 @@ def _binary() -> str:
 
 
 def start_redis(
-    folder: Path, *, password: str | None = "", timeout: float = 15.0, **options: Any
+    folder: Path,
+    *,
+    password: str | None = "",
+    timeout: float = 15.0,
+    port: int | None = None,
+    **options: Any,
 ) -> RedisServer:
     """Start a redis-server in ``folder`` and wait until it answers PING.
 
@@ -121,7 +140,7 @@ def start_redis(
         password = "rt-" + secrets.token_urlsafe(18)
     settings = dict(DEFAULTS)
     settings.update({k.replace("_", "-"): str(v) for k, v in options.items()})
-    port = free_port()
+    port = port or free_port()
     args = [
         binary,
         "--port",
