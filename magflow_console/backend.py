@@ -9,6 +9,7 @@ only the database never imports the docker SDK. No Textual here.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import threading
 import time
@@ -19,9 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from magflow_console import config as cfg
 from magflow_console.config_sources import ConfigError
-from magflow_console.diagnose import celery as celery_rules
-from magflow_console.diagnose import emag_env, redis_state, rules
-from magflow_console.diagnose.backlog import BacklogSeen
+from magflow_console.diagnose import emag_paths, report, rules
 from magflow_console.models import (
     AdminsSnapshot,
     ApiCheck,
@@ -210,9 +209,10 @@ class Backend:
     def containers(self) -> ContainersSnapshot:
         started = time.perf_counter()
         try:
-            return self.docker.fetch()
+            snap = self.docker.fetch()
         except Exception as exc:  # a bug, not an outage: keep the console alive
             return error_snapshot(ContainersSnapshot, f"Docker source failed: {exc}", started)
+        return dataclasses.replace(snap, items=tuple(with_emag_paths(c) for c in snap.items))
 
     def database(self) -> DatabaseSnapshot:
         src = self.db
@@ -336,9 +336,10 @@ class Backend:
 
     def container_detail(self, name: str) -> ContainerInfo | None:
         try:
-            return self.docker.inspect(name)
+            info = self.docker.inspect(name)
         except Exception:
             return None
+        return with_emag_paths(info) if info is not None else None
 
     def logs(self, name: str, **kw: Any) -> list[LogLine]:
         return self.docker.logs(name, **kw)
@@ -394,7 +395,7 @@ class Backend:
             containers = f_containers.result()
             api = f_api.result()
             redis, celery = f_broker.result()
-        return build_report(
+        return report.build_report(
             self.profile_name,
             containers,
             database,
@@ -414,67 +415,11 @@ class Backend:
                     src.close()
 
 
-def build_report(
-    profile: str,
-    containers: ContainersSnapshot,
-    database: DatabaseSnapshot,
-    migrations: MigrationsSnapshot,
-    sync: SyncSnapshot,
-    api: ApiSnapshot,
-    *,
-    celery: CelerySnapshot,
-    redis: RedisSnapshot,
-    orders: OrdersSnapshot,
-    backlog: BacklogSeen | None = None,
-    no_success_hours: float = 24.0,
-    now: dt.datetime | None = None,
-) -> StatusReport:
-    """Every section and every finding over them. ``backlog`` is what earlier refreshes
-    saw of Celery's queue (``diagnose.backlog.observe_backlog``; ``None``: one look, so
-    no growth can be told); ``now`` is the time the rules judge ages against."""
-    now = now or utcnow()
-    findings: list[Finding] = []
-    findings += rules.database_findings(database)
-    findings += rules.container_findings(containers, now, celery)
-    findings += emag_env.env_findings(containers)
-    findings += rules.migration_findings(migrations)
-    findings += rules.sync_findings(sync)
-    findings += rules.api_findings(api, containers)
-    findings += redis_state.unreachable_findings(redis)
-    findings += celery_rules.celery_findings(
-        containers,
-        sync,
-        celery,
-        redis,
-        orders,
-        now=now,
-        backlog=backlog,
-        no_success_hours=no_success_hours,
-    )
-    # a section that could not be read makes the verdict "unknown", unless the outage
-    # is itself a critical finding (database, API or Redis unreachable); a Redis nobody
-    # configured and none could be found is said by doctor (UNKNOWN), not counted here
-    states = [containers.state, migrations.state]
-    if database.state != "error":
-        states += [database.state, sync.state, orders.state]
-    if not (api.state == "error" and api.base_url is not None):
-        states.append(api.state)
-    if redis.state != "error":
-        states.append(celery.state)
-    return StatusReport(
-        profile=profile,
-        verdict=rules.verdict(findings, states),
-        generated_at=now,
-        containers=containers,
-        database=database,
-        migrations=migrations,
-        sync=sync,
-        api=api,
-        celery=celery,
-        redis=redis,
-        orders=orders,
-        findings=tuple(findings),
-    )
+def with_emag_paths(info: ContainerInfo) -> ContainerInfo:
+    """The container with what each eMAG path of it reads and where it goes
+    (``containers --json``; ``diagnose.emag_paths``)."""
+    paths = emag_paths.paths_json(info)
+    return dataclasses.replace(info, emag_paths=paths) if paths else info
 
 
 def _tree_signature(folder: Path) -> tuple[tuple[str, float], ...]:

@@ -46,7 +46,7 @@ from magflow_console.reference.embedded import (  # noqa: E402
     EmbeddedPostgres,
     prepare_demo_database,
 )
-from magflow_console.sources.docker_parse import env_facts  # noqa: E402
+from magflow_console.sources.container_env import env_facts  # noqa: E402
 from magflow_console.tui.app import MagflowApp  # noqa: E402
 from magflow_console.tui.messages import SOURCES  # noqa: E402
 from magflow_console.tui.widgets.log_view import LogView  # noqa: E402

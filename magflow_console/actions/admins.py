@@ -33,7 +33,7 @@ from psycopg.conninfo import make_conninfo
 from magflow_console import config as cfg
 from magflow_console.actions.guard import ActionContext, ActionPlan, ActionRefused, ActionResult
 from magflow_console.config_sources import ConfigError
-from magflow_console.diagnose.emag_env import API_STARTS, DEV_ADMIN_EMAIL, dev_admin
+from magflow_console.diagnose.app_settings import API_STARTS, DEV_ADMIN_EMAIL, dev_admin
 from magflow_console.render.text import scrub
 from magflow_console.sources.pg_conn import (
     APPLICATION_NAME,
@@ -101,7 +101,7 @@ def reprovisioned_email(ctx: ActionContext) -> tuple[str | None, str]:
         return DEV_ADMIN_EMAIL, "the app's default, assumed: no app container is configured"
     try:
         from magflow_console.actions.containers import docker_client
-        from magflow_console.sources.docker import read_dotenv
+        from magflow_console.sources.docker_dotenv import read_dotenv
         from magflow_console.sources.docker_parse import container_info, display_host
 
         timeout = ctx.profile.docker.timeout
@@ -224,10 +224,13 @@ def _valid_email_or_refuse(ctx: ActionContext, plan: ActionPlan, email: str) -> 
 
 def invalidate_login_cache(ctx: ActionContext, email: str) -> str:
     """Delete ``users:user:<email>`` in Redis; one sentence saying what happened."""
-    url = cfg.redis_url(ctx.profile)
+    from magflow_console.sources.broker_url import redis_target_for
+
+    target = redis_target_for(ctx.profile)
+    url = target.url
     if not url:
         return (
-            "No Redis URL is configured: the login cache was not cleared, so the old "
+            f"No Redis URL ({target.why_not}): the login cache was not cleared, so the old "
             f"credentials may keep working for up to {LOGIN_CACHE_TTL_MINUTES} minutes."
         )
     key = LOGIN_CACHE_PREFIX + email

@@ -33,6 +33,7 @@ import httpx
 from magflow_console import config as cfg
 from magflow_console.actions.guard import ActionContext, ActionPlan, ActionResult
 from magflow_console.actions.sync_request import ACCOUNTS, SyncRequest, strategy_of
+from magflow_console.actions.sync_task import broker_for
 from magflow_console.actions.sync_trigger import (
     QUEUE,
     SYNC_PATH,
@@ -47,13 +48,7 @@ from magflow_console.actions.sync_trigger import (
     trigger_celery,
     worker_name,
 )
-from magflow_console.actions.sync_watch import (
-    Outcome,
-    SyncDb,
-    api_outcome,
-    broker_for,
-    watch_outcome,
-)
+from magflow_console.actions.sync_watch import Outcome, SyncDb, api_outcome, watch_outcome
 from magflow_console.sources.pg_conn import SourceError
 
 BUSY_MIN_AGE_SECONDS = 10.0

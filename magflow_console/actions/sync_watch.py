@@ -28,9 +28,10 @@ from typing import Any
 
 from magflow_console import config as cfg
 from magflow_console.actions.guard import ActionContext
+from magflow_console.actions.sync_task import BROKER_EVERY_SECONDS, TaskWatch
 from magflow_console.config_sources import ConfigError
-from magflow_console.diagnose.celery_tasks import about, attempt_text, retry_text
-from magflow_console.models import CeleryMessage, CeleryResult, SyncRun
+from magflow_console.diagnose.celery_tasks import about, attempt_text
+from magflow_console.models import SyncRun
 from magflow_console.sources import sync_stats
 from magflow_console.sources.broker import BrokerSource
 from magflow_console.sources.pg_activity import long_transactions
@@ -40,10 +41,6 @@ from magflow_console.sources.pg_conn import ReadOnlyConnection, SourceError, row
 ROW_GRACE_SECONDS = 15.0
 #: after the worker logs a failure, how long Redis gets to show a retry or a FAILURE
 FAILURE_CONFIRM_SECONDS = 15.0
-#: Redis is read at most this often while watching (each read scans the result keys)
-BROKER_EVERY_SECONDS = 2.0
-#: results the watch reads (its task's result must not be cut off by newer ones)
-BROKER_RESULTS = 2000
 #: rows created this long before the trigger still count (clock skew app vs database)
 CLOCK_SLACK_SECONDS = 5.0
 
@@ -246,95 +243,6 @@ def scan_worker_lines(lines: list[str], account: str) -> tuple[str | None, str]:
     return found
 
 
-# --------------------------------------------------------------------------- the Celery task
-
-
-def broker_for(ctx: ActionContext) -> BrokerSource | None:
-    """The profile's Redis as Celery's broker, or ``None`` when no URL is configured."""
-    url = cfg.redis_url(ctx.profile)
-    return BrokerSource(url, results_limit=BROKER_RESULTS) if url else None
-
-
-@dataclass(frozen=True)
-class TaskState:
-    """One Celery task as Redis shows it: the message a worker holds for it (the newest
-    attempt) and its result, if any."""
-
-    readable: bool
-    held: CeleryMessage | None = None
-    result: CeleryResult | None = None
-    error: str | None = None
-
-    @property
-    def retry(self) -> CeleryMessage | None:
-        """The held retry waiting for its eta, if that is where the task stands."""
-        return self.held if self.held is not None and self.held.scheduled_retry else None
-
-
-def task_state(broker: BrokerSource, task_id: str) -> TaskState:
-    """Read once (never raises: an unreadable Redis is ``readable=False``)."""
-    _redis, celery = broker.fetch()
-    if celery.state != "ok":
-        return TaskState(False, error=celery.error)
-    held = [m for m in celery.executing if m.id == task_id]
-    newest = max(held, key=lambda m: m.retries) if held else None
-    result = next((r for r in celery.results if r.task_id == task_id), None)
-    return TaskState(True, newest, result)
-
-
-class _TaskWatch:
-    """What the watch has learnt of the task so far."""
-
-    def __init__(self, broker: BrokerSource | None, task_id: str | None, every: float) -> None:
-        self.broker = broker if task_id else None
-        self.task_id = task_id or ""
-        self.every = every
-        self.next_read = 0.0
-        self.seen = False  # Redis was readable at least once
-        self.retrying: CeleryMessage | None = None
-        self.retry_why = ""  # the failed attempt's exception, from the RETRY result
-        self.retry_result = False  # a RETRY result without its held message (yet)
-        self.running: CeleryMessage | None = None
-        self.done: CeleryResult | None = None  # SUCCESS
-        self.failed: CeleryResult | None = None  # FAILURE, final
-
-    def read(self, now: float) -> TaskState | None:
-        if self.broker is None or now < self.next_read:
-            return None
-        self.next_read = now + self.every
-        st = task_state(self.broker, self.task_id)
-        if not st.readable:
-            return st
-        self.seen = True
-        if st.result is not None and st.result.status == "RETRY":
-            self.retry_result = True
-            self.retry_why = st.result.summary or self.retry_why
-        if st.retry is not None:
-            self.retrying, self.running = st.retry, None
-        elif st.held is not None:
-            self.running, self.retrying, self.retry_result = st.held, None, False
-        if st.result is not None and st.result.status == "SUCCESS":
-            self.done, self.retrying, self.retry_result = st.result, None, False
-        elif st.result is not None and st.result.status == "FAILURE" and st.retry is None:
-            self.failed = st.result
-        return st
-
-    @property
-    def pending_retry(self) -> bool:
-        return self.retrying is not None or self.retry_result
-
-    def pending(self) -> str:
-        """``retrying at 12:40 UTC (attempt 2 of 3)`` (the retry's time once known)."""
-        return retry_text(self.retrying) if self.retrying is not None else "retrying"
-
-    def retry_message(self) -> str:
-        why = f" ({self.retry_why})" if self.retry_why else ""
-        if self.retrying is None:
-            return f"an attempt failed{why}; Celery is scheduling its retry"
-        failed = self.retrying.retries  # the attempt that failed is the one before
-        return f"attempt {failed} failed{why}; {retry_text(self.retrying)}"
-
-
 # --------------------------------------------------------------------------- the watch
 
 
@@ -359,7 +267,7 @@ def watch_outcome(
     or until ``stop`` is set (the operator stopped waiting: the outcome is then unknown).
     ``broker`` and ``task_id`` (the celery strategy) let it follow the task in Redis."""
     stop = stop or threading.Event()
-    task = _TaskWatch(broker, task_id, broker_every)
+    task = TaskWatch(broker, task_id, broker_every)
     started = time.monotonic()
     deadline = started + timeout
     log_since = time.time() - CLOCK_SLACK_SECONDS

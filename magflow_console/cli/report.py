@@ -88,10 +88,14 @@ def cmd_migrations(args: argparse.Namespace) -> int:
 
 
 def cmd_containers(args: argparse.Namespace) -> int:
-    from magflow_console.diagnose import emag_env, rules
+    from magflow_console.diagnose import app_settings, emag_env, rules
 
     snap = read(args, lambda b: b.containers())
-    findings = rules.container_findings(snap) + emag_env.env_findings(snap)
+    findings = (
+        rules.container_findings(snap)
+        + emag_env.env_findings(snap)
+        + app_settings.app_findings(snap)
+    )
     verdict = rules.verdict(findings, [snap.state])
 
     def human(con: Console) -> None:

@@ -163,14 +163,14 @@ def print_emag_accounts(snap: ContainersSnapshot, con: Console | None = None) ->
     product and order syncs go; the health endpoint, and each path, where they differ.
     Names only, never a value. One row per account when app and worker agree, one per
     container otherwise."""
-    from magflow_console.diagnose import emag_env
+    from magflow_console.diagnose import emag_paths
 
     con = con or console()
-    rows = emag_env.accounts(snap) if snap.state != "error" else []
+    rows = emag_paths.accounts(snap) if snap.state != "error" else []
     if not rows:
         return
     # an environment an unread /app/.env may override is said on the account rows
-    reasons = sorted({emag_env.environment_words(r, unknown_too=False) for r in rows})
+    reasons = sorted({emag_paths.environment_words(r, unknown_too=False) for r in rows})
     # whether /app/.env was read, per container ("" for a hand-made container)
     file_words = {"read": "/app/.env read", "absent": "no /app/.env"}
     not_read = ("unreadable", "not_read")
@@ -191,8 +191,8 @@ def print_emag_accounts(snap: ContainersSnapshot, con: Console | None = None) ->
     for r in rows:
         where = f"products {r.products_target}, orders {r.orders_target}"
         differ = r.products_target != r.orders_target
-        words = emag_env.credentials_word(r)
-        key = (r.account, words, where, differ, tuple(emag_env.account_notes(r)))
+        words = emag_paths.credentials_word(r)
+        key = (r.account, words, where, differ, tuple(emag_paths.account_notes(r)))
         shown.setdefault(key, []).append(r.container)
     split = len(shown) > len({k[0] for k in shown})
     width = max(len(k[1]) for k in shown)

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 from magflow_console.render.text import scrub
 
 if TYPE_CHECKING:
+    from magflow_console.config import Profile
     from magflow_console.sources.docker import DockerSource
 
 #: the worker's environment variables that hold the broker URL, in the app's order
@@ -99,3 +100,30 @@ def discover(
     return RedisTarget(
         map_to_docker_host(url, docker_host_address(docker_host), port), f"worker {name}"
     )
+
+
+def redis_target_for(profile: Profile) -> RedisTarget:
+    """The Redis an action reads or writes (the sync watch, the login cache): the
+    profile's URL, else the worker's broker URL found through a Docker source of its own
+    (closed afterwards)."""
+    from magflow_console import config as cfg
+
+    url = cfg.redis_url(profile)
+    if url:
+        return RedisTarget(url, "profile")
+    from magflow_console.sources.docker import DockerSource
+    from magflow_console.sources.lean_imports import import_docker_sdk
+
+    host = cfg.docker_host(profile)
+    try:
+        import_docker_sdk(ssh=host.startswith("ssh://"))
+        d = profile.docker
+        docker = DockerSource(
+            host, project=d.project, prefix=d.prefix, service_map=d.services, timeout=d.timeout
+        )
+    except Exception as exc:  # the SDK cannot be set up for this host
+        return RedisTarget(None, "worker environment", f"Docker source failed: {exc}")
+    try:
+        return discover(docker, profile.docker.services, host)
+    finally:
+        docker.close()

@@ -37,7 +37,6 @@ import contextlib
 import dataclasses
 import datetime as dt
 import logging
-import posixpath
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -47,7 +46,6 @@ from typing import Any
 import docker
 import docker.errors
 
-from magflow_console.diagnose.emag_env import paths_json
 from magflow_console.models import (
     ContainerInfo,
     ContainersSnapshot,
@@ -55,18 +53,21 @@ from magflow_console.models import (
     error_snapshot,
     utcnow,
 )
+from magflow_console.sources.docker_dotenv import (
+    CHECKOUT_SERVICES,
+    DotenvRead,
+    app_mount,
+    read_dotenv,
+)
 from magflow_console.sources.docker_logs import closer_for, open_logs, read_lines
 from magflow_console.sources.docker_parse import (
     DEFAULT_SERVICE_MAP,
-    DOTENV_PATH,
     EVENT_KINDS,
     SERVICE_LABEL,
-    DotenvUnreadable,
     StackEvent,
     container_info,
     describe_failure,
     display_host,
-    dotenv_from_tar,
     list_signature,
     precheck_socket,
     published_ports,
@@ -89,92 +90,6 @@ class _Cached:
     uptime: float | None
     inspected_at: float
     attrs: dict[str, Any]
-
-
-@dataclass(slots=True)
-class _DotenvRead:
-    """The app container's /app/.env as last read."""
-
-    key: tuple[str, str]  # (container id, State.StartedAt): a restart changes it
-    read_at: float  # time.monotonic()
-    mount: tuple[str, str] | None  # the app's /app mount, which others may share
-    facts: dict[str, Any]  # the dotenv_* fields of ContainerInfo
-
-
-#: the services whose settings come from the checkout (the same image and bind mount)
-CHECKOUT_SERVICES = ("app", "worker", "beat")
-
-
-def app_mount(attrs: Mapping[str, Any]) -> tuple[str, str] | None:
-    """(type, source) of the mount at /app (compose bind-mounts the checkout there), or
-    None when /app is the image's own folder."""
-    for mount in attrs.get("Mounts") or ():
-        if str(mount.get("Destination") or "").rstrip("/") == "/app":
-            kind = str(mount.get("Type") or "")
-            source = str(mount.get("Name") if kind == "volume" else mount.get("Source") or "")
-            return (kind, source) if source else None
-    return None
-
-
-def read_dotenv(
-    client: docker.DockerClient, container: str, *, host: str, timeout: float
-) -> dict[str, Any]:
-    """The dotenv_* fields of ``ContainerInfo`` for /app/.env in ``container``: "read" with
-    the names (and public values) it sets, "absent" when there is no such file, or
-    "unreadable" with the reason. One archive call, two when .env is a symbolic link (it
-    is followed once, as pydantic settings would). Never raises."""
-    path = DOTENV_PATH
-    try:
-        for _hop in range(2):
-            response, stat = _open_archive(client, container, path, timeout)
-            try:
-                link = str((stat or {}).get("linkTarget") or "")
-                if not link or link == path:
-                    return dotenv_from_tar(response.raw)
-            finally:
-                response.close()
-            path = link if link.startswith("/") else posixpath.join(posixpath.dirname(path), link)
-        raise DotenvUnreadable(f"{DOTENV_PATH} is a link to a link")
-    except docker.errors.NotFound as exc:
-        text = str(getattr(exc, "explanation", None) or exc)
-        if "no such container" in text.lower():
-            return _unreadable(f"the container is gone ({describe_failure(host, exc, timeout)})")
-        if path != DOTENV_PATH:
-            return _unreadable(f"{DOTENV_PATH} is a link to {path}, which does not exist")
-        return {"dotenv_state": "absent"}
-    except DotenvUnreadable as exc:
-        return _unreadable(str(exc))
-    except Exception as exc:
-        return _unreadable(describe_failure(host, exc, timeout))
-
-
-def _unreadable(why: str) -> dict[str, Any]:
-    return {"dotenv_state": "unreadable", "dotenv_error": why.rstrip(".")}
-
-
-def _open_archive(
-    client: docker.DockerClient, container: str, path: str, timeout: float
-) -> tuple[Any, dict[str, Any] | None]:
-    """The streamed tar response for ``path`` and its stat header (the SDK's
-    ``get_archive`` drops the read timeout; this keeps it, so a stuck engine cannot hang
-    the source's thread)."""
-    from docker.utils import decode_json_header
-
-    api: Any = client.api
-    response = api._get(
-        api._url("/containers/{0}/archive", container),
-        params={"path": path},
-        headers={"Accept-Encoding": "identity"},  # the plain tar, read as it streams in
-        stream=True,
-        timeout=timeout,
-    )
-    try:
-        api._raise_for_status(response)
-    except Exception:
-        response.close()
-        raise
-    header = response.headers.get("x-docker-container-path-stat")
-    return response, decode_json_header(header) if header else None
 
 
 class DockerSource:
@@ -204,7 +119,7 @@ class DockerSource:
         self._client: docker.DockerClient | None = None
         self._engine_version: str | None = None
         self._cache: dict[str, _Cached] = {}
-        self._dotenv: _DotenvRead | None = None
+        self._dotenv: DotenvRead | None = None
         self._lock = threading.RLock()
 
     # ------------------------------------------------------------------ connection
@@ -392,7 +307,7 @@ class DockerSource:
             for i, (c, attrs) in enumerate(zip(items, inspected, strict=True))
         ]
 
-    def _dotenv_of(self, client: docker.DockerClient, attrs: dict[str, Any]) -> _DotenvRead:
+    def _dotenv_of(self, client: docker.DockerClient, attrs: dict[str, Any]) -> DotenvRead:
         key = (str(attrs.get("Id") or ""), str((attrs.get("State") or {}).get("StartedAt")))
         now = time.monotonic()
         with self._lock:
@@ -400,7 +315,7 @@ class DockerSource:
         if cached is not None and cached.key == key and now - cached.read_at < self.DOTENV_MAX_AGE:
             return cached
         facts = read_dotenv(client, key[0], host=self.docker_host, timeout=self.timeout)
-        read = _DotenvRead(key, now, app_mount(attrs), facts)
+        read = DotenvRead(key, now, app_mount(attrs), facts)
         with self._lock:
             self._dotenv = read
         return read
@@ -409,7 +324,7 @@ class DockerSource:
         self,
         info: ContainerInfo,
         attrs: Mapping[str, Any],
-        read: _DotenvRead | None,
+        read: DotenvRead | None,
         *,
         is_app: bool,
     ) -> ContainerInfo:
@@ -426,7 +341,7 @@ class DockerSource:
                 "is not the same mount"
             )
             info = dataclasses.replace(info, dotenv_error=why)
-        return dataclasses.replace(info, emag_paths=paths_json(info))
+        return info
 
     def inspect(self, name: str) -> ContainerInfo | None:
         """Fresh full detail (health log included) of one container, or None."""

@@ -15,9 +15,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from magflow_console.backend import build_report
 from magflow_console.diagnose.backlog import BacklogSeen, observe_backlog
 from magflow_console.diagnose.doctor import Advice, advise, extra_findings
+from magflow_console.diagnose.report import build_report
 from magflow_console.models import (
     ApiSnapshot,
     CelerySnapshot,

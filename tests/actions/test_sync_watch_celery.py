@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from magflow_console.actions import sync, sync_request, sync_watch
+from magflow_console.actions import sync, sync_request, sync_task, sync_watch
 from magflow_console.actions.guard import ActionContext
 from magflow_console.sources.broker import BrokerSource
 from tests.actions.test_admins import make_ctx
@@ -59,7 +59,7 @@ class Watch:
         self.stop = threading.Event()
         self.db = sync_watch.SyncDb(ctx)
         self.since, self.known = self.db.baseline("main")
-        broker = sync_watch.broker_for(ctx)
+        broker = sync_task.broker_for(ctx)
         assert isinstance(broker, BrokerSource)
         self.broker = broker
         self.outcome: sync_watch.Outcome | None = None
@@ -352,4 +352,4 @@ def test_the_tasks_completion_line_is_not_the_services() -> None:
 
 
 def test_no_redis_url_means_no_broker(tmp_path: Path, head_db_url: str) -> None:
-    assert sync_watch.broker_for(make_ctx(tmp_path, head_db_url)) is None
+    assert sync_task.broker_for(make_ctx(tmp_path, head_db_url)) is None

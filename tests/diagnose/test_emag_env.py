@@ -12,9 +12,9 @@ from dataclasses import dataclass, field, replace
 
 import pytest
 
-from magflow_console.diagnose import emag_env
+from magflow_console.diagnose import app_settings, emag_env, emag_paths
 from magflow_console.models import ContainerInfo, Finding
-from magflow_console.sources.docker_parse import dotenv_facts, env_facts, public_value
+from magflow_console.sources.container_env import dotenv_facts, env_facts, public_value
 from tests.support.snapshots import container, containers_snapshot, report_of
 
 FULL = {
@@ -56,7 +56,7 @@ def findings(
     state: str | None = None,
 ) -> list[Finding]:
     snap = containers_snapshot(*(with_env(s, env, dotenv, state) for s in services))
-    return emag_env.env_findings(snap)
+    return emag_env.env_findings(snap) + app_settings.app_findings(snap)
 
 
 def codes(found: list[Finding]) -> list[tuple[str, str | None]]:
@@ -166,7 +166,7 @@ def test_missing_credentials_name_the_variables_and_both_containers() -> None:
 def test_targets_per_account() -> None:
     dev = {**FULL, "EMAG_ENVIRONMENT": "", "APP_ENV": "staging"}
     dev["EMAG_MAIN_BASE_URL"] = "https://user:pw@marketplace-api.emag.ro/api-3?token=x"
-    rows = {r.account: r for r in emag_env.accounts(containers_snapshot(with_env("app", dev)))}
+    rows = {r.account: r for r in emag_paths.accounts(containers_snapshot(with_env("app", dev)))}
     main, fbe = rows["main"], rows["fbe"]
     assert (main.products_target, main.orders_target) == ("production", "production")
     assert main.base_url == "https://marketplace-api.emag.ro/api-3"  # no user, no query
@@ -174,7 +174,7 @@ def test_targets_per_account() -> None:
     assert (fbe.environment_name, fbe.environment) == ("APP_ENV", "staging")
     assert main.credentials_set and fbe.credentials_set
     custom = {**FULL, "EMAG_MAIN_BASE_URL": "http://emag-mock:9000/api-3"}
-    row = emag_env.accounts(containers_snapshot(with_env("app", custom)))[0]
+    row = emag_paths.accounts(containers_snapshot(with_env("app", custom)))[0]
     assert (row.products_target, row.orders_target) == ("emag-mock", "emag-mock")
 
 
@@ -249,12 +249,12 @@ def test_a_finding_says_which_source_set_a_setting() -> None:
     assert "find credentials" not in shadowed.message
     settings_in_dotenv = ENV_CASES["settings_in_dotenv"]
     (app,) = [with_env("app", settings_in_dotenv.env, settings_in_dotenv.dotenv)]
-    s = emag_env.Settings(app)
+    s = emag_paths.Settings(app)
     assert s.get("REDIS_PASSWORD").where() == "REDIS_PASSWORD from /app/.env"
     assert s.get("REDIS_HOST").where() == "REDIS_HOST=redis from /app/.env"
     assert s.get("DATABASE_URL").where() == "DATABASE_URL from the environment"
-    assert s.getenv("REDIS_PASSWORD").source == emag_env.UNSET  # os.getenv: environment only
-    assert emag_env.reprovisioned_admin(app) is None  # AUTO_PROVISION_DEV_ADMIN=False there
+    assert s.getenv("REDIS_PASSWORD").source == emag_paths.UNSET  # os.getenv: environment only
+    assert app_settings.reprovisioned_admin(app) is None  # AUTO_PROVISION_DEV_ADMIN=False there
 
 
 def test_the_redis_findings_say_where_they_looked() -> None:

@@ -13,7 +13,7 @@ import json
 from rich.console import Console
 
 from magflow_console.cli.tables import print_emag_accounts
-from magflow_console.diagnose import emag_env
+from magflow_console.diagnose import emag_env, emag_paths
 from magflow_console.models import to_jsonable
 from magflow_console.tui.screens.container_detail import emag_text
 from tests.diagnose.test_emag_env import SECRETS, UNREAD, codes, with_env
@@ -41,10 +41,10 @@ DOTENV = (
 )
 
 
-def app_and_worker(worker_state: str = "read") -> tuple[emag_env.AccountEnv, ...]:
+def app_and_worker(worker_state: str = "read") -> tuple[emag_paths.AccountEnv, ...]:
     app = with_env("app", ENV, DOTENV)
     worker = with_env("worker", ENV, DOTENV if worker_state == "read" else None, worker_state)
-    rows = emag_env.accounts(containers_snapshot(app, worker))
+    rows = emag_paths.accounts(containers_snapshot(app, worker))
     return tuple(rows)
 
 
@@ -193,7 +193,7 @@ def test_containers_json_carries_each_path_by_name_only() -> None:
     app = with_env("app", ENV, DOTENV)
     from dataclasses import replace
 
-    app = replace(app, emag_paths=emag_env.paths_json(app))
+    app = replace(app, emag_paths=emag_paths.paths_json(app))
     doc = to_jsonable(app)
     fbe = doc["emag_paths"]["fbe"]
     assert fbe["products"] == {
@@ -215,4 +215,4 @@ def test_containers_json_carries_each_path_by_name_only() -> None:
         "EMAG_USERNAME",
     ]
     assert not any(secret in json.dumps(doc) for secret in SECRETS)
-    assert emag_env.paths_json(with_env("beat", ENV, DOTENV)) == {}  # no eMAG path there
+    assert emag_paths.paths_json(with_env("beat", ENV, DOTENV)) == {}  # no eMAG path there

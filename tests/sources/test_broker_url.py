@@ -85,9 +85,7 @@ def test_the_broker_url_comes_from_the_worker_and_never_shows(
     assert redis.state == "ok", redis.error
     assert celery.state == "ok", celery.error
     assert redis.url == f"redis://:***@127.0.0.1:{redis_db.port}/0"
-    assert redis_db.password and redis_db.password not in json.dumps(
-        to_jsonable((redis, celery))
-    )
+    assert redis_db.password and redis_db.password not in json.dumps(to_jsonable((redis, celery)))
 
 
 @pytest.mark.docker

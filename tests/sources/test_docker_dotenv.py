@@ -6,6 +6,7 @@ app's facts only when their /app is the same mount."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import re
@@ -24,16 +25,17 @@ from dotenv import dotenv_values
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from magflow_console.diagnose import emag_env
-from magflow_console.models import ContainerInfo, to_jsonable
-from magflow_console.sources.docker import DockerSource
-from magflow_console.sources.docker_parse import (
+from magflow_console.backend import with_emag_paths
+from magflow_console.diagnose import app_settings, emag_env
+from magflow_console.models import ContainerInfo, ContainersSnapshot, Finding, to_jsonable
+from magflow_console.sources.container_env import (
     DotenvUnreadable,
     dotenv_facts,
     dotenv_from_tar,
     public_value,
     watched,
 )
+from magflow_console.sources.docker import DockerSource
 from tests.support.cli import run_cli
 from tests.support.docker_engine import (
     STACK_DOTENV,
@@ -90,6 +92,10 @@ def recorder(src: DockerSource) -> list[str]:
     return calls
 
 
+def settings_findings(snap: ContainersSnapshot) -> list[Finding]:
+    return emag_env.env_findings(snap) + app_settings.app_findings(snap)
+
+
 @docker_mark
 def test_the_stack_app_dotenv_is_read_names_only(source: DockerSource) -> None:
     """What python-dotenv (pydantic settings) finds set in the file is what the snapshot
@@ -98,6 +104,7 @@ def test_the_stack_app_dotenv_is_read_names_only(source: DockerSource) -> None:
     assert set(STACK_DOTENV_SET) == {n for n in oracle if watched(n)}
     snap = source.fetch()
     assert snap.state == "ok", snap.error
+    snap = dataclasses.replace(snap, items=tuple(with_emag_paths(c) for c in snap.items))
     items = {c.service: c for c in snap.items}
     app, worker = items["app"], items["worker"]
     assert (app.dotenv_state, app.dotenv_error) == ("read", None)
@@ -123,7 +130,7 @@ def test_the_stack_app_dotenv_is_read_names_only(source: DockerSource) -> None:
 @docker_mark
 def test_the_findings_say_a_setting_comes_from_the_dotenv(source: DockerSource) -> None:
     snap = source.fetch()
-    found = {(f.code, f.account): f for f in emag_env.env_findings(snap)}
+    found = {(f.code, f.account): f for f in settings_findings(snap)}
     missing = found[("emag_credentials_missing", "fbe")]
     assert "EMAG_FBE_PASSWORD is set in /app/.env only" in missing.message
     assert "order syncs and /api/v1/emag/health find credentials" in missing.message
@@ -213,7 +220,7 @@ def test_absent_unreadable_and_linked_dotenv(
     absent = read(make_container(environment=env))
     assert (absent.dotenv_state, absent.dotenv_error) == ("absent", None)
     # no file: nothing comes from it, so REDIS_PASSWORD is missing for sure
-    codes = [f.code for f in emag_env.env_findings(_snap(absent))]
+    codes = [f.code for f in settings_findings(_snap(absent))]
     assert "redis_cache_password_unset" in codes and "dotenv_unreadable" not in codes
 
     folder = make_container(environment=env)
@@ -221,7 +228,7 @@ def test_absent_unreadable_and_linked_dotenv(
     unreadable = read(folder)
     assert unreadable.dotenv_state == "unreadable"
     assert unreadable.dotenv_error == "it is a folder, not a file"
-    found = emag_env.env_findings(_snap(unreadable))
+    found = settings_findings(_snap(unreadable))
     # said, and nothing the file may hold is concluded missing
     assert [f.code for f in found if f.code.startswith(("dotenv", "redis"))] == [
         "dotenv_unreadable"
@@ -283,7 +290,10 @@ def test_worker_and_beat_share_the_apps_dotenv_through_the_same_mount(
             calls: list[str] = []
             src.connect()
             calls = recorder(src)
-            snap = src.fetch()
+            fetched = src.fetch()
+            snap = dataclasses.replace(
+                fetched, items=tuple(with_emag_paths(c) for c in fetched.items)
+            )
         finally:
             src.close()
         assert snap.state == "ok", snap.error

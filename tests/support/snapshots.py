@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 
-from magflow_console.backend import build_report
+from magflow_console.diagnose.report import build_report
 from magflow_console.models import (
     ApiSnapshot,
     CelerySnapshot,

@@ -13,7 +13,7 @@ The diagnosis below the info is what ``doctor`` says about this one container:
   per account, credentials set or which names are unset, and where product and order
   syncs go, from the environment and /app/.env; per path (product sync, order sync,
   health endpoint) where they differ, and whether /app/.env was read
-  (``diagnose.emag_env.account_env``: names and a few non-secret values only);
+  (``diagnose.emag_paths.account_env``: names and a few non-secret values only);
 - **Log says**: ``diagnose.logs.log_findings`` over the last ``TAIL`` lines
   followed (within ``LOG_WINDOW``, doctor's window), in a thread worker: first when the
   initial burst of lines is over (a flush tick brings nothing new), then at most every
@@ -35,7 +35,7 @@ from textual.widgets import Footer, Input, Static
 
 from magflow_console.backend import LOG_TAIL, LOG_WINDOW
 from magflow_console.diagnose import rules
-from magflow_console.diagnose.emag_env import (
+from magflow_console.diagnose.emag_paths import (
     ACCOUNTS,
     UNKNOWN,
     AccountEnv,
