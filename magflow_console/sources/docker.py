@@ -7,7 +7,9 @@ snapshot, ``inspect`` returns ``None``, ``logs`` returns ``[]`` and ``events`` /
 Economy: one list call per ``fetch``; a container is re-inspected only when its list
 entry changed (state, the health word in ``Status``, or an uptime that went *down*,
 i.e. a restart), when ``invalidate(id)`` was called (``events`` does it for every
-event it yields), or when its cached inspect is older than ``INSPECT_MAX_AGE``.
+event it yields), or when its cached inspect is older than ``INSPECT_MAX_AGE`` (the
+``REINSPECT_PER_FETCH`` oldest per fetch: a refresh stays a few calls however many
+containers the engine runs).
 
 ``ssh://`` hosts go through the docker SDK's paramiko transport
 (``use_ssh_client=False``, needs ``docker[ssh]`` i.e. paramiko): it reads
@@ -94,6 +96,8 @@ class _Cached:
 
 class DockerSource:
     INSPECT_MAX_AGE = 30.0  # seconds; bounds how stale probe logs/restart counts can get
+    #: at most this many aged inspects are renewed per fetch (oldest first)
+    REINSPECT_PER_FETCH = 3
     #: seconds; bounds how stale the app's /app/.env facts can get (a change in the
     #: checkout does not restart the container)
     DOTENV_MAX_AGE = 60.0
@@ -190,14 +194,17 @@ class DockerSource:
             items = []
             inspected: list[dict[str, Any]] = []
             seen: set[str] = set()
+            chosen: list[tuple[dict[str, Any], str | None]] = []
             for entry in entries:
                 name = (entry.get("Names") or ["/"])[0].lstrip("/")
                 selected, service = select_service(
                     name, entry.get("Labels") or {}, self.service_map, self.prefix, self.project
                 )
-                if not selected:
-                    continue
-                attrs = self._inspect_cached(client, entry)
+                if selected:
+                    chosen.append((entry, service))
+            aged = self._aged(chosen)
+            for entry, service in chosen:
+                attrs = self._inspect_cached(client, entry, aged=entry["Id"] in aged)
                 if attrs is None:  # removed between list and inspect
                     continue
                 seen.add(entry["Id"])
@@ -237,8 +244,23 @@ class DockerSource:
             missing=tuple(s for s in self.service_map if s not in present),
         )
 
+    def _aged(self, chosen: list[tuple[dict[str, Any], str | None]]) -> set[str]:
+        """The ids whose cached inspect is older than ``INSPECT_MAX_AGE`` and is to be
+        renewed now: the ``REINSPECT_PER_FETCH`` oldest, so that a refresh costs the same
+        few calls with 300 containers as with 5 (a change seen in the list is inspected at
+        once whatever this says)."""
+        now = time.monotonic()
+        with self._lock:
+            ages = [
+                (now - c.inspected_at, cid)
+                for cid in (e["Id"] for e, _ in chosen)
+                if (c := self._cache.get(cid)) is not None
+                and now - c.inspected_at >= self.INSPECT_MAX_AGE
+            ]
+        return {cid for _, cid in sorted(ages, reverse=True)[: self.REINSPECT_PER_FETCH]}
+
     def _inspect_cached(
-        self, client: docker.DockerClient, entry: dict[str, Any]
+        self, client: docker.DockerClient, entry: dict[str, Any], *, aged: bool = True
     ) -> dict[str, Any] | None:
         cid = entry["Id"]
         status = entry.get("Status") or ""
@@ -253,7 +275,7 @@ class DockerSource:
             and cached.signature == signature
             and ((cached.attrs.get("State") or {}).get("Status") or "") == list_state
             and not (uptime is not None and cached.uptime is not None and uptime < cached.uptime)
-            and now - cached.inspected_at < self.INSPECT_MAX_AGE
+            and not aged
         ):
             cached.uptime = uptime
             return cached.attrs

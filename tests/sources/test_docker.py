@@ -230,6 +230,38 @@ def test_second_fetch_lists_once_and_does_not_reinspect(
 
 
 @docker_mark
+def test_aged_inspects_are_renewed_a_few_at_a_time(
+    docker_engine: DockerEngine, stack_containers: StackContainers
+) -> None:
+    """Every cached inspect older than INSPECT_MAX_AGE is renewed, but no more than
+    REINSPECT_PER_FETCH per refresh, oldest first: a refresh costs the same few calls with
+    300 containers as with 5 (bench/bench_scale.py measures it)."""
+    src = DockerSource(
+        docker_engine.base_url, project=None, prefix=None, service_map=stack_containers.names
+    )
+    src.REINSPECT_PER_FETCH = 2
+    assert src.fetch().state == "ok"
+    assert src.client is not None
+    calls: list[str] = []
+
+    def record(response: Any, *args: Any, **kwargs: Any) -> None:
+        calls.append(re.sub(r"^/v[\d.]+", "", urlsplit(response.url).path))
+
+    src.client.api.hooks["response"].append(record)
+    src.INSPECT_MAX_AGE = 0.0  # every cached inspect has aged
+    renewed: list[set[str]] = []
+    for _ in range(3):
+        calls.clear()
+        assert src.fetch().state == "ok"
+        inspects = {
+            c.split("/")[2] for c in calls if c.endswith("/json") and c != "/containers/json"
+        }
+        assert calls[0] == "/containers/json" and len(inspects) == 2, calls
+        renewed.append(inspects)
+    assert len(renewed[0] | renewed[1] | renewed[2]) == 5  # the oldest go first: all, in turn
+
+
+@docker_mark
 def test_inspect_is_fresh_and_unknown_names_give_none(
     source: DockerSource, stack_containers: StackContainers
 ) -> None:
