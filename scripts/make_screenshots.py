@@ -1,12 +1,14 @@
 """Regenerate ``screenshots/``: SVG pictures of the TUI, converted to PNG with rsvg-convert.
 
-    .venv/bin/python scripts/make_screenshots.py [--out screenshots] [--docker-host URL] [--api-url URL]
+    .venv/bin/python scripts/make_screenshots.py [--out screenshots] [--docker-host URL]
+        [--api-url URL] [--redis-url URL]
 
 The database side (migrations, eMAG sync, admins) is the real thing: an embedded PostgreSQL
 (``EmbeddedPostgres``) migrated one revision behind head and seeded by
 ``prepare_demo_database``. This machine has no MagFlow containers or API, so unless
 ``--docker-host`` / ``--api-url`` point at real ones, the containers and API panes show the
-fixed sample snapshots of ``tests/tui/fakes.py`` (a worker unhealthy, redis crash-looping).
+fixed sample snapshots of ``tests/support/fake_backend.py`` (a worker unhealthy and busy,
+redis crash-looping); the Celery pane likewise unless ``--redis-url`` names a real Redis.
 
 rsvg-convert (Debian ``librsvg2-bin``) is needed for the PNGs. It draws the spaces at the
 start of a ``<text>`` run after the text (it honours ``textLength`` but not leading
@@ -37,8 +39,10 @@ from magflow_console.backend import Backend  # noqa: E402
 from magflow_console.config import LoadedConfig, load_config  # noqa: E402
 from magflow_console.models import (  # noqa: E402
     ApiSnapshot,
+    CelerySnapshot,
     ContainerInfo,
     ContainersSnapshot,
+    RedisSnapshot,
     utcnow,
 )
 from magflow_console.reference import SCRIPTS_DIR  # noqa: E402
@@ -61,6 +65,7 @@ SHOTS: list[tuple[str, tuple[int, int], tuple[str, ...]]] = [
     ("admins", (80, 24), ("a",)),
     ("findings", (80, 24), ("d",)),
     ("help", (80, 24), ("question_mark",)),
+    ("celery-detail", (80, 24), ("5", "enter")),
     ("dashboard-light-80x24", (80, 24), ()),
     ("confirm-migrate", (80, 24), ("m",)),
 ]
@@ -69,15 +74,18 @@ SHOTS: list[tuple[str, tuple[int, int], tuple[str, ...]]] = [
 class DemoBackend(Backend):
     """Real database; sample containers / API unless real ones were given."""
 
-    def __init__(self, loaded: LoadedConfig, *, real_docker: bool, real_api: bool) -> None:
+    def __init__(
+        self, loaded: LoadedConfig, *, real_docker: bool, real_api: bool, real_redis: bool
+    ) -> None:
         super().__init__(loaded)
         self.real_docker = real_docker
         self.real_api = real_api
+        self.real_redis = real_redis
 
     def containers(self) -> ContainersSnapshot:
         if self.real_docker:
             return super().containers()
-        from tests.tui.fakes import CONTAINERS
+        from tests.support.fake_backend import CONTAINERS
 
         return _rebased(CONTAINERS)
 
@@ -89,7 +97,7 @@ class DemoBackend(Backend):
     def follow(self, name: str, stop: threading.Event, **kw: Any) -> Iterator[Any]:
         if self.real_docker:
             return super().follow(name, stop, **kw)
-        from tests.tui.fakes import NOW, FakeBackend
+        from tests.support.fake_backend import NOW, FakeBackend
 
         shift = utcnow() - NOW  # the sample lines are stamped before the frozen NOW
         lines = FakeBackend.follow(self, name, stop, **kw)  # type: ignore[arg-type]
@@ -109,9 +117,32 @@ class DemoBackend(Backend):
     def api(self) -> ApiSnapshot:
         if self.real_api:
             return super().api()
-        from tests.tui.fakes import API
+        from tests.support.fake_backend import API
 
         return API
+
+    def broker(self) -> tuple[RedisSnapshot, CelerySnapshot]:
+        if self.real_redis:
+            return super().broker()
+        from tests.support.fake_backend import CELERY, NOW, REDIS
+
+        return REDIS, shifted(CELERY, utcnow() - NOW)
+
+
+def shifted(value: Any, shift: dt.timedelta) -> Any:
+    """``value`` (a snapshot) with every time in it moved by ``shift``."""
+    if isinstance(value, dt.datetime):
+        return value + shift
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {
+            f.name: shifted(getattr(value, f.name), shift) for f in dataclasses.fields(value)
+        }
+        return dataclasses.replace(value, **changes)
+    if isinstance(value, tuple):
+        return tuple(shifted(v, shift) for v in value)
+    if isinstance(value, dict):
+        return {k: shifted(v, shift) for k, v in value.items()}
+    return value
 
 
 #: the sample app and worker environment, as the Docker source keeps it (names, and the
@@ -130,7 +161,7 @@ SAMPLE_ENV = env_facts(
 
 def _rebased(snap: ContainersSnapshot) -> ContainersSnapshot:
     """The sample containers' times moved to "now" (they are frozen for the snapshot tests)."""
-    from tests.tui.fakes import NOW
+    from tests.support.fake_backend import NOW
 
     shift = utcnow() - NOW
 
@@ -213,6 +244,7 @@ def main() -> int:
     parser.add_argument("--out", default=str(ROOT / "screenshots"))
     parser.add_argument("--docker-host")
     parser.add_argument("--api-url")
+    parser.add_argument("--redis-url")
     args = parser.parse_args()
     if shutil.which("rsvg-convert") is None:
         print("rsvg-convert is missing: apt-get install librsvg2-bin", file=sys.stderr)
@@ -227,11 +259,15 @@ def main() -> int:
             "alembic.strategy": "local",  # the demo migrates with the local scripts
             "docker.host": args.docker_host,
             "api.url": args.api_url or "http://localhost:8000",
+            "redis.url": args.redis_url,
         }
         loaded = load_config(environ={"XDG_CONFIG_HOME": "/nonexistent"}, overrides=overrides)
         for name, size, keys in SHOTS:
             backend = DemoBackend(
-                loaded, real_docker=bool(args.docker_host), real_api=bool(args.api_url)
+                loaded,
+                real_docker=bool(args.docker_host),
+                real_api=bool(args.api_url),
+                real_redis=bool(args.redis_url),
             )
             try:
                 svg = out / f"{name}.svg"
