@@ -350,6 +350,7 @@ def pane_state(name: str, body: list[str]) -> str:
         "api": lambda: _row_under_header(body, "check"),
         "migrations": lambda: any(line.strip().startswith("current") for line in body),
         "sync": lambda: _row_under_header(body, "acct") or "no accounts" in text,
+        "celery": lambda: any(line.strip().startswith("worker") for line in body),
     }[name]()
     return "data" if has_data else "empty"
 

@@ -408,11 +408,48 @@ class Backend:
             no_success_hours=self.profile.sync.no_success_hours,
         )
 
+    # ------------------------------------------------------------------ prefetch
+
+    def prefetch(self) -> None:
+        """Start the first read of every refresh loop now, in background threads, so that
+        it overlaps the TUI's own start-up (importing Textual, composing the screen); the
+        loops take the results with ``take_prefetched``."""
+        from concurrent.futures import Future
+
+        jobs: dict[str, Any] = {
+            "containers": self.containers,
+            "database": lambda: _database_and_migrations(self),
+            "sync": lambda: (self.sync(), self.orders()),
+            "api": self.api,
+            "broker": self.broker,
+        }
+        pool = ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="prefetch")
+        self._prefetched: dict[str, Future[Any]] = {
+            name: pool.submit(job) for name, job in jobs.items()
+        }
+        pool.shutdown(wait=False)
+
+    def take_prefetched(self, loop: str) -> Any:
+        """The prefetched result of ``loop`` (waiting for it), once; None when there is
+        none (then the loop reads as usual)."""
+        future = getattr(self, "_prefetched", {}).pop(loop, None)
+        if future is None:
+            return None
+        try:
+            return future.result()
+        except Exception:  # the loop reads again and reports it
+            return None
+
     def close(self) -> None:
         for src in (self._docker, self._db, self._api, self._broker):
             if src is not None:
                 with contextlib.suppress(Exception):
                     src.close()
+
+
+def _database_and_migrations(backend: Backend) -> tuple[DatabaseSnapshot, MigrationsSnapshot]:
+    db = backend.database()
+    return db, backend.migrations(db)
 
 
 def with_emag_paths(info: ContainerInfo) -> ContainerInfo:

@@ -14,9 +14,17 @@ if TYPE_CHECKING:
 
 
 def open_tui(loaded: LoadedConfig) -> int:
-    from magflow_console.tui.app import run_tui
+    """The first reads start before Textual is imported: they overlap its start-up."""
+    from magflow_console.backend import Backend
 
-    return run_tui(loaded)
+    backend = Backend(loaded)
+    try:
+        backend.prefetch()
+        from magflow_console.tui.app import run_tui
+
+        return run_tui(loaded, backend=backend)
+    finally:
+        backend.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -150,25 +150,35 @@ class RefreshLoops:
     def _post(self, message: SnapshotReady | StackEventReceived) -> None:
         self.app.post_message(message)
 
+    # each loop's first read may have started before the app did (Backend.prefetch)
+
     def _fetch_containers(self) -> None:
-        self._post(SnapshotReady("containers", self.app.backend.containers()))
+        backend = self.app.backend
+        snap = backend.take_prefetched("containers") or backend.containers()
+        self._post(SnapshotReady("containers", snap))
 
     def _fetch_database(self) -> None:
-        db = self.app.backend.database()
+        backend = self.app.backend
+        first = backend.take_prefetched("database")
+        db = first[0] if first else backend.database()
         self._post(SnapshotReady("database", db))
-        self._post(SnapshotReady("migrations", self.app.backend.migrations(db)))
+        self._post(SnapshotReady("migrations", first[1] if first else backend.migrations(db)))
 
     def _fetch_sync(self) -> None:
-        self._post(SnapshotReady("sync", self.app.backend.sync()))
-        self._post(SnapshotReady("orders", self.app.backend.orders()))
+        backend = self.app.backend
+        sync, orders = backend.take_prefetched("sync") or (backend.sync(), backend.orders())
+        self._post(SnapshotReady("sync", sync))
+        self._post(SnapshotReady("orders", orders))
 
     def _fetch_broker(self) -> None:
-        redis, celery = self.app.backend.broker()
+        backend = self.app.backend
+        redis, celery = backend.take_prefetched("broker") or backend.broker()
         self._post(SnapshotReady("redis", redis))
         self._post(SnapshotReady("celery", celery))
 
     def _fetch_api(self) -> None:
-        self._post(SnapshotReady("api", self.app.backend.api()))
+        backend = self.app.backend
+        self._post(SnapshotReady("api", backend.take_prefetched("api") or backend.api()))
 
     def _watch_events(self) -> None:
         """Docker events for the stack; a broken stream is re-opened after a pause."""
