@@ -248,9 +248,8 @@ def invalidate_login_cache(ctx: ActionContext, email: str) -> str:
             password = unquote(urlsplit(url).password or "") or None
         except Exception:
             password = None
-        text = scrub(f"{type(exc).__name__}: {exc}")
-        if password:
-            text = text.replace(password, "***").replace(quote(password, safe=""), "***")
+        known = (password, quote(password, safe="")) if password else ()
+        text = scrub(f"{type(exc).__name__}: {exc}", known=known)
         return (
             f"Could not clear the Redis login cache key {key} ({text}): the old credentials "
             f"may keep working for up to {LOGIN_CACHE_TTL_MINUTES} minutes."

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from magflow_console.models import utcnow
+from magflow_console.render.text import MASK
 
 #: parameter names whose values are never written, whatever the caller passes
 SECRET_KEYS = ("password", "token", "secret", "hash", "authorization")
@@ -36,7 +37,7 @@ def scrub_params(params: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in params.items():
         if any(s in key.lower() for s in SECRET_KEYS):
-            out[key] = "***"
+            out[key] = MASK
         elif isinstance(value, Mapping):
             out[key] = scrub_params(value)
         elif isinstance(value, str | int | float | bool) or value is None:

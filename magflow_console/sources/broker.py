@@ -103,9 +103,7 @@ def parse_target(url: str) -> Target:
     if scheme not in ("redis", "rediss", "unix"):
         raise UrlError(f"the scheme is {scheme or 'missing'!r}, not redis://, rediss:// or unix://")
     password = unquote(parts.password) if parts.password else None
-    display = scrub(url)
-    if password:
-        display = display.replace(password, "***")
+    display = scrub(url, known=(password,))
     if scheme == "unix":
         return Target(parts.path or "?", None, 0, password, display)
     db = 0
@@ -143,9 +141,7 @@ def describe_error(exc: BaseException, target: Target, timeout: float) -> str:
         msg = f"{where} denied a read (ACL): {text}."
     else:
         msg = f"{where} failed: {type(exc).__name__}: {text}."
-    if target.password:
-        msg = msg.replace(target.password, "***")
-    return excerpt(msg, 240)
+    return excerpt(scrub(msg, known=(target.password,)), 240)
 
 
 class BrokerSource:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from rich.console import Console
@@ -16,7 +17,7 @@ from magflow_console.models import (
     SyncSnapshot,
 )
 from magflow_console.render.styles import literal
-from magflow_console.render.text import clean, one_line, tail
+from magflow_console.render.text import MASK, clean, one_line, scrub, tail
 from magflow_console.tui.store import Store
 from magflow_console.tui.widgets.api_pane import check_row
 from magflow_console.tui.widgets.containers_pane import container_row
@@ -101,3 +102,51 @@ def test_store_keeps_the_last_good_value_as_stale() -> None:
     assert store.containers.error == "Docker engine is not reachable."
     store.update("containers", good, NOW)
     assert store.containers.state == "ok"
+
+
+# --------------------------------------------------------------------------- the masker
+# (the one masker: it replaced the Docker source's, the config's, the containers action's
+# and the database source's own; each of their cases is here)
+
+
+@pytest.mark.parametrize(
+    ("text", "leak"),
+    [
+        ("postgresql+asyncpg://app:s3cret@db:5432/magflow", "s3cret"),
+        ("redis://:s3cret@redis:6379/0", "s3cret"),
+        ("ssh://deploy:s3cret@prod.example:22", "s3cret"),  # a Docker host
+        ("connecting as app:s3cret@db failed", "s3cret"),
+        ("host=db user=app password=s3cret dbname=magflow", "s3cret"),
+        ("Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.payload.sig", "eyJhbGciOiJIUzI1NiJ9"),
+        ("{'password': 's3cret', 'user': 'x'}", "s3cret"),
+        ('{"access_token": "s3cret-token"}', "s3cret-token"),
+    ],
+)
+def test_scrub_removes_credentials(text: str, leak: str) -> None:
+    assert leak not in scrub(text)
+    assert MASK in scrub(text)
+
+
+def test_scrub_keeps_plain_text_and_the_shape_of_urls() -> None:
+    assert scrub("database unhealthy: connection refused") == (
+        "database unhealthy: connection refused"
+    )
+    assert scrub("http://127.0.0.1:8000/health") == "http://127.0.0.1:8000/health"
+    assert scrub("redis://:pw@redis:6379/0") == "redis://:***@redis:6379/0"
+    assert scrub("ssh://deploy:pw@host") == "ssh://deploy:***@host"
+
+
+def test_scrub_masks_a_known_secret_wherever_it_is() -> None:
+    """A password the caller holds (a URL's) is masked even where no shape shows it: in
+    a server's error text, percent-encoded or not."""
+    text = 'FATAL: password "p@ss w0rd" is wrong; p%40ss%20w0rd'
+    masked = scrub(text, known=("p@ss w0rd", "p%40ss%20w0rd", None, ""))
+    assert "p@ss w0rd" not in masked and "p%40ss%20w0rd" not in masked
+    assert masked.count(MASK) == 2
+
+
+@given(st.text())
+def test_scrub_never_raises_and_never_grows_a_secret(value: str) -> None:
+    secret = "Zq9-secret-Zq9"
+    assert secret not in scrub(f"{value} password={secret} {value}")
+    assert secret not in scrub(value + secret, known=(secret,))

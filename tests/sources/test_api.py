@@ -11,7 +11,6 @@ import pytest
 
 from magflow_console.diagnose import rules
 from magflow_console.models import ApiCheck, ApiSnapshot, to_jsonable
-from magflow_console.render.text import scrub
 from magflow_console.sources.api import DEFAULT_CHECKS, ApiSource, judge
 from tests.support.fake_api import ENV_SECRET, HEAD_REVISION, FakeMagflowApi
 
@@ -287,26 +286,6 @@ def test_tasks_ready_worker_busy_is_non_critical(
 
 
 # ------------------------------------------------------------------ pure logic
-
-
-@pytest.mark.parametrize(
-    ("text", "leak"),
-    [
-        ("postgresql+asyncpg://app:s3cret@db:5432/magflow", "s3cret"),
-        ("redis://:s3cret@redis:6379/0", "s3cret"),
-        ("connecting as app:s3cret@db failed", "s3cret"),
-        ("host=db user=app password=s3cret dbname=magflow", "s3cret"),
-    ],
-)
-def test_scrub_removes_credentials(text: str, leak: str) -> None:
-    assert leak not in scrub(text)
-
-
-def test_scrub_keeps_plain_text() -> None:
-    assert scrub("database unhealthy: connection refused") == (
-        "database unhealthy: connection refused"
-    )
-    assert scrub("http://127.0.0.1:8000/health") == "http://127.0.0.1:8000/health"
 
 
 @pytest.mark.parametrize("status", ["unhealthy", "degraded", "error", "warning", "Unready"])
