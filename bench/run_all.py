@@ -288,11 +288,11 @@ def main(argv: list[str] | None = None) -> int:
     if interrupted:
         print("interrupted: no report")
         return 130
+    failed = any(b["status"] == "failed" for b in run["benches"])
     if opts.no_report:
-        return 0
+        return int(failed)
     cmd = [sys.executable, str(BENCH / "report.py"), *(["--no-record"] if opts.quick else [])]
     reported = subprocess.call(cmd, cwd=ROOT)
-    failed = any(b["status"] == "failed" for b in run["benches"])
     return reported or int(failed)
 
 
