@@ -38,8 +38,8 @@ pytest: install
 screenshots: install
 	$(BIN)/python scripts/make_screenshots.py
 
-# every benchmark of "Fast over SSH", then BENCHMARKS.md (bench/run_all.py; about 30 min,
-# a few more the first time, when it seeds the big database into /tmp/mfc-bench-db);
+# every benchmark of "Fast over SSH", then BENCHMARKS.md (bench/run_all.py; about 12 min here,
+# 2-3 more the first time, when it seeds the big database into /tmp/mfc-bench-db);
 # BENCH_ARGS=--quick for short windows while iterating
 bench: install
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
