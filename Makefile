@@ -38,8 +38,12 @@ pytest: install
 screenshots: install
 	$(BIN)/python scripts/make_screenshots.py
 
+# every benchmark of "Fast over SSH", then BENCHMARKS.md (bench/run_all.py; about 12 min here,
+# 2-3 more the first time, when it seeds the big database into /tmp/mfc-bench-db);
+# BENCH_ARGS=--quick for short windows while iterating
 bench: install
-	$(BIN)/python bench/bench_status.py
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

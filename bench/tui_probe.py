@@ -155,7 +155,9 @@ def main() -> int:
     target = Path(os.environ.get("BENCH_PROBE_FILE") or default)
     target.parent.mkdir(exist_ok=True)
     install(file_recorder(str(target)))
-    from magflow_console.cli import main as console_main
+    # the program as installed: the headless CLI with the TUI plugged in (cli.main alone
+    # has no TUI and would only say so)
+    from magflow_console.main import main as console_main
 
     return console_main(sys.argv[1:])
 
