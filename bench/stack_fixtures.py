@@ -126,7 +126,7 @@ def _big_db_url(bench_options: argparse.Namespace) -> Iterator[str]:
     from magflow_console.reference.embedded import EmbeddedPostgres
 
     with EmbeddedPostgres(keep_dir=bench_options.keep_dir) as pg:
-        prepare(pg.url, 500_000, 100_000)
+        prepare(pg.url, 500_000, 100_000, None)
         yield pg.url
 
 
