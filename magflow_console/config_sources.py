@@ -20,6 +20,7 @@ import tomllib
 from collections.abc import Iterator, Mapping, Set
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 from pydantic_settings import (
@@ -119,6 +120,11 @@ def _read_toml(path: Path) -> dict[str, Any]:
         return dict(TomlConfigSettingsSource(_TomlShape, toml_file=path)())
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: malformed TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+            f"{exc.start}): save it as UTF-8, as TOML requires"
+        ) from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot be read: {exc.strerror or exc}") from None
 
@@ -252,3 +258,44 @@ def validation_error(exc: ValidationError, origins: Mapping[str, str], prefix: s
 
 def _looks_secret(dotted: str) -> bool:
     return any(s in dotted.lower() for s in ("password", "url", "secret", "token"))
+
+
+def url_problem(value: str) -> str | None:
+    """Why ``value`` cannot be taken apart as a URL (``None``: it can). Never quotes the
+    value, nor the parser's message that does (a URL may hold a password)."""
+    try:
+        _ = urlsplit(value).port
+    except ValueError as exc:
+        text = str(exc)
+        if text.startswith("Port"):
+            return "the port is not a number from 0 to 65535"
+        if "IPv6" in text or "IPv4" in text:
+            return (
+                "the host in brackets is not an IPv6 address, or a bracket is missing "
+                "(write it [::1])"
+            )
+        return "it cannot be parsed as a URL"
+    return None
+
+
+def check_urls(
+    urls: Mapping[str, str | None],
+    url_envs: Mapping[str, str | None],
+    origins: Mapping[str, str],
+    prefix: str,
+    environ: Mapping[str, str],
+) -> None:
+    """One line naming the key (and where it came from) for a URL no parser can take
+    apart, before anything uses it. ``urls``: dotted key -> value; ``url_envs``: dotted
+    URL key -> the environment variable that holds it instead (it wins when set)."""
+    for dotted, value in urls.items():
+        var = url_envs.get(dotted)
+        if var:
+            value = environ.get(var)
+            where = f"environment: {var} (named by {prefix}{dotted}_env)"
+        else:
+            origin = origins.get(dotted, "config").removeprefix("file ")
+            where = f"{origin}: {prefix}{dotted}"
+        problem = url_problem(value) if value else None
+        if problem:
+            raise ConfigError(f"{where}: not a valid URL: {problem}")

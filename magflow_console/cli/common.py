@@ -91,10 +91,34 @@ def load(args: argparse.Namespace, extra: dict[str, Any] | None = None) -> Loade
     for section in ("database", "redis"):
         if overrides.get(f"{section}.url"):
             overrides.setdefault(f"{section}.url_env", None)
-    return cfg.load_config(
+    loaded = cfg.load_config(
         config_path=getattr(args, "config", None),
         profile=getattr(args, "profile", None),
         overrides=overrides,
+    )
+    check_profile_urls(loaded)
+    return loaded
+
+
+def check_profile_urls(loaded: LoadedConfig) -> None:
+    """A URL that cannot be parsed (``@[::1/db``, a port that is not a number) is a
+    config error naming its key, not a traceback when a source first uses it."""
+    import os
+
+    from magflow_console.config_sources import check_urls
+
+    p = loaded.profile
+    check_urls(
+        {
+            "database.url": p.database.url,
+            "redis.url": p.redis.url,
+            "api.url": p.api.url,
+            "docker.host": p.docker.host,
+        },
+        {"database.url": p.database.url_env, "redis.url": p.redis.url_env},
+        loaded.origins,
+        f"profiles.{loaded.profile_name}.",
+        os.environ,
     )
 
 
