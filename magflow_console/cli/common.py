@@ -128,7 +128,33 @@ def cmd_tui_with(args: argparse.Namespace, loaded: LoadedConfig) -> int:
     if launcher is None:
         print("magflow-console: this build has no TUI; use a command (--help)", file=sys.stderr)
         return EXIT_UNKNOWN
+    cannot = terminal_cannot_show(TUI_CHARACTERS)
+    if cannot:
+        print(
+            f"magflow-console: the terminal's encoding ({cannot}) cannot show the TUI: use "
+            "a UTF-8 locale or PYTHONIOENCODING=utf-8 (the commands' --json output is ASCII)",
+            file=sys.stderr,
+        )
+        return EXIT_UNKNOWN
     return launcher(loaded)
+
+
+#: characters the TUI draws (borders, the state dot, the footer's keys)
+TUI_CHARACTERS = "│─●…⏎▏"
+
+
+def terminal_cannot_show(text: str) -> str | None:
+    """The encoding of the terminal's output streams that cannot encode ``text`` (the
+    TUI writes to them), or None."""
+    for stream in (sys.__stdout__, sys.__stderr__):
+        encoding = getattr(stream, "encoding", None)
+        if not encoding:
+            continue
+        try:
+            text.encode(encoding)
+        except (UnicodeEncodeError, LookupError):
+            return str(encoding)
+    return None
 
 
 def read(args: argparse.Namespace, fetch: Callable[[Backend], T]) -> T:

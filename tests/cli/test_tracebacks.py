@@ -1,18 +1,21 @@
 """Hostile input the console must answer with one line, never a traceback (issue 13, #7).
 
-A database URL with a malformed IPv6 host, a config file that is not UTF-8: one line on
-stderr and exit 3 (the audit log's bad lines:
+A database URL with a malformed IPv6 host, a config file that is not UTF-8, a terminal
+that only takes ASCII: one line on stderr and exit 3 (the audit log's bad lines:
 tests/actions/test_audit_unreadable.py). The real program in a subprocess.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.support.cli import run_cli
+from tests.support.cli import ROOT, run_cli
 
 SECRET = "s3cr3t-pw"
 
@@ -69,3 +72,32 @@ def test_a_config_file_that_is_not_utf8(tmp_path: Path) -> None:
     for args in (["--config", str(config), "info"], ["--config", str(config)]):
         line = one_error_line(run_cli(args, {}, tmp_path))
         assert str(config) in line and "not UTF-8" in line and "0xe9" in line, line
+
+
+def test_an_ascii_only_terminal(tmp_path: Path) -> None:
+    ascii_only = {"PYTHONIOENCODING": "ascii"}
+    line = one_error_line(run_cli(["info"], ascii_only, tmp_path))
+    assert "encoding (ascii)" in line and "PYTHONIOENCODING=utf-8" in line, line
+    # JSON is ASCII: it works
+    proc = run_cli(
+        ["status", "--json", "--db-url", "postgresql://app@127.0.0.1:9/x",
+         "--docker-host", "unix:///nonexistent.sock", "--api-url", "http://127.0.0.1:9"],
+        ascii_only, tmp_path,
+    )  # fmt: skip
+    assert json.loads(proc.stdout)["verdict"] in ("critical", "unknown"), proc.stderr
+    # an error line that is not ASCII itself still prints, escaped
+    line = one_error_line(
+        run_cli(["--config", "/nonexistent/café.toml", "info"], ascii_only, tmp_path)
+    )
+    assert "caf\\xe9.toml" in line, line
+
+
+def test_an_ascii_only_terminal_does_not_get_a_garbled_tui(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAGFLOW_CONSOLE_")}
+    env |= {"XDG_CONFIG_HOME": str(tmp_path), "PYTHONIOENCODING": "ascii", "TERM": "xterm"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "magflow_console", "--db-url", "postgresql://app@127.0.0.1:9/x"],
+        capture_output=True, text=True, env=env, cwd=ROOT, timeout=30, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    line = one_error_line(proc)
+    assert "cannot show the TUI" in line, line
