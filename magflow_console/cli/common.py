@@ -157,11 +157,14 @@ def terminal_cannot_show(text: str) -> str | None:
     return None
 
 
-def read(args: argparse.Namespace, fetch: Callable[[Backend], T]) -> T:
-    """``fetch(backend)`` on the profile's backend, closed afterwards."""
+def read(
+    args: argparse.Namespace, fetch: Callable[[Backend], T], loaded: LoadedConfig | None = None
+) -> T:
+    """``fetch(backend)`` on the profile's backend (``loaded``, else loaded from
+    ``args``), closed afterwards."""
     from magflow_console.backend import Backend
 
-    backend = Backend(load(args))
+    backend = Backend(loaded or load(args))
     try:
         return fetch(backend)
     finally:

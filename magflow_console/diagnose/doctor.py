@@ -12,10 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from magflow_console.diagnose import rules
 from magflow_console.diagnose.remedies import CLI, next_steps
 from magflow_console.models import Finding, StatusReport, Verdict
+
+if TYPE_CHECKING:
+    from magflow_console.config_sources import ExposedFile
 
 LEVEL_ORDER = {"CRITICAL": 0, "UNKNOWN": 1, "WARNING": 2, "INFO": 3}
 
@@ -113,6 +117,21 @@ def extra_findings(
     db_down = report.database.state == "error"
     admins = [f for f in admins if not (db_down and f.code == "admin_unreadable")]
     return [*admins, *kept]
+
+
+def secret_file_findings(exposed: Sequence[ExposedFile]) -> list[Finding]:
+    """A config file naming a secret, or a secret file, that other users can read
+    (``config_sources.exposed_secret_files``): a warning each, with the ``chmod``."""
+    return [
+        Finding(
+            "secret_file_readable",
+            "warning",
+            e.problem() + ".",
+            subject=str(e.path),
+            short=f"{e.path.name}: {e.who()}",
+        )
+        for e in exposed
+    ]
 
 
 def to_act_on(advice: Sequence[Advice]) -> int:

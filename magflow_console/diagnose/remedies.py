@@ -595,6 +595,12 @@ REMEDIES: dict[str, Remedy] = {
         _RECREATE,
     ),
     "dotenv_unreadable": _dotenv_unreadable,
+    "secret_file_readable": lambda f, _r: (
+        f"`chmod 600 {f.subject or 'FILE'}` as its owner: the console reads it as that user, "
+        "nothing else needs it.",
+        "If other users could read it for a while, change the password it holds (or the one "
+        "in the secret file it names).",
+    ),
     "dev_admin_autoprovision": _fixed(
         "Use another email for a real admin, or set AUTO_PROVISION_DEV_ADMIN=false in "
         ".env.docker (then recreate the app).",
