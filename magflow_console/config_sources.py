@@ -18,8 +18,10 @@ from __future__ import annotations
 import json
 import tomllib
 from collections.abc import Iterator, Mapping, Set
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 from pydantic_settings import (
@@ -119,6 +121,11 @@ def _read_toml(path: Path) -> dict[str, Any]:
         return dict(TomlConfigSettingsSource(_TomlShape, toml_file=path)())
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: malformed TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+            f"{exc.start}): save it as UTF-8, as TOML requires"
+        ) from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot be read: {exc.strerror or exc}") from None
 
@@ -252,3 +259,131 @@ def validation_error(exc: ValidationError, origins: Mapping[str, str], prefix: s
 
 def _looks_secret(dotted: str) -> bool:
     return any(s in dotted.lower() for s in ("password", "url", "secret", "token"))
+
+
+def url_problem(value: str) -> str | None:
+    """Why ``value`` cannot be taken apart as a URL (``None``: it can). Never quotes the
+    value, nor the parser's message that does (a URL may hold a password)."""
+    try:
+        _ = urlsplit(value).port
+    except ValueError as exc:
+        text = str(exc)
+        if text.startswith("Port"):
+            return "the port is not a number from 0 to 65535"
+        if "IPv6" in text or "IPv4" in text:
+            return (
+                "the host in brackets is not an IPv6 address, or a bracket is missing "
+                "(write it [::1])"
+            )
+        return "it cannot be parsed as a URL"
+    return None
+
+
+def check_urls(
+    urls: Mapping[str, str | None],
+    url_envs: Mapping[str, str | None],
+    origins: Mapping[str, str],
+    prefix: str,
+    environ: Mapping[str, str],
+) -> None:
+    """One line naming the key (and where it came from) for a URL no parser can take
+    apart, before anything uses it. ``urls``: dotted key -> value; ``url_envs``: dotted
+    URL key -> the environment variable that holds it instead (it wins when set)."""
+    for dotted, value in urls.items():
+        var = url_envs.get(dotted)
+        if var:
+            value = environ.get(var)
+            where = f"environment: {var} (named by {prefix}{dotted}_env)"
+        else:
+            origin = origins.get(dotted, "config").removeprefix("file ")
+            where = f"{origin}: {prefix}{dotted}"
+        problem = url_problem(value) if value else None
+        if problem:
+            raise ConfigError(f"{where}: not a valid URL: {problem}")
+
+
+#: permission bits that let users other than the owner at a file (group and others)
+OTHERS_BITS = 0o077
+
+
+@dataclass(frozen=True)
+class ExposedFile:
+    """A file holding or naming a secret that users other than its owner can open."""
+
+    path: Path
+    mode: int  # the permission bits, e.g. 0o644
+    what: str  # "the config file, which names a secret file", "a secret file (...)"
+
+    def problem(self) -> str:
+        """Which file and why it matters."""
+        return f"{self.path} is {self.who()} (mode {self.mode:04o}): it is {self.what}"
+
+    def warning(self) -> str:
+        """One line: the problem and the command that fixes it."""
+        return f"{self.problem()}; run `chmod 600 {self.path}`"
+
+    def who(self) -> str:
+        if self.mode & 0o044:
+            return "readable by other users"
+        if self.mode & 0o022:
+            return "writable by other users"
+        return "open to other users"
+
+
+def _names_a_secret(data: Mapping[str, Any]) -> str | None:
+    """What makes the config file's content secret: it names a secret file, or holds a
+    password in a URL (``None``: neither)."""
+    for dotted, value in flatten(data):
+        if dotted.endswith("password_file") and value:
+            return f"the config file, which names a secret file ({dotted})"
+    for dotted, value in flatten(data):
+        if isinstance(value, str) and "://" in value and "@" in value:
+            try:
+                if urlsplit(value).password:
+                    return f"the config file, which holds a password ({dotted})"
+            except ValueError:
+                continue
+    return None
+
+
+def _secret_files(*layers: Mapping[str, Any]) -> dict[Path, str]:
+    """Every ``*.password_file`` the layers name (path -> its dotted key)."""
+    out: dict[Path, str] = {}
+    for data in layers:
+        for dotted, value in flatten(data):
+            if dotted.endswith("password_file") and value:
+                out.setdefault(Path(str(value)).expanduser(), dotted)
+    return out
+
+
+def exposed_secret_files(config_file: Path | None, profile: Mapping[str, Any]) -> list[ExposedFile]:
+    """The files that hold a secret, or name one, and are open to other users (mode &
+    0o077): the config file when it names a secret file (``password_file``) or holds a
+    URL with a password, and every secret file it or the active ``profile`` (its
+    settings as a dict) names. A file that does not exist is not reported here (reading
+    it says so). Cheap: a few ``stat`` calls and the config file parsed again."""
+    data: dict[str, Any] = {}
+    if config_file is not None:
+        try:
+            data = _read_toml(config_file)
+        except ConfigError:
+            data = {}
+    candidates: dict[Path, str] = {}
+    why = _names_a_secret(data) if config_file is not None else None
+    if config_file is not None and why:
+        candidates[config_file] = why
+    for path, dotted in _secret_files(profile, data).items():
+        candidates.setdefault(path, f"a secret file ({dotted})")
+    out: list[ExposedFile] = []
+    seen: set[Path] = set()
+    for path, what in candidates.items():
+        try:
+            real = path.resolve()
+            mode = path.stat().st_mode & 0o777
+        except (OSError, RuntimeError):
+            continue
+        if real in seen or not mode & OTHERS_BITS:
+            continue
+        seen.add(real)
+        out.append(ExposedFile(path, mode, what))
+    return out

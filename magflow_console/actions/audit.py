@@ -82,14 +82,42 @@ class AuditLog:
 
     def read(self, limit: int = 200) -> list[dict[str, Any]]:
         """The newest ``limit`` entries, newest last; unreadable lines are skipped."""
+        return self.scan(limit).entries
+
+    def scan(self, limit: int = 200) -> AuditScan:
+        """The newest ``limit`` entries, newest last, and how many of the lines read for
+        them were skipped: not UTF-8 (a byte written by something else), not JSON, not
+        an object. A file that cannot be read at all is an ``error``, never an exception."""
         try:
-            lines = self.path.read_text().splitlines()[-limit:]
+            raw = self.path.read_bytes()
         except FileNotFoundError:
-            return []
-        out = []
-        for line in lines:
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
+            return AuditScan([], 0)
+        except OSError as exc:
+            return AuditScan([], 0, f"{self.path}: cannot be read: {exc.strerror or exc}")
+        out: list[dict[str, Any]] = []
+        skipped = 0
+        for line in reversed(raw.splitlines()):
+            if len(out) >= limit:
+                break
+            if not line.strip():
                 continue
-        return out
+            try:
+                entry = json.loads(line.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError):
+                entry = None
+            if isinstance(entry, dict):
+                out.append(entry)
+            else:
+                skipped += 1
+        out.reverse()
+        return AuditScan(out, skipped)
+
+
+@dataclass(frozen=True)
+class AuditScan:
+    """What ``AuditLog.scan`` read: the entries (newest last), the lines it skipped, and
+    why the file could not be read at all (``None``: it could, or it does not exist)."""
+
+    entries: list[dict[str, Any]]
+    skipped: int
+    error: str | None = None

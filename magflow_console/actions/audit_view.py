@@ -79,17 +79,41 @@ def to_row(entry: dict[str, Any]) -> AuditRow:
     )
 
 
-def audit_rows(log: AuditLog | Path, limit: int = 50) -> list[AuditRow]:
-    """The newest ``limit`` entries as rows, newest first (empty when there is no log)."""
+class AuditRows(list[AuditRow]):
+    """Rows newest first, and what could not be shown: ``skipped`` lines of the file
+    (not UTF-8, not JSON), or ``error``, why the file could not be read at all."""
+
+    def __init__(self, rows: list[AuditRow], skipped: int = 0, error: str | None = None) -> None:
+        super().__init__(rows)
+        self.skipped = skipped
+        self.error = error
+
+    def note(self) -> str | None:
+        """One line about what is missing, if anything is."""
+        if self.error:
+            return one_line(self.error)
+        if self.skipped:
+            s = "s" if self.skipped != 1 else ""
+            return f"{self.skipped} unreadable line{s} skipped (not UTF-8 or not a JSON entry)"
+        return None
+
+
+def audit_rows(log: AuditLog | Path, limit: int = 50) -> AuditRows:
+    """The newest ``limit`` entries as rows, newest first (empty when there is no log);
+    unreadable lines are skipped and counted, never an exception."""
     audit = log if isinstance(log, AuditLog) else AuditLog(Path(log))
-    entries = [e for e in audit.read(max(0, int(limit))) if isinstance(e, dict)]
-    return [to_row(e) for e in reversed(entries)]
+    scan = audit.scan(max(0, int(limit)))
+    rows = [to_row(e) for e in reversed(scan.entries)]
+    return AuditRows(rows, scan.skipped, scan.error)
 
 
 def format_table(rows: list[AuditRow], width: int = 160) -> list[str]:
-    """Plain-text lines with aligned columns; params and detail share the rest of ``width``."""
+    """Plain-text lines with aligned columns; params and detail share the rest of ``width``;
+    then what could not be shown (``AuditRows.note``)."""
+    note = rows.note() if isinstance(rows, AuditRows) else None
+    tail = [f"({note})"] if note else []
     if not rows:
-        return ["(no audit entries)"]
+        return ["(no audit entries)", *tail]
     head = COLUMNS[:5]
     widths = [max(len(h), *(len(r.cells()[i]) for r in rows)) for i, h in enumerate(head)]
     out = ["  ".join(h.upper().ljust(w) for h, w in zip(head, widths, strict=True)) + "  DETAIL"]
@@ -97,6 +121,6 @@ def format_table(rows: list[AuditRow], width: int = 160) -> list[str]:
     for r in rows:
         cells = r.cells()
         left = "  ".join(c.ljust(w) for c, w in zip(cells[:5], widths, strict=True))
-        tail = r.detail + (f" [{r.params}]" if r.params else "")
-        out.append(f"{left}  {tail[:rest]}")
-    return out
+        shown = r.detail + (f" [{r.params}]" if r.params else "")
+        out.append(f"{left}  {shown[:rest]}")
+    return [*out, *tail]

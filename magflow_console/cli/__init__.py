@@ -15,6 +15,8 @@ doctor, migrations, containers, sync-logs), ``celery``, ``logs``, ``migrate``, `
 from __future__ import annotations
 
 import argparse
+import codecs
+import io
 import sys
 from collections.abc import Sequence
 
@@ -42,6 +44,13 @@ from magflow_console.cli.common import (
 )
 
 
+def error_lines_always_print() -> None:
+    """An error line must reach stderr whatever its encoding (``PYTHONIOENCODING=ascii``,
+    a path or a server message that is not ASCII): what it cannot encode is escaped."""
+    if isinstance(sys.stderr, io.TextIOWrapper):
+        sys.stderr.reconfigure(errors="backslashreplace")
+
+
 def cmd_tui(args: argparse.Namespace) -> int:
     return cmd_tui_with(args, load(args))
 
@@ -64,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None, *, open_tui: TuiLauncher | None = None) -> int:
+    error_lines_always_print()
     parser = build_parser()
     args = parser.parse_args(argv)  # --help and --version end here, before pydantic loads
     args.open_tui = open_tui
@@ -73,6 +83,16 @@ def main(argv: Sequence[str] | None = None, *, open_tui: TuiLauncher | None = No
         return int(args.func(args))
     except ConfigError as exc:
         print(f"magflow-console: config error: {exc}", file=sys.stderr)
+        return EXIT_UNKNOWN
+    except UnicodeEncodeError as exc:
+        if exc.encoding != codecs.lookup(getattr(sys.stdout, "encoding", None) or "utf-8").name:
+            raise
+        print(
+            f"magflow-console: the output encoding ({sys.stdout.encoding}) cannot show "
+            f"this output: use a UTF-8 locale or PYTHONIOENCODING=utf-8 (--json output "
+            "is ASCII)",
+            file=sys.stderr,
+        )
         return EXIT_UNKNOWN
     except KeyboardInterrupt:
         print("magflow-console: interrupted", file=sys.stderr)

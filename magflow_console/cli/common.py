@@ -91,10 +91,34 @@ def load(args: argparse.Namespace, extra: dict[str, Any] | None = None) -> Loade
     for section in ("database", "redis"):
         if overrides.get(f"{section}.url"):
             overrides.setdefault(f"{section}.url_env", None)
-    return cfg.load_config(
+    loaded = cfg.load_config(
         config_path=getattr(args, "config", None),
         profile=getattr(args, "profile", None),
         overrides=overrides,
+    )
+    check_profile_urls(loaded)
+    return loaded
+
+
+def check_profile_urls(loaded: LoadedConfig) -> None:
+    """A URL that cannot be parsed (``@[::1/db``, a port that is not a number) is a
+    config error naming its key, not a traceback when a source first uses it."""
+    import os
+
+    from magflow_console.config_sources import check_urls
+
+    p = loaded.profile
+    check_urls(
+        {
+            "database.url": p.database.url,
+            "redis.url": p.redis.url,
+            "api.url": p.api.url,
+            "docker.host": p.docker.host,
+        },
+        {"database.url": p.database.url_env, "redis.url": p.redis.url_env},
+        loaded.origins,
+        f"profiles.{loaded.profile_name}.",
+        os.environ,
     )
 
 
@@ -104,14 +128,43 @@ def cmd_tui_with(args: argparse.Namespace, loaded: LoadedConfig) -> int:
     if launcher is None:
         print("magflow-console: this build has no TUI; use a command (--help)", file=sys.stderr)
         return EXIT_UNKNOWN
+    cannot = terminal_cannot_show(TUI_CHARACTERS)
+    if cannot:
+        print(
+            f"magflow-console: the terminal's encoding ({cannot}) cannot show the TUI: use "
+            "a UTF-8 locale or PYTHONIOENCODING=utf-8 (the commands' --json output is ASCII)",
+            file=sys.stderr,
+        )
+        return EXIT_UNKNOWN
     return launcher(loaded)
 
 
-def read(args: argparse.Namespace, fetch: Callable[[Backend], T]) -> T:
-    """``fetch(backend)`` on the profile's backend, closed afterwards."""
+#: characters the TUI draws (borders, the state dot, the footer's keys)
+TUI_CHARACTERS = "│─●…⏎▏"
+
+
+def terminal_cannot_show(text: str) -> str | None:
+    """The encoding of the terminal's output streams that cannot encode ``text`` (the
+    TUI writes to them), or None."""
+    for stream in (sys.__stdout__, sys.__stderr__):
+        encoding = getattr(stream, "encoding", None)
+        if not encoding:
+            continue
+        try:
+            text.encode(encoding)
+        except (UnicodeEncodeError, LookupError):
+            return str(encoding)
+    return None
+
+
+def read(
+    args: argparse.Namespace, fetch: Callable[[Backend], T], loaded: LoadedConfig | None = None
+) -> T:
+    """``fetch(backend)`` on the profile's backend (``loaded``, else loaded from
+    ``args``), closed afterwards."""
     from magflow_console.backend import Backend
 
-    backend = Backend(load(args))
+    backend = Backend(loaded or load(args))
     try:
         return fetch(backend)
     finally:

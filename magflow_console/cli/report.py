@@ -29,13 +29,31 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from magflow_console.backend import Backend
+    from magflow_console.config import LoadedConfig
+    from magflow_console.config_sources import ExposedFile
     from magflow_console.models import Finding, StatusReport
 
 
-def cmd_info(args: argparse.Namespace) -> int:
-    from magflow_console.cli.tables import print_info
+def exposed_files(loaded: LoadedConfig) -> list[ExposedFile]:
+    """The config and secret files other users can read (said once by ``info`` and
+    ``doctor``; the TUI's header marks it)."""
+    from magflow_console.config_sources import exposed_secret_files
 
-    print_info(load(args))
+    return exposed_secret_files(loaded.config_file, loaded.profile.model_dump())
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from magflow_console.cli.tables import console, print_info
+
+    loaded = load(args)
+    print_info(loaded)
+    exposed = exposed_files(loaded)
+    if exposed:
+        from rich.text import Text
+
+        con = console()
+        for e in exposed:
+            con.print(Text(f"Warning: {e.warning()}", style="bold yellow"))
     return EXIT_OK
 
 
@@ -57,14 +75,22 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     and what the containers' recent logs say (exit code as for ``status``, made worse by
     those findings)."""
     from magflow_console.diagnose import rules
-    from magflow_console.diagnose.doctor import doctor_verdict, extra_findings
+    from magflow_console.diagnose.doctor import (
+        doctor_verdict,
+        extra_findings,
+        secret_file_findings,
+    )
+
+    loaded = load(args)
+    exposed = secret_file_findings(exposed_files(loaded))
 
     def fetch(b: Backend) -> tuple[StatusReport, list[Finding]]:
         report = b.status()
         admins = rules.admin_findings(b.admins())
-        return report, extra_findings(report, admins, b.log_findings(report.containers))
+        logs = b.log_findings(report.containers)
+        return report, [*extra_findings(report, admins, logs), *exposed]
 
-    report, admins = read(args, fetch)
+    report, admins = read(args, fetch, loaded)
     if args.json:
         from magflow_console.cli import jsonout
         from magflow_console.diagnose.doctor import advice_json

@@ -1,8 +1,8 @@
 """``doctor``: every finding of a status report, worst first, each with its next steps.
 
 Beyond ``status`` it also looks at admin logins (``rules.admin_findings``: no usable
-admin, a hash MagFlow cannot verify, ...), passed in as ``extra``; they count in the
-exit code. The headless command and the TUI's findings screen (``d``) show the same list. Sections
+admin, a hash MagFlow cannot verify, ..., or admin users that could not be read, an
+UNKNOWN), passed in as ``extra``; they count in the exit code. The headless command and the TUI's findings screen (``d``) show the same list. Sections
 that could not be read at all are listed too (level ``UNKNOWN``), unless the finding that
 explains them is already there (a database that is down also leaves the sync section
 unread). Pure: no I/O, no Textual.
@@ -12,10 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from magflow_console.diagnose import rules
 from magflow_console.diagnose.remedies import CLI, next_steps
 from magflow_console.models import Finding, StatusReport, Verdict
+
+if TYPE_CHECKING:
+    from magflow_console.config_sources import ExposedFile
 
 LEVEL_ORDER = {"CRITICAL": 0, "UNKNOWN": 1, "WARNING": 2, "INFO": 3}
 
@@ -42,6 +46,15 @@ UNREADABLE_STEPS: dict[str, tuple[str, ...]] = {
 }
 
 
+#: findings ``doctor`` adds that say a section could not be read: level UNKNOWN, and
+#: they make the verdict UNKNOWN (not WARNING) unless something worse is found
+UNREADABLE_CODES = frozenset({"admin_unreadable"})
+
+
+def level_of(finding: Finding) -> str:
+    return "UNKNOWN" if finding.code in UNREADABLE_CODES else finding.severity.upper()
+
+
 @dataclass(frozen=True)
 class Advice:
     level: str  # CRITICAL | UNKNOWN | WARNING | INFO
@@ -51,7 +64,7 @@ class Advice:
 
 def advise(report: StatusReport, extra: Sequence[Finding] = ()) -> list[Advice]:
     findings = (*report.findings, *extra)
-    out = [Advice(f.severity.upper(), f, next_steps(f, report)) for f in findings]
+    out = [Advice(level_of(f), f, next_steps(f, report)) for f in findings]
     explained = {f.message for f in report.findings}
     for name in (
         "containers",
@@ -97,10 +110,28 @@ def extra_findings(
 ) -> list[Finding]:
     """What ``doctor`` adds to the status report: admin logins and the containers' logs,
     without the log findings a status finding already explains (the missing-credentials
-    line of an account whose credentials the environment shows unset)."""
+    line of an account whose credentials the environment shows unset), nor admin users
+    left unread by a database that is down (its own finding says so)."""
     have = {(f.code, f.account) for f in report.findings}
     kept = [f for f in logs if (_EXPLAINED_BY.get(f.code), f.account) not in have]
+    db_down = report.database.state == "error"
+    admins = [f for f in admins if not (db_down and f.code == "admin_unreadable")]
     return [*admins, *kept]
+
+
+def secret_file_findings(exposed: Sequence[ExposedFile]) -> list[Finding]:
+    """A config file naming a secret, or a secret file, that other users can read
+    (``config_sources.exposed_secret_files``): a warning each, with the ``chmod``."""
+    return [
+        Finding(
+            "secret_file_readable",
+            "warning",
+            e.problem() + ".",
+            subject=str(e.path),
+            short=f"{e.path.name}: {e.who()}",
+        )
+        for e in exposed
+    ]
 
 
 def to_act_on(advice: Sequence[Advice]) -> int:
@@ -110,8 +141,11 @@ def to_act_on(advice: Sequence[Advice]) -> int:
 
 
 def doctor_verdict(report: StatusReport, extra: Sequence[Finding] = ()) -> Verdict:
-    """The status verdict, made worse by the extra findings when they are worse."""
-    return Verdict.worst(report.verdict, rules.verdict(extra, []))
+    """The status verdict, made worse by the extra findings when they are worse (an
+    unreadable section among them makes it UNKNOWN at least)."""
+    known = [f for f in extra if f.code not in UNREADABLE_CODES]
+    unread = ["error" for f in extra if f.code in UNREADABLE_CODES]
+    return Verdict.worst(report.verdict, rules.verdict(known, unread))
 
 
 #: ``doctor --json`` listed its findings under "advice" before it used the same key as

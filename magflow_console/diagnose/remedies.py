@@ -501,6 +501,15 @@ REMEDIES: dict[str, Remedy] = {
     "admin_bad_hash": _bad_hash,
     "admin_without_role": _without_role,
     "admin_failed_logins": _failed_logins,
+    "admin_unreadable": _fixed(
+        "Timed out: a lock on app.users (a migration, a long transaction) holds the read; "
+        f"`{CLI} status` lists the long transactions and who holds the migration lock.",
+        "A value the console cannot load (a last_login or created_at of 'infinity' or past "
+        "the year 9999): SELECT id, email, last_login, created_at FROM app.users WHERE NOT "
+        "isfinite(last_login) OR NOT isfinite(created_at) OR greatest(last_login, "
+        "created_at) >= '10000-01-01'; then set a real time (NULL for a last_login).",
+        f"Until then no admin finding can be made; `{CLI} admin list` says the same error.",
+    ),
     # sync
     "sync_completed_with_errors": _sync_errors,
     "sync_completed_empty": _sync_empty,
@@ -586,6 +595,12 @@ REMEDIES: dict[str, Remedy] = {
         _RECREATE,
     ),
     "dotenv_unreadable": _dotenv_unreadable,
+    "secret_file_readable": lambda f, _r: (
+        f"`chmod 600 {f.subject or 'FILE'}` as its owner: the console reads it as that user, "
+        "nothing else needs it.",
+        "If other users could read it for a while, change the password it holds (or the one "
+        "in the secret file it names).",
+    ),
     "dev_admin_autoprovision": _fixed(
         "Use another email for a real admin, or set AUTO_PROVISION_DEV_ADMIN=false in "
         ".env.docker (then recreate the app).",

@@ -221,9 +221,20 @@ FAILED_LOGINS_WARNING = 5
 
 def admin_findings(snap: AdminsSnapshot) -> list[Finding]:
     """Why an admin login would fail (sheet §5): no usable admin, a hash that is not
-    bcrypt, a superuser without the admin role, repeated failed logins."""
+    bcrypt, a superuser without the admin role, repeated failed logins. Admin users that
+    could not be read (a lock on the table, a value the console cannot load) are a
+    finding too, ``admin_unreadable``: not knowing is not the same as nothing wrong
+    (``doctor`` lists it as UNKNOWN)."""
     if snap.state == "error":
-        return []
+        return [
+            Finding(
+                "admin_unreadable",
+                "warning",
+                f"The admin users could not be read: {snap.error or 'no reason given'}. "
+                "Whether an admin can log in is unknown.",
+                short="admin users unreadable",
+            )
+        ]
     out: list[Finding] = []
     usable = [
         u

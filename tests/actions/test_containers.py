@@ -63,6 +63,15 @@ def state(c: Container) -> tuple[str, str | None, str]:
     return s["Status"], (s.get("Health") or {}).get("Status"), s["StartedAt"]
 
 
+def wait_until(predicate: Callable[[], bool], what: str, guard: float = 120.0) -> None:
+    """Poll ``predicate``; the deadline only guards against a hang (fails naming ``what``)."""
+    deadline = time.monotonic() + guard
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"never happened: {what}")
+        time.sleep(0.1)
+
+
 def wait_healthy(c: Container) -> None:
     containers.wait_for_state(c, "start", 30)
     assert state(c)[:2] == ("running", "healthy")
@@ -130,12 +139,23 @@ def test_stop_waiting_for_a_container_that_never_gets_healthy(
     ctx = make_ctx(docker_engine, {"worker": cname(sick)})
     plan = containers.plan_container(ctx, None, "restart", "worker", wait_seconds=600)
     assert plan.stoppable
-    timer = threading.Timer(2.0, ctx.stop.set)
-    timer.start()
-    began = time.monotonic()
-    result = containers.execute_container(ctx, None, plan)
-    timer.join()
-    assert time.monotonic() - began < 60  # not the 600 s wait
+    results: list[ActionResult] = []
+    finished = threading.Event()
+
+    def run() -> None:
+        try:
+            results.append(containers.execute_container(ctx, None, plan))
+        finally:
+            finished.set()
+
+    threading.Thread(target=run, daemon=True).start()
+    # the operator stops once the restart is done and the wait for "healthy" has begun
+    wait_until(lambda: state(sick)[2] != started_before, "the restart")
+    assert not finished.is_set(), "it cannot be done: the container never gets healthy"
+    ctx.stop.set()
+    # only a guard against a hang: it ends at the stop's next poll, never in 600 s
+    assert finished.wait(timeout=300), "still waiting for healthy after the stop"
+    result = results[0]
     assert not result.ok
     assert result.message.startswith("Stopped waiting after ")
     assert f"docker restart {cname(sick)} was done" in result.message

@@ -16,6 +16,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from sqlalchemy.engine import make_url
 
 from magflow_console import config as cfg
 from magflow_console.actions import migrate
@@ -23,6 +24,8 @@ from magflow_console.actions.guard import ActionContext, ActionRefused, ActionRe
 from magflow_console.backend import Backend
 from magflow_console.reference import DEMO_TARGET, HEAD, SCRIPTS_DIR, current_revisions
 from magflow_console.reference.urls import to_libpq
+from tests.support.pg_password import password_url
+from tests.support.postgres import PgServer
 
 LOCK_ID = 123456789
 
@@ -413,14 +416,16 @@ def test_backup_failure_aborts_the_migration(
 
 
 def test_no_secret_reaches_output_audit_or_logs(
-    runs: list[Run], demo_db_url: str, tmp_path: Path
+    runs: list[Run], demo_db_url: str, pg_server: PgServer, tmp_path: Path
 ) -> None:
     secret = "Sup3r-s3cret-pw"
-    # the embedded server trusts its socket, so the password is accepted and ignored
-    url = demo_db_url.replace("://app@", f"://app:{secret}@")
-    r = make_run(runs, url)
-    plan = migrate.plan_migrate(r.ctx, r.backend, backup=True)
-    result = migrate.execute_migrate(r.ctx, r.backend, plan)
+    # a role whose password the server checks: the URL works with the secret only
+    with password_url(pg_server, demo_db_url, secret) as url:
+        assert secret in url and make_url(url).password == secret  # never tested without it
+        r = make_run(runs, url)
+        plan = migrate.plan_migrate(r.ctx, r.backend, backup=True)
+        result = migrate.execute_migrate(r.ctx, r.backend, plan)
+        r.close()
     assert result.ok, result.message
     texts = [
         json.dumps([plan.operation, plan.changes, dict(plan.params), plan.warnings]),

@@ -10,8 +10,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
 from magflow_console.reference import DEMO_TARGET, HEAD
 from tests.support.cli import ROOT, run_cli, stack_args
+from tests.support.pg_password import password_url
+from tests.support.postgres import PgServer
 
 
 def test_status_json_contract_against_the_demo_stack(
@@ -165,16 +169,27 @@ def test_migrations_no_db_and_sync_logs_filters(
 
 
 def test_human_status_is_readable_and_hides_the_password(
-    demo_db_url: str, docker_engine: Any, stack_env: dict[str, str], fake_api: Any, tmp_path: Path
+    demo_db_url: str,
+    pg_server: PgServer,
+    docker_engine: Any,
+    stack_env: dict[str, str],
+    fake_api: Any,
+    tmp_path: Path,
 ) -> None:
     fake_api.set_mode("healthy")
-    proc = run_cli(
-        ["status", *stack_args(demo_db_url, docker_engine, fake_api.base_url)],
-        stack_env | {"COLUMNS": "160"},
-        tmp_path,
-    )
-    assert proc.returncode == 2
+    secret = "St4tus-pw-9d1c"
+    # a role whose password the server checks: the database is read only through it
+    with password_url(pg_server, demo_db_url, secret) as url:
+        assert make_url(url).password == secret
+        proc = run_cli(
+            ["status", *stack_args(url, docker_engine, fake_api.base_url)],
+            stack_env | {"COLUMNS": "160"},
+            tmp_path,
+        )
+    assert proc.returncode == 2, proc.stderr
+    assert secret not in proc.stdout + proc.stderr
     out = proc.stdout
+    assert "Database: ERROR" not in out, out  # the password-bearing URL worked
     assert "CRITICAL" in out and "magflow_worker" in out and "unhealthy" in out
     assert "pending (apply order): 20251021_eliminated_suggest" in out
     assert "fbe" in out and "Findings:" in out

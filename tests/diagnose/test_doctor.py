@@ -35,6 +35,8 @@ RULE_CODES = {
     "api_unreachable", "api_check_unhealthy", "app_blind_healthcheck", "redis_unreachable",
     "api_rate_limited",
     "admin_none_usable", "admin_bad_hash", "admin_without_role", "admin_failed_logins",
+    "admin_unreadable",
+    "secret_file_readable",  # doctor.secret_file_findings: tests/cli/test_secret_files.py
     "logs_unreadable",  # backend.log_findings: tests/sources/test_log_diagnosis.py
 }  # fmt: skip
 

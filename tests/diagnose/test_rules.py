@@ -186,7 +186,8 @@ def test_admin_logins_that_would_fail() -> None:
         ("admin_failed_logins", "warning", "root@x"),
         ("admin_failed_logins", "info", "typo@x"),
     ]
-    assert rules.admin_findings(error_snapshot(AdminsSnapshot, "db down")) == []
+    unread = rules.admin_findings(error_snapshot(AdminsSnapshot, "db down"))
+    assert [f.code for f in unread] == ["admin_unreadable"]  # never silence (issue 13, #5)
     nobody = rules.admin_findings(
         _admins(_admin("role-only@x", is_superuser=False, is_active=False))
     )

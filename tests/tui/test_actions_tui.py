@@ -33,6 +33,7 @@ from magflow_console.tui.widgets.migrations_pane import MigrationsPane
 from magflow_console.tui.widgets.pane import Summary
 from magflow_console.tui.widgets.table import LiveTable
 from tests.tui.helpers import real_app, real_config, screen_text, table_rows, wait_for, wait_loaded
+from tests.tui.palette import type_command
 
 pytestmark = [pytest.mark.anyio, pytest.mark.docker, pytest.mark.postgres]
 
@@ -427,15 +428,13 @@ async def test_actions_are_in_the_command_palette(make_config: Any) -> None:
         await wait_loaded(pilot, app)
         await pilot.press("ctrl+p")
         await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
-        await pilot.press(*"Audit log")
-        await pilot.pause(0.3)
+        await type_command(pilot, "Audit log", "Audit log")
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, AuditScreen), "the audit view")
         await pilot.press("escape")
         await pilot.press("ctrl+p")
         await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
-        await pilot.press(*"Migrate")
-        await pilot.pause(0.3)
+        await type_command(pilot, "Migrate", "Migrate")
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
         assert f"apply {HEAD}" in screen_text(app)

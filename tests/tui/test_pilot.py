@@ -31,6 +31,7 @@ from magflow_console.tui.widgets.pane import Summary
 from magflow_console.tui.widgets.sync_pane import SyncPane
 from magflow_console.tui.widgets.table import LiveTable
 from tests.tui.helpers import real_app, real_config, screen_text, table_rows, wait_for, wait_loaded
+from tests.tui.palette import type_command
 
 pytestmark = [pytest.mark.anyio, pytest.mark.docker, pytest.mark.postgres]
 
@@ -318,8 +319,7 @@ async def test_command_palette_reaches_actions(stack_config: Any) -> None:
     app = real_app(stack_config)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("ctrl+p")
-        await pilot.press(*"admin users")
-        await pilot.pause(0.5)
+        await type_command(pilot, "admin users", "Open admin users")
         await pilot.press("enter")
         await wait_for(
             pilot, lambda: isinstance(app.screen, AdminsScreen), "admins from the palette"

@@ -1,8 +1,9 @@
 """The audit log (``L``): every action attempt, newest first.
 
 Rows come from ``actions.audit_view.audit_rows`` (entries scrubbed again on the way out,
-control characters removed); the file is read in a thread worker. Below the table the
-selected entry's parameters and detail are shown in full.
+control characters removed); the file is read in a thread worker. The status line says
+how many lines could not be read (not UTF-8, not JSON), or why the file could not be.
+Below the table the selected entry's parameters and detail are shown in full.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Static
 
-from magflow_console.actions.audit_view import AuditRow, audit_rows
+from magflow_console.actions.audit_view import AuditRow, AuditRows, audit_rows
 from magflow_console.render.text import one_line
 from magflow_console.tui.messages import AuditRead
 from magflow_console.tui.screens.base import AppScreen
@@ -105,9 +106,11 @@ class AuditScreen(AppScreen[None]):
     def _audit_read(self, message: AuditRead) -> None:
         path, rows = message.path, message.rows
         self.rows = rows
-        self.query_one("#audit-status", Static).update(
-            Text(f" {len(rows)} entries · {one_line(path)}", style="dim")
-        )
+        status = Text(f" {len(rows)} entries · {one_line(path)}", style="dim")
+        note = rows.note() if isinstance(rows, AuditRows) else None
+        if note:
+            status.append(f" · {note}", style="yellow")
+        self.query_one("#audit-status", Static).update(status)
         self.query_one(LiveTable).set_rows([audit_row(i, r) for i, r in enumerate(rows)])
         self._show_selected()
 

@@ -1,4 +1,5 @@
-"""One-line header: profile (PROTECTED stands out), verdict, last good refresh, paused."""
+"""One-line header: profile (PROTECTED stands out), a mark for a secret file other users
+can read, verdict, last good refresh, paused."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import datetime as dt
 from rich.text import Text
 from textual.widgets import Static
 
+from magflow_console.config_sources import exposed_secret_files
 from magflow_console.models import Verdict
 from magflow_console.render import fmt
 from magflow_console.render.text import one_line
@@ -65,16 +67,52 @@ def header_text(
     return t
 
 
+#: the header's mark for a config or secret file other users can read (its tooltip and
+#: ``magflow-console info`` or ``doctor`` say which and the ``chmod``)
+SECRETS_MARKER = "⚠ secret file readable"
+
+
+def with_marker(text: Text, marker: str | None) -> Text:
+    """``text`` with ``marker`` after the profile (before the first ``│``), where a
+    narrow terminal does not cut it off."""
+    if not marker:
+        return text
+    at = text.plain.find("│")
+    left, right = (text, Text()) if at < 0 else text.divide([at])
+    out = Text(no_wrap=text.no_wrap, overflow=text.overflow)
+    out.append_text(left)
+    out.append(marker, style="bold yellow")
+    out.append(" ")
+    out.append_text(right)
+    return out
+
+
 class StatusHeader(Static):
-    """The dashboard's header line; ``-protected`` gives it the error colour."""
+    """The dashboard's header line; ``-protected`` gives it the error colour. It marks a
+    config or secret file other users can read (``config_sources.exposed_secret_files``,
+    checked once)."""
 
     def __init__(self, *, protected: bool, **kw: object) -> None:
         super().__init__(**kw)  # type: ignore[arg-type]
         self.set_class(protected, "-protected")
         self._last: Text | None = None
+        self._marker: str | None = None  # None: not checked yet
 
     def set_text(self, text: Text) -> None:
         if self._last is not None and text == self._last:
             return
         self._last = text
-        self.update(text)
+        if self._marker is None:
+            self._marker = self._check_secret_files()
+        self.update(with_marker(text, self._marker))
+
+    def _check_secret_files(self) -> str:
+        """The marker ("" for none), and the warnings as its tooltip."""
+        loaded = getattr(getattr(self.app, "backend", None), "loaded", None)
+        if loaded is None:
+            return ""
+        exposed = exposed_secret_files(loaded.config_file, loaded.profile.model_dump())
+        if not exposed:
+            return ""
+        self.tooltip = "\n".join(e.warning() for e in exposed)
+        return SECRETS_MARKER
