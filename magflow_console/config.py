@@ -31,7 +31,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from magflow_console import paths
 from magflow_console.config_sources import (
     ConfigError,
+    ExposedFile,
     check_env_names,
+    exposed_secret_files,
     flatten,
     merge_profile,
     merge_top_level,
@@ -219,6 +221,11 @@ class LoadedConfig:
     def audit_log(self) -> Path:
         return self.settings.audit_log or paths.audit_log_file()
 
+    def exposed_files(self) -> list[ExposedFile]:
+        """The config and secret files other users can read (said once by ``info`` and
+        ``doctor``; the TUI's header marks it and its findings screen lists it)."""
+        return exposed_secret_files(self.config_file, self.profile.model_dump())
+
 
 def load_config(
     *,
@@ -298,14 +305,18 @@ _KNOWN_ENV_HEADS = {
 # --------------------------------------------------------------------------- resolution
 
 
-def _read_secret(env_name: str | None, file: Path | None, environ: Mapping[str, str]) -> str | None:
+def _read_secret(
+    env_name: str | None, file: Path | None, environ: Mapping[str, str], key: str
+) -> str | None:
     if env_name and environ.get(env_name):
         return environ[env_name]
     if file:
         try:
             return file.expanduser().read_text().strip() or None
         except OSError as exc:
-            raise ConfigError(f"{file}: cannot read secret file: {exc.strerror or exc}") from None
+            raise ConfigError(f"{key}: cannot read {file}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{key}: {file} is not UTF-8 text") from None
     return None
 
 
@@ -335,7 +346,9 @@ def database_url(profile: Profile, environ: Mapping[str, str] | None = None) -> 
     url = normalise_pg_url(url)
     parts = urlsplit(url)
     if parts.password is None:
-        password = _read_secret(db.password_env, db.password_file, environ)
+        password = _read_secret(
+            db.password_env, db.password_file, environ, "database.password_file"
+        )
         if password is not None and "@" in parts.netloc:
             user, host = parts.netloc.rsplit("@", 1)
             url = urlunsplit(parts._replace(netloc=f"{user}:{quote(password, safe='')}@{host}"))
@@ -359,7 +372,9 @@ def api_credentials(
 ) -> tuple[str, str] | None:
     environ = os.environ if environ is None else environ
     user = environ.get(profile.api.username_env or "") or None
-    password = _read_secret(profile.api.password_env, profile.api.password_file, environ)
+    password = _read_secret(
+        profile.api.password_env, profile.api.password_file, environ, "api.password_file"
+    )
     if user and password:
         return user, password
     return None

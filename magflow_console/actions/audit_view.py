@@ -107,10 +107,10 @@ def audit_rows(log: AuditLog | Path, limit: int = 50) -> AuditRows:
     return AuditRows(rows, scan.skipped, scan.error)
 
 
-def format_table(rows: list[AuditRow], width: int = 160) -> list[str]:
+def format_table(rows: AuditRows, width: int = 160) -> list[str]:
     """Plain-text lines with aligned columns; params and detail share the rest of ``width``;
     then what could not be shown (``AuditRows.note``)."""
-    note = rows.note() if isinstance(rows, AuditRows) else None
+    note = rows.note()
     tail = [f"({note})"] if note else []
     if not rows:
         return ["(no audit entries)", *tail]

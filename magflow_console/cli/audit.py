@@ -13,7 +13,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
     rows = audit_rows(load(args).audit_log, args.limit)
     if args.json:
-        jsonout.print_json({"entries": [r.entry for r in rows]})
+        jsonout.print_json(
+            {"entries": [r.entry for r in rows], "skipped": rows.skipped, "error": rows.error}
+        )
     else:
         for line in format_table(rows):
             print(line)

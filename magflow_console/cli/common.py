@@ -97,6 +97,7 @@ def load(args: argparse.Namespace, extra: dict[str, Any] | None = None) -> Loade
         overrides=overrides,
     )
     check_profile_urls(loaded)
+    check_secret_files(loaded)
     return loaded
 
 
@@ -120,6 +121,24 @@ def check_profile_urls(loaded: LoadedConfig) -> None:
         f"profiles.{loaded.profile_name}.",
         os.environ,
     )
+
+
+def check_secret_files(loaded: LoadedConfig) -> None:
+    """A secret file that cannot be read (missing, no permission, not UTF-8) is a config
+    error naming the file and key, at start-up, not a pane error on every refresh."""
+    from magflow_console import config as cfg
+    from magflow_console.config_sources import ConfigError
+
+    p = loaded.profile
+    for key, resolve in (
+        ("database.password_file", cfg.database_url),
+        ("api.password_file", cfg.api_credentials),
+    ):
+        try:
+            resolve(p)
+        except ConfigError as exc:
+            origin = loaded.origins.get(key, "config").removeprefix("file ")
+            raise ConfigError(f"{origin}: profiles.{loaded.profile_name}.{exc}") from None
 
 
 def cmd_tui_with(args: argparse.Namespace, loaded: LoadedConfig) -> int:

@@ -29,17 +29,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from magflow_console.backend import Backend
-    from magflow_console.config import LoadedConfig
-    from magflow_console.config_sources import ExposedFile
     from magflow_console.models import Finding, StatusReport
-
-
-def exposed_files(loaded: LoadedConfig) -> list[ExposedFile]:
-    """The config and secret files other users can read (said once by ``info`` and
-    ``doctor``; the TUI's header marks it)."""
-    from magflow_console.config_sources import exposed_secret_files
-
-    return exposed_secret_files(loaded.config_file, loaded.profile.model_dump())
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -47,7 +37,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
     loaded = load(args)
     print_info(loaded)
-    exposed = exposed_files(loaded)
+    exposed = loaded.exposed_files()
     if exposed:
         from rich.text import Text
 
@@ -82,7 +72,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     )
 
     loaded = load(args)
-    exposed = secret_file_findings(exposed_files(loaded))
+    exposed = secret_file_findings(loaded.exposed_files())
 
     def fetch(b: Backend) -> tuple[StatusReport, list[Finding]]:
         report = b.status()

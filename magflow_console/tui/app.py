@@ -21,6 +21,7 @@ from textual.worker import Worker
 
 from magflow_console.backend import Backend
 from magflow_console.config import LoadedConfig
+from magflow_console.diagnose.doctor import secret_file_findings
 from magflow_console.models import utcnow
 from magflow_console.render.fmt import Clock
 from magflow_console.render.text import clean, scrub
@@ -61,8 +62,13 @@ class MagflowApp(App[int]):
         self.refresh_loops = refresh_loops
         self.refresh_interval = refresh_interval or backend.profile.refresh_interval
         self.paused = False
+        #: config or secret files other users can read: the header marks them, the
+        #: findings screen lists them (checked once, as ``doctor`` does)
+        self.exposed_files = backend.loaded.exposed_files()
         self.store = Store(
-            profile=backend.profile_name, no_success_hours=backend.profile.sync.no_success_hours
+            profile=backend.profile_name,
+            no_success_hours=backend.profile.sync.no_success_hours,
+            file_findings=secret_file_findings(self.exposed_files),
         )
         self.store_changed: Signal[str | None] = Signal(self, "store-changed")
         self.loops = RefreshLoops(self)

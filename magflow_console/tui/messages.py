@@ -11,7 +11,7 @@ from typing import Literal
 
 from textual.message import Message
 
-from magflow_console.actions.audit_view import AuditRow
+from magflow_console.actions.audit_view import AuditRows
 from magflow_console.models import (
     AdminsSnapshot,
     ApiSnapshot,
@@ -103,7 +103,8 @@ class SyncRunRead(Message):
 
 @dataclass
 class AuditRead(Message):
-    """The newest audit-log entries were read from ``path``."""
+    """The newest audit-log entries were read from ``path``, with what could not be
+    shown (skipped lines, or why the file could not be read)."""
 
     path: str
-    rows: list[AuditRow]
+    rows: AuditRows

@@ -51,6 +51,9 @@ class Store:
     backlog: BacklogSeen | None = None
     no_success_hours: float = 24.0
     log_findings: list[Finding] = field(default_factory=list)
+    #: config or secret files other users can read (``doctor.secret_file_findings``),
+    #: checked once at start-up as ``doctor`` does
+    file_findings: list[Finding] = field(default_factory=list)
 
     def update(self, source: str, snapshot: Any, now: dt.datetime) -> bool:
         """Record a fetch; returns True when what is shown changed."""
@@ -83,7 +86,10 @@ class Store:
         """What ``doctor`` adds to the status findings, as read so far."""
         if self.report is None:
             return []
-        return extra_findings(self.report, self.admin_findings, self.log_findings)
+        return [
+            *extra_findings(self.report, self.admin_findings, self.log_findings),
+            *self.file_findings,
+        ]
 
     def advice(self) -> list[Advice]:
         """Every finding worst first with its steps, as ``doctor`` lists them."""

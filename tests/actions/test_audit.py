@@ -14,7 +14,7 @@ import pytest
 
 from magflow_console.actions import admins
 from magflow_console.actions.audit import AuditLog
-from magflow_console.actions.audit_view import audit_rows, format_table, to_row
+from magflow_console.actions.audit_view import AuditRows, audit_rows, format_table, to_row
 from magflow_console.actions.guard import ActionRefused, ActionResult
 from magflow_console.reference.urls import to_libpq
 from tests.actions.test_admins import PASSWORD, audit_entries, make_ctx
@@ -93,7 +93,7 @@ def test_rows_are_newest_first_limited_and_cleaned(tmp_path: Path) -> None:
     assert table[0].split()[:5] == ["WHEN", "WHO", "PROFILE", "ACTION", "OUTCOME"]
     assert "admin.create" in table[1] and "[email=x@y.ro full_name='X Y']" in table[1]
     assert audit_rows(tmp_path / "missing.jsonl") == []
-    assert format_table([]) == ["(no audit entries)"]
+    assert format_table(AuditRows([])) == ["(no audit entries)"]
 
 
 def test_foreign_lines_are_scrubbed_again_on_display(tmp_path: Path) -> None:

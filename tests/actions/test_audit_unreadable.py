@@ -42,6 +42,7 @@ def test_audit_skips_and_counts_what_is_not_utf8(tmp_path: Path) -> None:
     assert "2 unreadable lines skipped" in proc.stdout, proc.stdout
     doc = json.loads(run_cli(["audit", "--json"], {}, tmp_path).stdout)
     assert [e["detail"] for e in doc["entries"]] == ["second", "first"]
+    assert doc["skipped"] == 2 and doc["error"] is None
 
 
 def test_audit_of_a_file_that_cannot_be_read(tmp_path: Path) -> None:
@@ -50,6 +51,8 @@ def test_audit_of_a_file_that_cannot_be_read(tmp_path: Path) -> None:
     proc = run_cli(["audit"], {}, tmp_path)
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
     assert "cannot be read" in proc.stdout, proc.stdout
+    doc = json.loads(run_cli(["audit", "--json"], {}, tmp_path).stdout)
+    assert doc["entries"] == [] and "cannot be read" in doc["error"]
 
 
 @pytest.mark.anyio

@@ -15,10 +15,12 @@ from rich.text import Text
 from magflow_console.backend import Backend
 from magflow_console.config import load_config
 from magflow_console.config_sources import exposed_secret_files
+from magflow_console.diagnose.doctor import to_act_on
 from magflow_console.tui.app import MagflowApp
+from magflow_console.tui.screens.findings import FindingsScreen
 from magflow_console.tui.widgets.header import SECRETS_MARKER, StatusHeader, with_marker
 from tests.support.cli import run_cli
-from tests.tui.helpers import wait_for
+from tests.tui.helpers import wait_for, wait_loaded
 
 PASSWORD = "pw-in-a-file-7361"
 #: nothing listens there: doctor's sections fail fast
@@ -118,7 +120,7 @@ async def test_the_tui_header_marks_it(tmp_path: Path) -> None:
             "redis.url": "redis://127.0.0.1:9/0",
         },
     )
-    app = MagflowApp(Backend(loaded), refresh_loops=False, watch_events=False)
+    app = MagflowApp(Backend(loaded), watch_events=False)
     async with app.run_test(size=(120, 30)) as pilot:
         header = app.screen.query_one(StatusHeader)
 
@@ -131,3 +133,37 @@ async def test_the_tui_header_marks_it(tmp_path: Path) -> None:
             f"{secret} is readable by other users (mode 0644): it is a secret file "
             f"(database.password_file); run `chmod 600 {secret}`"
         )
+        # the findings screen lists it as doctor does, and the header counts it
+        await wait_loaded(pilot, app)
+        await pilot.press("d")
+        screen = app.screen
+        assert isinstance(screen, FindingsScreen)
+        await wait_for(
+            pilot,
+            lambda: "secret_file_readable" in {a.finding.code for a in screen.advice},
+            "the findings screen to list secret_file_readable",
+        )
+        assert [
+            a.finding.subject for a in screen.advice if a.finding.code == "secret_file_readable"
+        ] == [str(secret)]
+        assert to_act_on(screen.advice) == to_act_on(app.store.advice())
+
+
+def test_a_secret_file_that_cannot_be_read_is_a_config_error(tmp_path: Path) -> None:
+    """Missing or not UTF-8: one line naming the config file and the key, exit 3, before
+    any source runs (it was a ``database_unreachable`` finding, or a traceback)."""
+    config, secret = setup_files(tmp_path, 0o600, 0o600)
+    secret.write_bytes(b"\xff\xfe" + PASSWORD.encode() + b"\n")
+    for args in (["status"], ["doctor", "--json"], ["audit"]):
+        proc = run_cli(["--config", str(config), *args, *UNREACHABLE[:2]], {}, tmp_path)
+        assert proc.returncode == 3, (args, proc.stdout, proc.stderr)
+        assert proc.stderr.splitlines() == [
+            f"magflow-console: config error: {config}: profiles.local.database.password_file: "
+            f"{secret} is not UTF-8 text"
+        ], proc.stderr
+        assert proc.stdout == "" and PASSWORD not in proc.stderr
+    secret.unlink()
+    proc = run_cli(["--config", str(config), "status"], {}, tmp_path)
+    assert proc.returncode == 3 and proc.stderr.strip().endswith(
+        f"profiles.local.database.password_file: cannot read {secret}: No such file or directory"
+    ), proc.stderr

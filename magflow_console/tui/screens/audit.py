@@ -78,7 +78,7 @@ class AuditScreen(AppScreen[None]):
 
     def __init__(self) -> None:
         super().__init__()
-        self.rows: list[AuditRow] = []
+        self.rows: AuditRows = AuditRows([])
 
     def compose(self) -> ComposeResult:
         yield Static(Text(" Audit log (newest first)", style="bold"), classes="detail-title")
@@ -107,7 +107,7 @@ class AuditScreen(AppScreen[None]):
         path, rows = message.path, message.rows
         self.rows = rows
         status = Text(f" {len(rows)} entries · {one_line(path)}", style="dim")
-        note = rows.note() if isinstance(rows, AuditRows) else None
+        note = rows.note()
         if note:
             status.append(f" · {note}", style="yellow")
         self.query_one("#audit-status", Static).update(status)

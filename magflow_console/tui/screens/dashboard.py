@@ -74,7 +74,9 @@ class DashboardScreen(AppScreen[None]):
     ]
 
     def compose(self) -> ComposeResult:
-        yield StatusHeader(protected=self.mf.backend.profile.protected, id="header")
+        yield StatusHeader(
+            protected=self.mf.backend.profile.protected, exposed=self.mf.exposed_files, id="header"
+        )
         with Horizontal(id="panes"):
             with Vertical(id="col-left"):
                 yield ContainersPane(id="pane-containers")

@@ -4,11 +4,12 @@ can read, verdict, last good refresh, paused."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from rich.text import Text
 from textual.widgets import Static
 
-from magflow_console.config_sources import exposed_secret_files
+from magflow_console.config_sources import ExposedFile
 from magflow_console.models import Verdict
 from magflow_console.render import fmt
 from magflow_console.render.text import one_line
@@ -88,31 +89,22 @@ def with_marker(text: Text, marker: str | None) -> Text:
 
 
 class StatusHeader(Static):
-    """The dashboard's header line; ``-protected`` gives it the error colour. It marks a
-    config or secret file other users can read (``config_sources.exposed_secret_files``,
-    checked once)."""
+    """The dashboard's header line; ``-protected`` gives it the error colour. It marks
+    ``exposed``, config or secret files other users can read, with their warnings as its
+    tooltip."""
 
-    def __init__(self, *, protected: bool, **kw: object) -> None:
+    def __init__(
+        self, *, protected: bool, exposed: Sequence[ExposedFile] = (), **kw: object
+    ) -> None:
         super().__init__(**kw)  # type: ignore[arg-type]
         self.set_class(protected, "-protected")
         self._last: Text | None = None
-        self._marker: str | None = None  # None: not checked yet
+        self._marker = SECRETS_MARKER if exposed else ""
+        if exposed:
+            self.tooltip = "\n".join(e.warning() for e in exposed)
 
     def set_text(self, text: Text) -> None:
         if self._last is not None and text == self._last:
             return
         self._last = text
-        if self._marker is None:
-            self._marker = self._check_secret_files()
         self.update(with_marker(text, self._marker))
-
-    def _check_secret_files(self) -> str:
-        """The marker ("" for none), and the warnings as its tooltip."""
-        loaded = getattr(getattr(self.app, "backend", None), "loaded", None)
-        if loaded is None:
-            return ""
-        exposed = exposed_secret_files(loaded.config_file, loaded.profile.model_dump())
-        if not exposed:
-            return ""
-        self.tooltip = "\n".join(e.warning() for e in exposed)
-        return SECRETS_MARKER
