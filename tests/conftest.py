@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.support.fake_api",
     "tests.support.redis_server",
     "tests.support.celery_rig",
+    "tests.support.reliability",
 ]
