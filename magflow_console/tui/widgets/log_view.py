@@ -181,7 +181,11 @@ class LogView(ScrollView, can_focus=True):
 
     def _after_change(self) -> None:
         if self.following:
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
+            if self.allow_vertical_scroll:
+                self.scroll_end(animate=False, immediate=True, x_axis=False)
+            else:  # no scrollbar before the next layout (the first lines that overflow
+                # the view): until then the view cannot scroll (and stayed at the top)
+                self.call_after_refresh(self._end_if_following)
         self.refresh()
         counts = (len(self.shown), len(self.entries))
         if counts != self._counts or self.search_text:
@@ -196,6 +200,10 @@ class LogView(ScrollView, can_focus=True):
         if at_end != self.following:
             self.following = at_end
             self.post_message(self.StatusChanged())
+
+    def _end_if_following(self) -> None:
+        if self.following:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
 
     def action_follow(self) -> None:
         self.following = True
