@@ -98,8 +98,16 @@ _KEYWORD_SECRET = re.compile(rf"(?i)\b({_KEYS})(\s*[=:]\s*)(?![\"'])(\S+)")
 _TRIGGERS = ("@", "bearer", "basic", *_KEYS.split("|"))
 #: the letters ``re.IGNORECASE`` matches to an ASCII letter that ``str.lower`` does not
 #: turn into it (found by scanning every code point: tests/render/test_text.py)
-_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
+FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
 MASK = "***"
+#: the patterns and their replacements, applied in this order
+MASKS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (_URL_PASSWORD, rf"\1:{MASK}@"),
+    (_BARE_CREDENTIALS, rf"\1:{MASK}@"),
+    (_AUTH_SCHEME, rf"\1\2{MASK}"),
+    (_QUOTED_SECRET, rf"\1\2{MASK}\2"),
+    (_KEYWORD_SECRET, rf"\1\2{MASK}"),
+)
 
 
 def scrub(text: str, known: Iterable[str | None] = ()) -> str:
@@ -109,11 +117,9 @@ def scrub(text: str, known: Iterable[str | None] = ()) -> str:
     for secret in known:
         if secret:
             text = text.replace(secret, MASK)
-    low = text.translate(_FOLD).lower()
+    low = text.translate(FOLD).lower()
     if not any(word in low for word in _TRIGGERS):
         return text
-    text = _URL_PASSWORD.sub(rf"\1:{MASK}@", text)
-    text = _BARE_CREDENTIALS.sub(rf"\1:{MASK}@", text)
-    text = _AUTH_SCHEME.sub(rf"\1\2{MASK}", text)
-    text = _QUOTED_SECRET.sub(rf"\1\2{MASK}\2", text)
-    return _KEYWORD_SECRET.sub(rf"\1\2{MASK}", text)
+    for pattern, replacement in MASKS:
+        text = pattern.sub(replacement, text)
+    return text

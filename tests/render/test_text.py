@@ -158,16 +158,10 @@ def test_scrub_never_raises_and_never_grows_a_secret(value: str) -> None:
 
 def _scrub_slowly(text: str) -> str:
     """The masker without its fast path."""
-    from magflow_console.render import text as t
+    from magflow_console.render.text import MASKS
 
-    for pattern, repl in (
-        (t._URL_PASSWORD, rf"\1:{MASK}@"),
-        (t._BARE_CREDENTIALS, rf"\1:{MASK}@"),
-        (t._AUTH_SCHEME, rf"\1\2{MASK}"),
-        (t._QUOTED_SECRET, rf"\1\2{MASK}\2"),
-        (t._KEYWORD_SECRET, rf"\1\2{MASK}"),
-    ):
-        text = pattern.sub(repl, text)
+    for pattern, replacement in MASKS:
+        text = pattern.sub(replacement, text)
     return text
 
 
@@ -177,13 +171,13 @@ def test_the_fast_path_folds_every_letter_the_patterns_match_case_blind() -> Non
     import re
     import string
 
-    from magflow_console.render import text as t
+    from magflow_console.render.text import FOLD
 
     letter = re.compile("(?i)[a-z]")
     for code in range(0x110000):
         ch = chr(code)
         if letter.fullmatch(ch):
-            folded = ch.translate(t._FOLD).lower()
+            folded = ch.translate(FOLD).lower()
             assert folded in string.ascii_lowercase and re.fullmatch(f"(?i){folded}", ch), hex(code)
 
 

@@ -180,6 +180,16 @@ async def test_a_search_hit_near_the_end_holds_the_view_while_lines_arrive() -> 
         await pilot.pause()
         assert log.following and int(log.scroll_y) == log.max_scroll_y
 
+        # a match on the very last line: the view is at its end, and still held
+        log.add_lines(["the last NEEDLE"])
+        await pilot.pause()
+        assert log.search("needle")
+        await pilot.pause()
+        assert log.match_index == len(log.shown) - 1 and not log.following
+        log.add_lines([f"after {i}" for i in range(30)])
+        await pilot.pause()
+        assert not log.following
+
 
 async def test_the_api_is_polled_at_most_every_5_s_and_backs_off_on_429() -> None:
     from dataclasses import replace

@@ -197,6 +197,8 @@ class LogView(ScrollView, can_focus=True):
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
         at_end = new >= self.max_scroll_y
+        if at_end and self.match_index is not None and not self.following:
+            return  # a search match holds the view (End resumes following)
         if at_end != self.following:
             self.following = at_end
             self.post_message(self.StatusChanged())
