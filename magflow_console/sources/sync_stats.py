@@ -20,7 +20,9 @@ No Textual import.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from magflow_console.models import AccountStats, Finding, LongTransaction, SyncRun
@@ -42,6 +44,12 @@ ERROR_COUNT_SQL = """(CASE jsonb_typeof(errors)
         ELSE 0 END)"""
 
 NOW_UTC = "(now() AT TIME ZONE 'utc')"
+#: how far ahead of the database's clock a start may be (the app's clock may run ahead)
+FUTURE_SLACK = "interval '15 minutes'"
+#: a start the statistics can use: not 'infinity' and not in the future. A row without one
+#: is still listed, but never counts as the last run, a success or a failure "in the last
+#: 24 h" (a far-future row would be all three for ever)
+SANE_START = f"(isfinite(started_at) AND started_at <= {NOW_UTC} + {FUTURE_SLACK})"
 
 OUTCOME_SQL = f"""(CASE
         WHEN status = 'completed' AND greatest(total_items, processed_items) = 0 THEN 'empty'
@@ -76,6 +84,18 @@ def aware(value: Any) -> dt.datetime | None:
     return value.astimezone(dt.UTC)
 
 
+def finite(value: Any) -> float | None:
+    """A number column as a float; ``None`` for NULL, NaN, ±Infinity or what is no number
+    (double precision holds them all; nothing downstream can use them)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        return None
+    try:
+        number = float(value)
+    except (OverflowError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
 def row_to_run(m: Mapping[str, Any], detail: bool = False) -> SyncRun:
     return SyncRun(
         id=str(m["id"]),
@@ -85,7 +105,7 @@ def row_to_run(m: Mapping[str, Any], detail: bool = False) -> SyncRun:
         status=m["status"],
         started_at=aware(m["started_at"]),
         completed_at=aware(m["completed_at"]),
-        duration_seconds=m["duration_seconds"],
+        duration_seconds=finite(m["duration_seconds"]),
         total_items=int(m["total_items"] or 0),
         processed_items=int(m["processed_items"] or 0),
         created_items=int(m["created_items"] or 0),
@@ -166,7 +186,8 @@ def product_counts(conn: Conn, schema: str) -> dict[str, dict[str, Any]]:
         conn,
         f"""SELECT account_type, count(*) AS total,
                    count(*) FILTER (WHERE is_active) AS active,
-                   max(last_synced_at) AS last_synced
+                   max(last_synced_at) FILTER (WHERE isfinite(last_synced_at)
+                        AND last_synced_at <= {NOW_UTC} + {FUTURE_SLACK}) AS last_synced
               FROM {s}.emag_products_v2 GROUP BY account_type""",
     ):
         data.setdefault(r["account_type"], {}).update(
@@ -215,14 +236,15 @@ def account_stats(
                 SELECT a.account_type, last.started_at AS last_run, last.status AS last_status,
                        ok.started_at AS last_success, w.runs_24h, w.ok_24h, w.runs_7d, w.ok_7d
                   FROM accts a
-                 CROSS JOIN LATERAL (
+                  LEFT JOIN LATERAL (
                         SELECT started_at, status FROM {s}.emag_sync_logs
                          WHERE sync_type = 'products' AND account_type = a.account_type
-                         ORDER BY started_at DESC, id LIMIT 1) last
+                           AND {SANE_START}
+                         ORDER BY started_at DESC, id LIMIT 1) last ON true
                   LEFT JOIN LATERAL (
                         SELECT started_at FROM {s}.emag_sync_logs
                          WHERE sync_type = 'products' AND account_type = a.account_type
-                           AND {SUCCESS_SQL}
+                           AND {SUCCESS_SQL} AND {SANE_START}
                          ORDER BY started_at DESC LIMIT 1) ok ON true
                  CROSS JOIN LATERAL (
                         SELECT count(*) FILTER (WHERE started_at >= {NOW_UTC} - interval '24 hours')
@@ -233,7 +255,7 @@ def account_stats(
                                count(*) FILTER (WHERE {SUCCESS_SQL}) AS ok_7d
                           FROM {s}.emag_sync_logs
                          WHERE sync_type = 'products' AND account_type = a.account_type
-                           AND started_at >= {NOW_UTC} - interval '7 days') w
+                           AND started_at >= {NOW_UTC} - interval '7 days' AND {SANE_START}) w
                  WHERE a.account_type IS NOT NULL""",
     ):
         runs_24h, runs_7d = int(r["runs_24h"]), int(r["runs_7d"])
@@ -279,7 +301,7 @@ def http_codes(
         f"""SELECT r.account_type, r.sync_type, r.outcome, m[1] AS code, count(*) AS n
               FROM (SELECT account_type, sync_type, errors, {OUTCOME_SQL} AS outcome
                       FROM {s}.emag_sync_logs
-                     WHERE started_at >= {NOW_UTC} - interval '24 hours'
+                     WHERE started_at >= {NOW_UTC} - interval '24 hours' AND {SANE_START}
                        AND jsonb_typeof(errors) = 'array') r
              CROSS JOIN LATERAL jsonb_array_elements(r.errors) e
              CROSS JOIN LATERAL regexp_matches(
@@ -319,7 +341,8 @@ def anomalies(
                   FROM (SELECT id::text AS id, account_type, sync_type, started_at,
                                {ERROR_COUNT_SQL} AS error_count, {OUTCOME_SQL} AS outcome
                           FROM {s}.emag_sync_logs
-                         WHERE started_at >= {NOW_UTC} - interval '24 hours') r
+                         WHERE started_at >= {NOW_UTC} - interval '24 hours'
+                           AND {SANE_START}) r
                  WHERE outcome IN ('partial', 'empty', 'failed')
                  GROUP BY account_type, sync_type, outcome
                  ORDER BY account_type, sync_type, outcome""",
@@ -364,7 +387,7 @@ def anomalies(
         f"""SELECT account_type, count(*) AS n, min(started_at) AS oldest,
                        (array_agg(id::text ORDER BY started_at))[1] AS oldest_id
                   FROM {s}.emag_sync_logs
-                 WHERE status = 'running'
+                 WHERE status = 'running' AND isfinite(started_at)
                    AND started_at < {NOW_UTC} - make_interval(mins => CAST(%(running_timeout)s AS int))
                  GROUP BY account_type ORDER BY account_type""",
         params,

@@ -109,7 +109,8 @@ class SyncDetailScreen(AppScreen[None]):
             )
             return
         self._show_filters(len(snap.recent))
-        table.set_rows([run_row(r) for r in snap.recent])
+        now = self.mf.clock()
+        table.set_rows([run_row(r, now) for r in snap.recent])
         if self.initial_run:
             for index, run in enumerate(snap.recent):
                 if run.id == self.initial_run:

@@ -30,12 +30,13 @@ def outcome_style(run: SyncRun) -> str:
     return styles.style_for(run.outcome or run.status)
 
 
-def run_row(run: SyncRun) -> Row:
+def run_row(run: SyncRun, now: dt.datetime | None = None) -> Row:
+    """One run; with ``now``, a start far ahead of it shows its year (a bad row)."""
     failed = run.failed_items or run.error_count
     return (
         run.id,
         [
-            Text(fmt.stamp(run.started_at)),
+            Text(fmt.stamp(run.started_at, now)),
             Text(one_line(run.account_type, 5), style="bold"),
             Text(one_line(run.outcome or run.status, 9), style=outcome_style(run)),
             Text(fmt.count(run.processed_items), justify="right"),
@@ -137,7 +138,7 @@ class SyncPane(Pane):
         anomalies = self.query_one(Summary)
         anomalies.set_text(anomalies_text(snapshot, self.account_findings))
         anomalies.display = bool(anomalies.plain)
-        self.table.set_rows([run_row(r) for r in snapshot.recent])
+        self.table.set_rows([run_row(r, now) for r in snapshot.recent])
         self.set_subtitle(f"{len(snapshot.recent)} recent runs")
 
     def selected_run(self) -> str | None:
