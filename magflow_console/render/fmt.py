@@ -148,6 +148,27 @@ def count(value: int | None) -> str:
     return "—" if value is None else f"{value:,}"
 
 
+def short_count(value: int | None, width: int) -> str:
+    """A count in at most ``width`` characters (4 or more): ``9,999`` as is when it fits,
+    else truncated to a unit (``40k``, ``1.2M``, ``3G``, up to ``E``). For the dashboard's
+    narrow columns, where a count that does not fit would run into its neighbour."""
+    if value is None:
+        return "—"
+    for whole in (f"{value:,}", str(value)):
+        if len(whole) <= width:
+            return whole
+    sign = "-" if value < 0 else ""
+    n = abs(value)
+    for unit, size in (("k", 10**3), ("M", 10**6), ("G", 10**9), ("T", 10**12), ("P", 10**15)):
+        if n >= 1000 * size:
+            continue
+        tenths = f"{sign}{n * 10 // size / 10:.1f}{unit}"  # truncated, never rounded up
+        if n < 10 * size and len(tenths) <= width:
+            return tenths
+        return f"{sign}{n // size}{unit}"
+    return f"{sign}{n // 10**18}E"
+
+
 def duration(seconds: float | None) -> str:
     """``12.5s``, ``3m``...; ``—`` unknown (NaN, ±Infinity), ``<0s`` for a negative one."""
     seconds = number(seconds)

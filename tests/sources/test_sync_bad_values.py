@@ -172,3 +172,18 @@ def test_errors_nested_deeper_than_python_reads_cost_only_the_errors(head_db_url
         assert "nested deeper than 64 levels" in jsonout.dumps({"errors": built})
     finally:
         src.close()
+
+
+def test_a_run_with_forty_thousand_page_errors_does_not_cancel_the_read(head_db_url: str) -> None:
+    """6.5 MB of errors: the HTTP codes of the last 24 h are counted once per run (the
+    outcome, which reads ``errors``, was computed again for each of the 40,000)."""
+    from tests.render.test_sync_run import page_errors
+
+    with connect(head_db_url) as conn:
+        big = insert_sync_log(conn, account_type="main", hours_ago=0.5, errors=page_errors(40_000))
+    snap, src = read(head_db_url)  # the default 5 s statement timeout
+    try:
+        partial = next(f for f in snap.anomalies if f.code == "sync_completed_with_errors")
+        assert partial.subject == big and "eMAG answered 503 ×40000" in partial.message
+    finally:
+        src.close()

@@ -1,9 +1,13 @@
 """Sync runs: filter by account and status, and the full selected run (params, counts,
-duration, triggered_by, and its ``errors`` JSON pretty-printed)."""
+duration, triggered_by, and its ``errors`` JSON pretty-printed, bounded by
+``render.sync_run``).
+
+A run's text is built in the worker that reads it, never on the UI thread (its
+``errors`` may be megabytes)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -19,9 +23,6 @@ from magflow_console.tui.messages import SyncRunRead, SyncRunsRead
 from magflow_console.tui.screens.base import AppScreen
 from magflow_console.tui.widgets.sync_pane import RUN_COLUMNS, run_row
 from magflow_console.tui.widgets.table import LiveTable
-
-if TYPE_CHECKING:
-    pass
 
 ACCOUNTS: tuple[str | None, ...] = (None, "main", "fbe", "both")
 #: a status, or an outcome class (what went wrong first: failed, 0 items, errors, stuck)
@@ -48,6 +49,9 @@ class SyncDetailScreen(AppScreen[None]):
         self.account: str | None = None
         self.status: str | None = None
         self.current_run: SyncRun | None = None
+        self.current_text: Text | None = None
+        #: run id -> its text, built by the worker that read the run (taken by the handler)
+        self._texts: dict[str, Text] = {}
 
     def compose(self) -> ComposeResult:
         yield Static(Text(" eMAG sync runs", style="bold"), classes="detail-title")
@@ -78,7 +82,16 @@ class SyncDetailScreen(AppScreen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail:run")
     def _load_run(self, run_id: str) -> None:
-        self.post_message(SyncRunRead(run_id, self.mf.backend.sync_run(run_id)))
+        backend = self.mf.backend
+        run = backend.sync_run(run_id)
+        if run is not None:
+            self._texts[run_id] = run_text(run)
+        else:
+            why = backend.sync_run_error or "deleted, or the database is down"
+            self._texts[run_id] = Text(
+                f"This run could not be read ({one_line(why)}).", style="red"
+            )
+        self.post_message(SyncRunRead(run_id, run))
 
     @on(SyncRunsRead)
     def _runs_read(self, message: SyncRunsRead) -> None:
@@ -86,20 +99,15 @@ class SyncDetailScreen(AppScreen[None]):
 
     @on(SyncRunRead)
     def _run_read(self, message: SyncRunRead) -> None:
+        text = self._texts.pop(message.run_id, None)
         wanted = self.query_one(LiveTable).selected_key or self.initial_run
         if wanted is not None and message.run_id != wanted:
             return  # a late answer for a row the cursor has already left
+        if text is None:  # (not posted by this screen's worker)
+            text = run_text(message.run) if message.run is not None else Text("")
         self.current_run = message.run
-        detail = self.query_one("#run-detail", Static)
-        if self.current_run is None:
-            detail.update(
-                Text(
-                    "This run could not be read (deleted, or the database is down).",
-                    style="red",
-                )
-            )
-        else:
-            detail.update(run_text(self.current_run))
+        self.current_text = text if message.run is not None else None
+        self.query_one("#run-detail", Static).update(text)
 
     def _show_runs(self, snap: SyncSnapshot) -> None:
         table = self.query_one(LiveTable)
@@ -173,6 +181,6 @@ class SyncDetailScreen(AppScreen[None]):
         self.query_one("#run-scroll").focus()
 
     def action_copy(self) -> None:
-        if self.current_run is not None:
-            self.app.copy_to_clipboard(run_text(self.current_run).plain)
+        if self.current_text is not None:
+            self.app.copy_to_clipboard(self.current_text.plain)
             self.notify("Run copied (OSC 52).", timeout=2)

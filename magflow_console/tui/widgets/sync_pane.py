@@ -15,6 +15,9 @@ from magflow_console.render.text import one_line
 from magflow_console.tui.widgets.pane import Pane, Summary
 from magflow_console.tui.widgets.table import LiveTable, Row
 
+#: the table has no cell padding: a right-aligned number gets one character less than its
+#: column (``fmt.short_count``), so two numbers never run together ("10" and "40000" were
+#: shown as "1040000")
 RUN_COLUMNS: list[tuple[str, int | None]] = [
     ("started", 12),
     ("acct", 5),
@@ -39,8 +42,8 @@ def run_row(run: SyncRun, now: dt.datetime | None = None) -> Row:
             Text(fmt.stamp(run.started_at, now)),
             Text(one_line(run.account_type, 5), style="bold"),
             Text(one_line(run.outcome or run.status, 9), style=outcome_style(run)),
-            Text(fmt.count(run.processed_items), justify="right"),
-            Text(str(failed) if failed else "", style="red", justify="right"),
+            Text(fmt.short_count(run.processed_items, 5), justify="right"),
+            Text(fmt.short_count(failed, 4) if failed else "", style="red", justify="right"),
             Text("  " + one_line(run.sync_type, 8), style="dim"),
             Text(one_line(run.operation, 17), style="dim"),
         ],
@@ -64,8 +67,8 @@ def account_row(stats: AccountStats, now: dt.datetime) -> Row:
         stats.account,
         [
             Text(one_line(stats.account, 5), style="bold"),
-            Text(fmt.count(stats.products_total)),
-            Text(fmt.count(stats.products_active), style="dim"),
+            Text(fmt.short_count(stats.products_total, 6)),
+            Text(fmt.short_count(stats.products_active, 6), style="dim"),
             Text(fmt.short_age(stats.last_run, now), style=styles.style_for(stats.last_run_status)),
             Text(
                 fmt.short_age(stats.last_success, now),
