@@ -2,8 +2,10 @@
 duration, triggered_by, and its ``errors`` JSON pretty-printed, bounded by
 ``render.sync_run``).
 
-A run's text is built in the worker that reads it, never on the UI thread (its
-``errors`` may be megabytes)."""
+The list is read again at every refresh of the app's sync loop (``store_changed``) and
+on ``r``: after a failure (a locked table, the database down) the screen says when it
+failed and resumes by itself. A run's text is built in the worker that reads it, never
+on the UI thread (its ``errors`` may be megabytes)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Input, Static
 
 from magflow_console.models import SyncRun, SyncSnapshot
+from magflow_console.render import fmt
 from magflow_console.render.sync_run import run_text
 from magflow_console.render.text import one_line
 from magflow_console.tui.messages import SyncRunRead, SyncRunsRead
@@ -41,6 +44,7 @@ class SyncDetailScreen(AppScreen[None]):
         Binding("S", "app.trigger_sync", "Trigger sync", id="trigger-sync"),
         Binding("slash", "filter", "Filter", id="sync-filter"),
         Binding("y", "copy", "Copy run", id="copy-run"),
+        Binding("r", "reload", "Refresh", id="sync-refresh"),
     ]
 
     def __init__(self, run_id: str | None = None) -> None:
@@ -72,6 +76,20 @@ class SyncDetailScreen(AppScreen[None]):
         self._load_runs()
         if self.initial_run:
             self._load_run(self.initial_run)
+        self.mf.store_changed.subscribe(self, self._store_changed)
+
+    def _store_changed(self, source: str | None) -> None:
+        """The app's sync loop read the database again: so does this screen (its filters
+        and limit differ from the dashboard's)."""
+        if source == "sync":
+            self.reload()
+
+    def reload(self) -> None:
+        """The runs again, and the selected run when its last read failed."""
+        self._load_runs()
+        key = self.query_one(LiveTable).selected_key or self.initial_run
+        if key is not None and (self.current_run is None or self.current_run.id != key):
+            self._load_run(key)
 
     # ------------------------------------------------------------------ workers
 
@@ -112,8 +130,13 @@ class SyncDetailScreen(AppScreen[None]):
     def _show_runs(self, snap: SyncSnapshot) -> None:
         table = self.query_one(LiveTable)
         if snap.state == "error":
+            when = fmt.hms(snap.fetched_at)
             self.query_one("#sync-filters", Static).update(
-                Text(f" ✗ {one_line(snap.error or '')}", style="red")
+                Text(
+                    f" ✗ {one_line(snap.error or '')} (at {when} UTC; the rows below are from "
+                    "before; retried at every refresh, r now)",
+                    style="red",
+                )
             )
             return
         self._show_filters(len(snap.recent))
@@ -179,6 +202,11 @@ class SyncDetailScreen(AppScreen[None]):
     @on(DataTable.RowSelected, "#runs")
     def _selected(self, event: DataTable.RowSelected) -> None:
         self.query_one("#run-scroll").focus()
+
+    def action_reload(self) -> None:
+        """Read the runs (and a run that failed to load) now, and refresh the dashboard."""
+        self.reload()
+        self.mf.action_refresh()
 
     def action_copy(self) -> None:
         if self.current_text is not None:
