@@ -107,13 +107,13 @@ def test_a_string_holding_json_is_shown_as_json() -> None:
     assert sync_run.shown_json(deep).text.startswith('"[[[[')
 
 
-def test_markup_and_escapes_stay_inert() -> None:
-    hostile = [{"error": "[bold red]boom[/] \x1b[2J\x1b]0;pwned\x07 \x9b31m"}]
+def test_markup_escapes_and_bidi_controls_stay_inert() -> None:
+    hostile = [{"error": "[bold red]boom[/] \x1b[2J\x1b]0;pwned\x07 \x9b31m \u202eevil"}]
     text = run_text(run(hostile, triggered_by="[link=x]t[/link]\x1b[5m"))
     assert isinstance(text, Text) and "[bold red]boom[/]" in text.plain
     assert "[link=x]t[/link]" in text.plain
     assert not any("link" in str(span.style) for span in text.spans)
-    for raw in ("\x1b", "\x07", "\x9b"):
+    for raw in ("\x1b", "\x07", "\x9b", "\u202e"):
         assert raw not in text.plain
 
 
