@@ -211,10 +211,15 @@ def friendly_error(err: BaseException, url: PgUrl | None, connect_timeout: float
     if sqlstate == "42501" or "permission denied" in raw:
         detail = raw.splitlines()[0] if raw else "permission denied"
         return _masked(f"user {user} lacks a privilege on {target}: {detail}", url)
-    if "SSL" in raw or "invalid response" in raw:
+    # what answered is not PostgreSQL (an HTTP server, say); libpq's other SSL failures
+    # ("server does not support SSL, but SSL was required", a certificate) are its own
+    # words, below
+    if "invalid response to SSL negotiation" in raw or "expected authentication request" in raw:
         return f"the server at {target} does not speak the PostgreSQL protocol"
     first = raw.splitlines()[0] if raw else type(orig).__name__
     first = re.sub(r"^(connection failed|connection is bad): ", "", first)
+    # libpq's 'connection to server at "h", port 5432 failed: ': the target says it already
+    first = re.sub(r"^connection to server (?:at|on) .*? failed: ", "", first)
     return _masked(f"PostgreSQL at {target}: {first}", url)
 
 
