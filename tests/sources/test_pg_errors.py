@@ -1,6 +1,7 @@
 """Errors of the database connection in the words that say what is wrong: libpq's own
 reason when the URL asks for SSL and the server has none (a real PostgreSQL behind a TCP
-relay), "does not speak the PostgreSQL protocol" only for a server that is not one."""
+relay), "does not speak the PostgreSQL protocol" only for a server that is not one, and
+an unknown URL parameter as a configuration error (exit 3) naming where it came from."""
 
 from __future__ import annotations
 
@@ -8,11 +9,15 @@ import contextlib
 import socket
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from magflow_console.config_sources import ConfigError
 from magflow_console.sources.database import DatabaseSource
 from magflow_console.sources.pg_conn import parse_url
+from tests.support.cli import run_cli
+from tests.tui.test_sync_bad_values import db_only_config
 
 pytestmark = pytest.mark.postgres
 
@@ -114,3 +119,24 @@ def test_a_server_that_is_not_postgresql_is_called_so() -> None:
             assert (
                 error == f"the server at 127.0.0.1:{port}/x does not speak the PostgreSQL protocol"
             )
+
+
+def test_an_unknown_url_parameter_is_a_config_error(tmp_path: Path) -> None:
+    url = "postgresql://app:Secret-pw-4d2a@127.0.0.1:1/magflow?sslmod=require"
+    with pytest.raises(ConfigError) as exc:
+        db_only_config(url)
+    assert str(exc.value) == (
+        "cli: profiles.local.database.url: the database URL has a query parameter libpq "
+        "does not know: 'sslmod'"
+    )
+    for args, env in (
+        (["status", "--db-url", url], {}),
+        (["sync-logs"], {"MAGFLOW_CONSOLE_DATABASE__URL": url}),
+        (["migrations"], {"MAGFLOW_CONSOLE_DATABASE__URL_ENV": "PROD_DB", "PROD_DB": url}),
+    ):
+        proc = run_cli(args, env, tmp_path)
+        assert proc.returncode == 3, (args, proc.stdout, proc.stderr)
+        assert proc.stdout == "" and len(proc.stderr.splitlines()) == 1, proc.stderr
+        assert "'sslmod'" in proc.stderr and "Secret-pw" not in proc.stderr
+        assert "unreachable" not in proc.stderr and "db container" not in proc.stderr
+    assert "env PROD_DB: profiles.local.database.url_env:" in proc.stderr
