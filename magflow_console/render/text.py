@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 
 # --------------------------------------------------------------------------- sanitizer
 
@@ -99,6 +100,10 @@ _QUOTED_SECRET = re.compile(
 )
 _KEYWORD_SECRET = re.compile(rf"(?i)\b({_KEYS})(\s*[=:]\s*)(?![\"'])(\S+)")
 MASK = "***"
+#: the words one of which a text must hold for _AUTH_SCHEME, or the key patterns, to match
+_SCHEME_WORDS = ("bearer", "basic", "token")
+_KEY_WORDS = ("password", "passwd", "pwd", "secret", "token", "api_key", "apikey", "authorization",
+              "private_key")  # fmt: skip
 
 
 def scrub(text: str, known: Iterable[str | None] = ()) -> str:
@@ -108,8 +113,43 @@ def scrub(text: str, known: Iterable[str | None] = ()) -> str:
     for secret in known:
         if secret:
             text = text.replace(secret, MASK)
-    text = _URL_PASSWORD.sub(rf"\1:{MASK}@", text)
-    text = _BARE_CREDENTIALS.sub(rf"\1:{MASK}@", text)
-    text = _AUTH_SCHEME.sub(rf"\1\2{MASK}", text)
-    text = _QUOTED_SECRET.sub(rf"\1\2{MASK}\2", text)
-    return _KEYWORD_SECRET.sub(rf"\1\2{MASK}", text)
+    # each pattern runs only on text holding what it needs (an "@", one of its words):
+    # most text holds neither, and a run's 40,000 errors are masked in 0.1 s, not 3 s
+    if "@" in text:
+        text = _URL_PASSWORD.sub(rf"\1:{MASK}@", text)
+        text = _BARE_CREDENTIALS.sub(rf"\1:{MASK}@", text)
+    folded = text.casefold()  # what (?i) matches: casefold maps "ſ" to "s", "K" to "k"
+    if any(word in folded for word in _SCHEME_WORDS):
+        text = _AUTH_SCHEME.sub(rf"\1\2{MASK}", text)
+    if any(word in folded for word in _KEY_WORDS):
+        text = _QUOTED_SECRET.sub(rf"\1\2{MASK}\2", text)
+        text = _KEYWORD_SECRET.sub(rf"\1\2{MASK}", text)
+    return text
+
+
+#: a key or setting name that holds a secret: it ends with one of the words
+SECRET_NAME = re.compile(rf"(?i)[\w\-]*?(?:{_KEYS})")
+#: nesting ``scrub_json`` follows; deeper containers become a note (nothing shows them)
+SCRUB_DEPTH = 100
+
+
+def scrub_json(value: Any, _depth: int = 0) -> Any:
+    """``scrub`` through a JSON value (what a jsonb column holds): every string and key
+    masked, and whatever stands under a secret-named key (``"password": ...``) replaced
+    by ``MASK``. Containers nested deeper than ``SCRUB_DEPTH`` become a note."""
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, dict | list | tuple) and _depth >= SCRUB_DEPTH:
+        return f"(nested deeper than {SCRUB_DEPTH} levels: not shown)"
+    if isinstance(value, dict):
+        return {
+            scrub(str(k)): (
+                MASK
+                if v is not None and SECRET_NAME.fullmatch(str(k))
+                else scrub_json(v, _depth + 1)
+            )
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [scrub_json(v, _depth + 1) for v in value]
+    return value

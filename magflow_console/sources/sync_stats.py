@@ -26,6 +26,7 @@ from decimal import Decimal
 from typing import Any
 
 from magflow_console.models import AccountStats, Finding, LongTransaction, SyncRun
+from magflow_console.render.text import scrub_json
 from magflow_console.sources.pg_conn import Conn, first, rows
 
 KNOWN_ACCOUNTS = ("main", "fbe")
@@ -112,10 +113,12 @@ def row_to_run(m: Mapping[str, Any], detail: bool = False) -> SyncRun:
         updated_items=int(m["updated_items"] or 0),
         failed_items=int(m["failed_items"] or 0),
         error_count=int(m["error_count"] or 0),
-        errors=m["errors"] if detail else None,
-        sync_params=m["sync_params"] if detail else None,
-        triggered_by=m["triggered_by"] if detail else None,
-        sync_version=m["sync_version"] if detail else None,
+        # a run's JSON and free text may quote a request (headers, a password=): masked
+        # here, so that no face shows a secret from them
+        errors=scrub_json(m["errors"]) if detail else None,
+        sync_params=scrub_json(m["sync_params"]) if detail else None,
+        triggered_by=scrub_json(m["triggered_by"]) if detail else None,
+        sync_version=scrub_json(m["sync_version"]) if detail else None,
         outcome=m["outcome"],
     )
 
