@@ -256,6 +256,7 @@ def load_config(
         active = Profile.model_validate(profile_data)
     except ValidationError as exc:
         raise validation_error(exc, profile_origins, prefix=f"profiles.{name}.") from None
+    _check_database_url(active, profile_origins, f"profiles.{name}.", environ)
 
     return LoadedConfig(
         profile_name=name,
@@ -265,6 +266,30 @@ def load_config(
         searched=tuple(searched),
         origins=profile_origins,
     )
+
+
+def _check_database_url(
+    profile: Profile, origins: Mapping[str, str], prefix: str, environ: Mapping[str, str]
+) -> None:
+    """A database URL whose query libpq cannot take (an unknown parameter, a bad value of
+    a known one) is a configuration error naming where it came from, not "database
+    unreachable". Only a URL with a query is parsed here: libpq's parser costs the
+    psycopg import, which commands without the database do not pay."""
+    db = profile.database
+    if db.url_env:
+        url, key = environ.get(db.url_env), "database.url_env"
+        where = f"env {db.url_env}"
+    else:
+        url, key = db.url, "database.url"
+        where = origins.get(key, "default").removeprefix("file ")
+    if not url or "?" not in url:
+        return
+    from magflow_console.sources.pg_conn import SourceError, parse_url
+
+    try:
+        parse_url(normalise_pg_url(url))
+    except SourceError as exc:
+        raise ConfigError(f"{where}: {prefix}{key}: {exc}") from None
 
 
 def _choose_profile(

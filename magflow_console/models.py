@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
@@ -386,22 +387,33 @@ def mark_stale(snapshot: T, error: str) -> T:
     return dataclasses.replace(snapshot, state="stale", error=error)  # type: ignore[type-var]
 
 
-def to_jsonable(value: Any) -> Any:
-    """Plain JSON types for any snapshot (datetimes as ISO 8601, enums by label)."""
+#: nesting kept by ``to_jsonable``; deeper values (a hostile jsonb) become a note
+JSON_DEPTH_MAX = 64
+
+
+def to_jsonable(value: Any, _depth: int = 0) -> Any:
+    """Plain JSON types for any snapshot (datetimes as ISO 8601, enums by label). Strict
+    JSON: NaN and ±Infinity become ``None``; values nested deeper than ``JSON_DEPTH_MAX``
+    become a note (a string) instead of overflowing the stack."""
+    if _depth > JSON_DEPTH_MAX:
+        return f"(nested deeper than {JSON_DEPTH_MAX} levels: not shown)"
+    deeper = _depth + 1
     if isinstance(value, Verdict):
         return value.label
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {
+            f.name: to_jsonable(getattr(value, f.name), deeper) for f in dataclasses.fields(value)
+        }
     if isinstance(value, dt.datetime):
         return value.isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, Mapping):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
+        return {str(k): to_jsonable(v, deeper) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
-        return [to_jsonable(v) for v in value]
+        return [to_jsonable(v, deeper) for v in value]
     if isinstance(value, float):
-        return round(value, 3)
+        return round(value, 3) if math.isfinite(value) else None
     return value
 
 

@@ -13,8 +13,19 @@ from typing import Any
 from magflow_console.models import StatusReport, Verdict, to_jsonable, utcnow
 
 
+def dumps(doc: Any) -> str:
+    """Strict JSON (``allow_nan=False``): a NaN or ±Infinity that was not made ``null`` by
+    ``to_jsonable`` (an audit entry, say) is made so now, never printed bare; so is a
+    value nested too deep to print."""
+    try:
+        return json.dumps(doc, indent=2, sort_keys=False, default=str, allow_nan=False)
+    except (ValueError, RecursionError):
+        strict = to_jsonable(doc)
+        return json.dumps(strict, indent=2, sort_keys=False, default=str, allow_nan=False)
+
+
 def print_json(doc: Any) -> None:
-    sys.stdout.write(json.dumps(doc, indent=2, sort_keys=False, default=str) + "\n")
+    sys.stdout.write(dumps(doc) + "\n")
     sys.stdout.flush()
 
 

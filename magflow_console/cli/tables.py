@@ -261,6 +261,14 @@ def _run_state(r: SyncRun) -> Text:
     return lit(f"{r.status}{extra}", style_for(r.outcome or r.status))
 
 
+def _secs(value: float | None) -> str:
+    """Whole seconds; ``-`` unknown (also NaN, ±Infinity); an absurd one in short."""
+    seconds = fmt.number(value)
+    if seconds is None:
+        return "-"
+    return f"{seconds:.0f}" if abs(seconds) < 1e9 else f"{seconds:.1e}"
+
+
 def print_sync(
     snap: SyncSnapshot,
     con: Console | None = None,
@@ -324,7 +332,7 @@ def print_sync(
             "updated": str(r.updated_items),
             "failed": str(r.failed_items),
             "errors": str(r.error_count),
-            "secs": f"{r.duration_seconds:.0f}" if r.duration_seconds is not None else "-",
+            "secs": _secs(r.duration_seconds),
         }
         runs.add_row(*(cells[col] for col in cols))
     con.print(runs)

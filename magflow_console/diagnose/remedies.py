@@ -35,6 +35,19 @@ def _run(finding: Finding) -> str:
     return f"{CLI} sync-logs --id {(finding.subject or 'RUN')[:8]}"
 
 
+#: the accounts `sync --account` triggers one by one (its "both" is the two of them)
+SYNC_ACCOUNTS = ("main", "fbe")
+
+
+def _sync_cmd(account: str | None) -> str:
+    """The command that syncs ``account`` and watches it: for main or fbe that account; for
+    any other value a finding may carry ('both', a legacy name, a stranger) the two the
+    command takes, one after the other, never an account it would refuse."""
+    if account in SYNC_ACCOUNTS:
+        return f"`{CLI} sync --account {account} --wait`"
+    return " then ".join(f"`{CLI} sync --account {a} --wait`" for a in SYNC_ACCOUNTS)
+
+
 def _fixed(*steps: str) -> Remedy:
     return lambda _f, _r: steps
 
@@ -169,10 +182,9 @@ def _api_check(f: Finding, _r: StatusReport | None) -> Steps:
 
 
 def _sync_errors(f: Finding, _r: StatusReport | None) -> Steps:
-    acct = f.account or "main"
     return (
         f"Read the errors of the newest such run: `{_run(f)}`.",
-        f"eMAG 5xx/429 on one account are often transient: `{CLI} sync --account {acct} --wait`.",
+        f"eMAG 5xx/429 on one account are often transient: {_sync_cmd(f.account or 'main')}.",
     )
 
 
@@ -187,10 +199,9 @@ def _sync_empty(f: Finding, _r: StatusReport | None) -> Steps:
 
 
 def _sync_failed(f: Finding, _r: StatusReport | None) -> Steps:
-    acct = f.account or "main"
     return (
         f"The error is in the run: `{_run(f)}`.",
-        f"Then run it again and watch it: `{CLI} sync --account {acct} --wait`.",
+        f"Then run it again and watch it: {_sync_cmd(f.account or 'main')}.",
     )
 
 
@@ -218,21 +229,20 @@ def _no_success(f: Finding, r: StatusReport | None) -> Steps:
             "Beat and the worker are alive: beat's hourly emag.sync_products runs with "
             "account_type='both', which persists nothing (no products, no sync-log row); "
             "that, not the schedule, is why no success is recorded.",
-            f"Trigger {acct} on its own and watch it: `{CLI} sync --account {acct} --wait`; "
+            f"Trigger {acct} on its own and watch it: {_sync_cmd(acct)}; "
             "the other account the same way.",
         )
     return (
         "Scheduled syncs need beat, and beat needs a healthy worker: check the containers "
         "and beat's heartbeat.",
-        f"Run one now and watch it: `{CLI} sync --account {acct} --wait`.",
+        f"Run one now and watch it: {_sync_cmd(acct)}.",
     )
 
 
 def _both_noop(f: Finding, _r: StatusReport | None) -> Steps:
     acct = f.account or "main"
     return (
-        f"Trigger the account on its own and watch it: `{CLI} sync --account {acct} --wait` "
-        "(then the other account).",
+        f"Trigger the account on its own and watch it: {_sync_cmd(acct)} (then the other account).",
         "Beat's hourly entry keeps account_type='both' (MagFlow's schedule): until MagFlow "
         f"splits it, run `{CLI} sync --account main` and `--account fbe` on a schedule of "
         "your own (cron).",
@@ -339,7 +349,7 @@ def _credentials_missing(f: Finding, _r: StatusReport | None) -> Steps:
         "values never pass through this console); the checkout's .env is not enough: the "
         "product sync reads the container's environment only.",
         _RECREATE,
-        f"Check it with `{CLI} doctor`, then `{CLI} sync --account {f.account or 'main'} --wait`.",
+        f"Check it with `{CLI} doctor`, then {_sync_cmd(f.account or 'main')}.",
     )
 
 
@@ -620,8 +630,7 @@ REMEDIES: dict[str, Remedy] = {
     "log_missing_credentials": _credentials_missing,
     "log_background_sync_failed": lambda f, _r: (
         "The exception is in the lines just before it in " + _logs_of(f) + ".",
-        f"Run it again synchronously to see the error: `{CLI} sync --account "
-        f"{f.account or 'main'} --wait`.",
+        f"Run it again synchronously to see the error: {_sync_cmd(f.account or 'main')}.",
     ),
     "log_product_sync_failed": lambda f, _r: (
         "The cause follows 'Product sync failed:' in " + _logs_of(f) + ".",

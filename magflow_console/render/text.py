@@ -5,7 +5,8 @@ the one sanitizer and the one masker.
 terminal. ``clean`` removes escape sequences entirely (CSI ``ESC [ ... final``, OSC
 ``ESC ] ... BEL|ST``, DCS/SOS/PM/APC strings, two-character escapes and their 8-bit C1
 forms) and makes every other C0/C1 control character visible (``\\x07``), so a stray bell
-or carriage return is seen rather than acted upon; tabs become spaces. Rich markup is
+or carriage return is seen rather than acted upon, and so are the bidirectional controls
+(``\\u202e``), which would reorder what is shown; tabs become spaces. Rich markup is
 never built from data (the faces wrap data in ``rich.text.Text``), so ``[bold]`` in data
 stays literal.
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 
 # --------------------------------------------------------------------------- sanitizer
 
@@ -36,12 +38,17 @@ _ESCAPES = re.compile(
     """,
     re.VERBOSE,
 )
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# C0 and C1 controls (but newline and tab), and the bidirectional controls: embeddings
+# and overrides (U+202A-202E), isolates (U+2066-2069), the marks (U+200E/200F, U+061C).
+# A U+202E in a container name or a log line reverses what follows it on screen
+# ("Trojan Source"); shown as "\u202e" it cannot.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 TAB = 4
 
 
 def _visible(match: re.Match[str]) -> str:
-    return f"\\x{ord(match.group()):02x}"
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 
 def clean(text: object) -> str:
@@ -123,3 +130,31 @@ def scrub(text: str, known: Iterable[str | None] = ()) -> str:
     for pattern, replacement in MASKS:
         text = pattern.sub(replacement, text)
     return text
+
+
+#: a key or setting name that holds a secret: it ends with one of the words
+SECRET_NAME = re.compile(rf"(?i)[\w\-]*?(?:{_KEYS})")
+#: nesting ``scrub_json`` follows; deeper containers become a note (nothing shows them)
+SCRUB_DEPTH = 100
+
+
+def scrub_json(value: Any, _depth: int = 0) -> Any:
+    """``scrub`` through a JSON value (what a jsonb column holds): every string and key
+    masked, and whatever stands under a secret-named key (``"password": ...``) replaced
+    by ``MASK``. Containers nested deeper than ``SCRUB_DEPTH`` become a note."""
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, dict | list | tuple) and _depth >= SCRUB_DEPTH:
+        return f"(nested deeper than {SCRUB_DEPTH} levels: not shown)"
+    if isinstance(value, dict):
+        return {
+            scrub(str(k)): (
+                MASK
+                if v is not None and SECRET_NAME.fullmatch(str(k))
+                else scrub_json(v, _depth + 1)
+            )
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [scrub_json(v, _depth + 1) for v in value]
+    return value

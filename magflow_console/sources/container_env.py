@@ -1,6 +1,7 @@
 """What a container's environment and its /app/.env say, reduced to what may be kept:
 the names of the watched settings that are set (never their values), and the values of
-a short allow-list of non-secret settings (URLs cut to scheme://host[:port]/path).
+a short allow-list of non-secret settings (URLs cut to scheme://host[:port]/path, or
+dropped when that cannot be told).
 
 ``env_facts`` reads an inspect's ``Config.Env``; ``dotenv_facts`` reads the app's
 /app/.env (the bind-mounted checkout's, which MagFlow's pydantic settings read) as a
@@ -15,9 +16,8 @@ import tarfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import IO, Any
-from urllib.parse import urlsplit
 
-from magflow_console.render.text import one_line
+from magflow_console.render.text import one_line, scrub
 
 #: environment names the diagnosis looks at (besides every ``EMAG_*``); only whether they
 #: are set is kept
@@ -70,8 +70,9 @@ def env_facts(env: object) -> dict[str, Any]:
             empty.add(name)
             continue
         names.add(name)
-        if name in ENV_PUBLIC:
-            public[name] = public_value(name, value)
+        shown = public_value(name, value) if name in ENV_PUBLIC else None
+        if shown is not None:
+            public[name] = shown
     return {
         "env_set": tuple(sorted(names)),
         "env_empty": tuple(sorted(empty - names)),
@@ -140,8 +141,9 @@ def dotenv_facts(lines: Iterable[bytes | str]) -> dict[str, Any]:
             return
         is_set[name] = nonempty
         public.pop(name, None)
-        if nonempty and value is not None and name in ENV_PUBLIC:
-            public[name] = public_value(name, value)
+        shown = public_value(name, value) if nonempty and value is not None else None
+        if shown is not None and name in ENV_PUBLIC:
+            public[name] = shown
 
     for raw in lines:
         number += 1
@@ -245,26 +247,70 @@ def dotenv_from_tar(stream: Iterable[bytes] | IO[bytes]) -> dict[str, Any]:
         raise DotenvUnreadable(f"the archive the engine sent is broken ({exc})") from None
 
 
-def public_value(name: str, value: str) -> str:
-    """A public setting's value, safe to show: a URL keeps only scheme://host[:port]/path."""
+def public_value(name: str, value: str) -> str | None:
+    """A public setting's value, safe to show, or ``None`` when it cannot be made so. A URL
+    (any name: ``REDIS_HOST=redis://:pw@redis:6379/0`` is one) keeps only
+    scheme://host[:port]/path; another value loses what stands before an "@" and after a
+    "?" or "#" (``u:pw@host/x?token=1`` -> ``host/x``), except the admin email's. Pure
+    string work: it cannot fail, whatever the value."""
     value = one_line(value)
-    if name.endswith("_URL"):
-        value = _url_without_secrets(value)
-    return value[:_PUBLIC_MAX]
+    if _SCHEME.match(value):
+        kept = url_public(value)
+    elif name == "DEFAULT_ADMIN_EMAIL":
+        kept = value
+    else:
+        kept = _bare(value)
+    if not kept:
+        return None
+    return scrub(kept)[:_PUBLIC_MAX]
 
 
-def _url_without_secrets(value: str) -> str:
-    """scheme://host[:port]/path of a URL; for what does not parse, the text after the last
-    "@" and before any "?" (never a user, password or query)."""
-    bare = value.split("?", 1)[0].split("#", 1)[0].rpartition("@")[2]
-    try:
-        parts = urlsplit(value)
-        host = parts.hostname
-        port = parts.port
-    except ValueError:  # "http://[::1" and other malformed URLs
-        return bare
-    if not (parts.scheme and host):
-        return bare
-    if ":" in host:
-        host = f"[{host}]"
-    return f"{parts.scheme}://{host}{f':{port}' if port else ''}{parts.path}"
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*)://(.*)", re.S)
+#: host[:port]: a name or address (letters of any script), or an IPv6 literal in brackets
+_HOST_PORT = re.compile(r"(?:\[[0-9A-Fa-f:.]+(?:%[\w.~\-]+)?\]|[\w.~%\-]+)(?::\d{1,5})?")
+_AUTHORITY_END = re.compile(r"[/?#]")
+
+
+def _split_authority(text: str) -> tuple[str, str]:
+    """(what stands before the first "/", "?" or "#", the rest)."""
+    end = _AUTHORITY_END.search(text)
+    return (text, "") if end is None else (text[: end.start()], text[end.start() :])
+
+
+def _path(tail: str) -> str:
+    return tail.split("?", 1)[0].split("#", 1)[0] if tail.startswith("/") else ""
+
+
+def url_public(value: str) -> str | None:
+    """scheme://host[:port]/path of a URL, never its user, password, query or fragment;
+    ``None`` when no host can be told.
+
+    A password may hold "/", "?", "#" or "@" (``https://user:Secr3t#x@host/api-3``): when
+    an "@" follows the authority of the usual reading (which ends at the first "/", "?"
+    or "#"), the user part runs to the last "@" instead, unless the usual reading has a
+    valid host followed by a path and every such "@" is in the query
+    (``https://host/x?email=a@b.c``)."""
+    match = _SCHEME.fullmatch(value.strip())
+    if match is None:
+        return None
+    scheme, rest = match.groups()
+    authority, tail = _split_authority(rest)
+    host = authority.rpartition("@")[2]
+    if "@" in tail and not (
+        _HOST_PORT.fullmatch(host) and tail.startswith("/") and _only_in_query(tail)
+    ):
+        host, tail = _split_authority(rest.rpartition("@")[2])
+    if not _HOST_PORT.fullmatch(host):
+        return None
+    return f"{scheme.lower()}://{host}{_path(tail)}"
+
+
+def _only_in_query(tail: str) -> bool:
+    """Every "@" of ``tail`` (a path on) stands after its "?", with no "#" before that."""
+    before, mark, _query = tail.partition("?")
+    return bool(mark) and "@" not in before and "#" not in before
+
+
+def _bare(value: str) -> str:
+    """A value that is no URL: the text after its last "@" and before any "?" or "#"."""
+    return value.rpartition("@")[2].split("?", 1)[0].split("#", 1)[0].strip()

@@ -18,6 +18,7 @@ No Textual import.
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import re
 import threading
@@ -28,8 +29,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, urlencode
 
 import psycopg
+from psycopg.abc import Buffer
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import dict_row
+from psycopg.types.datetime import DateLoader, TimestampLoader, TimestamptzLoader
+from psycopg.types.json import set_json_loads
 
 from magflow_console.render.text import scrub
 
@@ -207,10 +211,15 @@ def friendly_error(err: BaseException, url: PgUrl | None, connect_timeout: float
     if sqlstate == "42501" or "permission denied" in raw:
         detail = raw.splitlines()[0] if raw else "permission denied"
         return _masked(f"user {user} lacks a privilege on {target}: {detail}", url)
-    if "SSL" in raw or "invalid response" in raw:
+    # what answered is not PostgreSQL (an HTTP server, say); libpq's other SSL failures
+    # ("server does not support SSL, but SSL was required", a certificate) are its own
+    # words, below
+    if "invalid response to SSL negotiation" in raw or "expected authentication request" in raw:
         return f"the server at {target} does not speak the PostgreSQL protocol"
     first = raw.splitlines()[0] if raw else type(orig).__name__
     first = re.sub(r"^(connection failed|connection is bad): ", "", first)
+    # libpq's 'connection to server at "h", port 5432 failed: ': the target says it already
+    first = re.sub(r"^connection to server (?:at|on) .*? failed: ", "", first)
     return _masked(f"PostgreSQL at {target}: {first}", url)
 
 
@@ -253,6 +262,7 @@ class ReadOnlyConnection:
             prepare_threshold=None,
         )
         conn.read_only = True
+        safe_loaders(conn)
         return conn
 
     def _begin(self, url: PgUrl) -> Conn:
@@ -314,6 +324,54 @@ class ReadOnlyConnection:
     def close(self) -> None:
         with self._lock:
             self._discard()
+
+
+# --------------------------------------------------------------------------- values
+
+# One bad value must cost one value, not the query: PostgreSQL stores times Python cannot
+# hold ('infinity', '-infinity', years past 9999 or before 1) and JSON nested deeper than
+# Python's parser goes; psycopg's loaders raise on them, which failed the whole read.
+
+
+class _SafeDate(DateLoader):
+    def load(self, data: Buffer) -> Any:
+        try:
+            return super().load(data)
+        except psycopg.DataError:  # infinity, or out of Python's range: unknown
+            return None
+
+
+class _SafeTimestamp(TimestampLoader):
+    def load(self, data: Buffer) -> Any:
+        try:
+            return super().load(data)
+        except psycopg.DataError:
+            return None
+
+
+class _SafeTimestamptz(TimestamptzLoader):
+    def load(self, data: Buffer) -> Any:
+        try:
+            return super().load(data)
+        except psycopg.DataError:
+            return None
+
+
+def json_or_note(data: str | bytes) -> Any:
+    """A json/jsonb value as Python objects; JSON nested deeper than Python's parser goes
+    becomes a note saying so (a string) rather than an error for the whole read."""
+    try:
+        return json.loads(data)
+    except RecursionError:
+        return f"(JSON nested too deeply to be read here, {len(data):,} bytes)"
+
+
+def safe_loaders(conn: Conn) -> None:
+    """Dates and times Python cannot hold are read as ``None``; see ``json_or_note``."""
+    conn.adapters.register_loader("date", _SafeDate)
+    conn.adapters.register_loader("timestamp", _SafeTimestamp)
+    conn.adapters.register_loader("timestamptz", _SafeTimestamptz)
+    set_json_loads(json_or_note, conn)
 
 
 def rows(conn: Conn, query: str, params: Any = None) -> list[dict[str, Any]]:

@@ -20,10 +20,13 @@ No Textual import.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from magflow_console.models import AccountStats, Finding, LongTransaction, SyncRun
+from magflow_console.render.text import scrub_json
 from magflow_console.sources.pg_conn import Conn, first, rows
 
 KNOWN_ACCOUNTS = ("main", "fbe")
@@ -42,6 +45,12 @@ ERROR_COUNT_SQL = """(CASE jsonb_typeof(errors)
         ELSE 0 END)"""
 
 NOW_UTC = "(now() AT TIME ZONE 'utc')"
+#: how far ahead of the database's clock a start may be (the app's clock may run ahead)
+FUTURE_SLACK = "interval '15 minutes'"
+#: a start the statistics can use: not 'infinity' and not in the future. A row without one
+#: is still listed, but never counts as the last run, a success or a failure "in the last
+#: 24 h" (a far-future row would be all three for ever)
+SANE_START = f"(isfinite(started_at) AND started_at <= {NOW_UTC} + {FUTURE_SLACK})"
 
 OUTCOME_SQL = f"""(CASE
         WHEN status = 'completed' AND greatest(total_items, processed_items) = 0 THEN 'empty'
@@ -76,6 +85,18 @@ def aware(value: Any) -> dt.datetime | None:
     return value.astimezone(dt.UTC)
 
 
+def finite(value: Any) -> float | None:
+    """A number column as a float; ``None`` for NULL, NaN, ±Infinity or what is no number
+    (double precision holds them all; nothing downstream can use them)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        return None
+    try:
+        number = float(value)
+    except (OverflowError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
 def row_to_run(m: Mapping[str, Any], detail: bool = False) -> SyncRun:
     return SyncRun(
         id=str(m["id"]),
@@ -85,17 +106,19 @@ def row_to_run(m: Mapping[str, Any], detail: bool = False) -> SyncRun:
         status=m["status"],
         started_at=aware(m["started_at"]),
         completed_at=aware(m["completed_at"]),
-        duration_seconds=m["duration_seconds"],
+        duration_seconds=finite(m["duration_seconds"]),
         total_items=int(m["total_items"] or 0),
         processed_items=int(m["processed_items"] or 0),
         created_items=int(m["created_items"] or 0),
         updated_items=int(m["updated_items"] or 0),
         failed_items=int(m["failed_items"] or 0),
         error_count=int(m["error_count"] or 0),
-        errors=m["errors"] if detail else None,
-        sync_params=m["sync_params"] if detail else None,
-        triggered_by=m["triggered_by"] if detail else None,
-        sync_version=m["sync_version"] if detail else None,
+        # a run's JSON and free text may quote a request (headers, a password=): masked
+        # here, so that no face shows a secret from them
+        errors=scrub_json(m["errors"]) if detail else None,
+        sync_params=scrub_json(m["sync_params"]) if detail else None,
+        triggered_by=scrub_json(m["triggered_by"]) if detail else None,
+        sync_version=scrub_json(m["sync_version"]) if detail else None,
         outcome=m["outcome"],
     )
 
@@ -166,7 +189,8 @@ def product_counts(conn: Conn, schema: str) -> dict[str, dict[str, Any]]:
         conn,
         f"""SELECT account_type, count(*) AS total,
                    count(*) FILTER (WHERE is_active) AS active,
-                   max(last_synced_at) AS last_synced
+                   max(last_synced_at) FILTER (WHERE isfinite(last_synced_at)
+                        AND last_synced_at <= {NOW_UTC} + {FUTURE_SLACK}) AS last_synced
               FROM {s}.emag_products_v2 GROUP BY account_type""",
     ):
         data.setdefault(r["account_type"], {}).update(
@@ -215,14 +239,15 @@ def account_stats(
                 SELECT a.account_type, last.started_at AS last_run, last.status AS last_status,
                        ok.started_at AS last_success, w.runs_24h, w.ok_24h, w.runs_7d, w.ok_7d
                   FROM accts a
-                 CROSS JOIN LATERAL (
+                  LEFT JOIN LATERAL (
                         SELECT started_at, status FROM {s}.emag_sync_logs
                          WHERE sync_type = 'products' AND account_type = a.account_type
-                         ORDER BY started_at DESC, id LIMIT 1) last
+                           AND {SANE_START}
+                         ORDER BY started_at DESC, id LIMIT 1) last ON true
                   LEFT JOIN LATERAL (
                         SELECT started_at FROM {s}.emag_sync_logs
                          WHERE sync_type = 'products' AND account_type = a.account_type
-                           AND {SUCCESS_SQL}
+                           AND {SUCCESS_SQL} AND {SANE_START}
                          ORDER BY started_at DESC LIMIT 1) ok ON true
                  CROSS JOIN LATERAL (
                         SELECT count(*) FILTER (WHERE started_at >= {NOW_UTC} - interval '24 hours')
@@ -233,7 +258,7 @@ def account_stats(
                                count(*) FILTER (WHERE {SUCCESS_SQL}) AS ok_7d
                           FROM {s}.emag_sync_logs
                          WHERE sync_type = 'products' AND account_type = a.account_type
-                           AND started_at >= {NOW_UTC} - interval '7 days') w
+                           AND started_at >= {NOW_UTC} - interval '7 days' AND {SANE_START}) w
                  WHERE a.account_type IS NOT NULL""",
     ):
         runs_24h, runs_7d = int(r["runs_24h"]), int(r["runs_7d"])
@@ -273,20 +298,26 @@ def http_codes(
     conn: Conn, s: str, params: Mapping[str, Any]
 ) -> dict[tuple[str, str, str], list[tuple[str, int]]]:
     """(account, sync type, outcome) -> [(HTTP status, how many page errors)], most first,
-    over the last 24 h: which account the marketplace is refusing, and how."""
+    over the last 24 h: which account the marketplace is refusing, and how.
+
+    The runs are chosen first (a materialized CTE): flattened into the join, their outcome,
+    which reads ``errors``, was computed again for every error, so a run with 40,000 page
+    errors (6.5 MB) took minutes and cancelled the whole sync read."""
     found = rows(
         conn,
-        f"""SELECT r.account_type, r.sync_type, r.outcome, m[1] AS code, count(*) AS n
-              FROM (SELECT account_type, sync_type, errors, {OUTCOME_SQL} AS outcome
-                      FROM {s}.emag_sync_logs
-                     WHERE started_at >= {NOW_UTC} - interval '24 hours'
-                       AND jsonb_typeof(errors) = 'array') r
+        f"""WITH r AS MATERIALIZED (
+                SELECT * FROM (SELECT account_type, sync_type, errors, {OUTCOME_SQL} AS outcome
+                                 FROM {s}.emag_sync_logs
+                                WHERE started_at >= {NOW_UTC} - interval '24 hours'
+                                  AND {SANE_START} AND jsonb_typeof(errors) = 'array') x
+                 WHERE outcome IN ('partial', 'empty', 'failed'))
+            SELECT r.account_type, r.sync_type, r.outcome, m[1] AS code, count(*) AS n
+              FROM r
              CROSS JOIN LATERAL jsonb_array_elements(r.errors) e
              CROSS JOIN LATERAL regexp_matches(
                    CASE jsonb_typeof(e) WHEN 'object' THEN coalesce(e->>'error', '')
                                         WHEN 'string' THEN e #>> '{{}}' ELSE '' END,
                    %(http_re)s, 'i') m
-             WHERE r.outcome IN ('partial', 'empty', 'failed')
              GROUP BY 1, 2, 3, 4
              ORDER BY 1, 2, 3, n DESC, code""",
         {**params, "http_re": HTTP_CODE_RE},
@@ -319,7 +350,8 @@ def anomalies(
                   FROM (SELECT id::text AS id, account_type, sync_type, started_at,
                                {ERROR_COUNT_SQL} AS error_count, {OUTCOME_SQL} AS outcome
                           FROM {s}.emag_sync_logs
-                         WHERE started_at >= {NOW_UTC} - interval '24 hours') r
+                         WHERE started_at >= {NOW_UTC} - interval '24 hours'
+                           AND {SANE_START}) r
                  WHERE outcome IN ('partial', 'empty', 'failed')
                  GROUP BY account_type, sync_type, outcome
                  ORDER BY account_type, sync_type, outcome""",
@@ -364,7 +396,7 @@ def anomalies(
         f"""SELECT account_type, count(*) AS n, min(started_at) AS oldest,
                        (array_agg(id::text ORDER BY started_at))[1] AS oldest_id
                   FROM {s}.emag_sync_logs
-                 WHERE status = 'running'
+                 WHERE status = 'running' AND isfinite(started_at)
                    AND started_at < {NOW_UTC} - make_interval(mins => CAST(%(running_timeout)s AS int))
                  GROUP BY account_type ORDER BY account_type""",
         params,

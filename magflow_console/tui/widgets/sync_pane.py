@@ -15,6 +15,9 @@ from magflow_console.render.text import one_line
 from magflow_console.tui.widgets.pane import Pane, Summary
 from magflow_console.tui.widgets.table import LiveTable, Row
 
+#: the table has no cell padding: a right-aligned number gets one character less than its
+#: column (``fmt.short_count``), so two numbers never run together ("10" and "40000" were
+#: shown as "1040000")
 RUN_COLUMNS: list[tuple[str, int | None]] = [
     ("started", 12),
     ("acct", 5),
@@ -30,16 +33,17 @@ def outcome_style(run: SyncRun) -> str:
     return styles.style_for(run.outcome or run.status)
 
 
-def run_row(run: SyncRun) -> Row:
+def run_row(run: SyncRun, now: dt.datetime | None = None) -> Row:
+    """One run; with ``now``, a start far ahead of it shows its year (a bad row)."""
     failed = run.failed_items or run.error_count
     return (
         run.id,
         [
-            Text(fmt.stamp(run.started_at)),
+            Text(fmt.stamp(run.started_at, now)),
             Text(one_line(run.account_type, 5), style="bold"),
             Text(one_line(run.outcome or run.status, 9), style=outcome_style(run)),
-            Text(fmt.count(run.processed_items), justify="right"),
-            Text(str(failed) if failed else "", style="red", justify="right"),
+            Text(fmt.short_count(run.processed_items, 5), justify="right"),
+            Text(fmt.short_count(failed, 4) if failed else "", style="red", justify="right"),
             Text("  " + one_line(run.sync_type, 8), style="dim"),
             Text(one_line(run.operation, 17), style="dim"),
         ],
@@ -63,8 +67,8 @@ def account_row(stats: AccountStats, now: dt.datetime) -> Row:
         stats.account,
         [
             Text(one_line(stats.account, 5), style="bold"),
-            Text(fmt.count(stats.products_total)),
-            Text(fmt.count(stats.products_active), style="dim"),
+            Text(fmt.short_count(stats.products_total, 6)),
+            Text(fmt.short_count(stats.products_active, 6), style="dim"),
             Text(fmt.short_age(stats.last_run, now), style=styles.style_for(stats.last_run_status)),
             Text(
                 fmt.short_age(stats.last_success, now),
@@ -147,7 +151,7 @@ class SyncPane(Pane):
         anomalies = self.query_one(Summary)
         anomalies.set_text(anomalies_text(snapshot, self.account_findings))
         anomalies.display = bool(anomalies.plain)
-        self.table.set_rows([run_row(r) for r in snapshot.recent])
+        self.table.set_rows([run_row(r, now) for r in snapshot.recent])
         self.set_subtitle(f"{len(snapshot.recent)} recent runs{counts_read(snapshot)}")
 
     def selected_run(self) -> str | None:
