@@ -11,6 +11,7 @@ asserted).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,7 @@ class Read:
     source: str
     state: str  # the snapshot's own state (ok | error), before the store marks it stale
     error: str | None
+    snapshot: Any
 
 
 @dataclass
@@ -38,7 +40,8 @@ class SourceLog:
     def hook(self, message: Message) -> None:
         if isinstance(message, SnapshotReady):
             snap = message.snapshot
-            self.reads.append(Read(time.monotonic(), message.source, snap.state, snap.error))
+            read = Read(time.monotonic(), message.source, snap.state, snap.error, snap)
+            self.reads.append(read)
 
     def between(self, source: str, start: float, end: float | None = None) -> list[Read]:
         return [
@@ -50,12 +53,17 @@ class SourceLog:
     def states(self, source: str, start: float, end: float | None = None) -> list[str]:
         return [r.state for r in self.between(source, start, end)]
 
-    def recovered_after(self, sources: tuple[str, ...], since: float) -> float | None:
-        """Seconds from ``since`` until every source in ``sources`` had been read ``ok``
-        again (``None`` if one has not)."""
+    def recovered_after(
+        self,
+        sources: tuple[str, ...],
+        since: float,
+        healthy: Callable[[Read], bool] = lambda r: r.state == "ok",
+    ) -> float | None:
+        """Seconds from ``since`` until every source in ``sources`` had a ``healthy`` read
+        again (default: state ``ok``; ``None`` if one has not)."""
         firsts = []
         for source in sources:
-            ok = [r.at for r in self.between(source, since) if r.state == "ok"]
+            ok = [r.at for r in self.between(source, since) if healthy(r)]
             if not ok:
                 return None
             firsts.append(ok[0])
