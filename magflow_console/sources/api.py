@@ -132,7 +132,9 @@ def what_it_was(raw: str, content_type: str) -> str:
     if "html" in content_type.lower() or text.startswith("<"):
         found = _TITLE.search(text)
         title = " ".join(found.group(2).split()) if found else ""
-        return f"an HTML page titled «{one_line(scrub(title), QUOTED)}»" if title else "an HTML page"
+        return (
+            f"an HTML page titled «{one_line(scrub(title), QUOTED)}»" if title else "an HTML page"
+        )
     return f"starting «{one_line(scrub(text), QUOTED)}»"
 
 
@@ -155,9 +157,13 @@ def judge(
         kind = "a non-JSON body" if body is None else "JSON that is not an object"
         ctype = content_type.split(";")[0].strip() or "no content type"
         seen = what_it_was(raw, content_type) if body is None else ""
-        return False, None, (
-            f"{subject} answered HTTP {status_code} with {kind} ({ctype})"
-            + (f": {seen}" if seen else "")
+        return (
+            False,
+            None,
+            (
+                f"{subject} answered HTTP {status_code} with {kind} ({ctype})"
+                + (f": {seen}" if seen else "")
+            ),
         )
     status = _status_of(body)
     reason = _reason(body)

@@ -32,6 +32,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import dict_row
 
 from magflow_console.render.text import scrub
+from magflow_console.sources.pg_locks import lock_timeout_message, table_locks, timed_out
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
@@ -309,7 +310,27 @@ class ReadOnlyConnection:
             except SourceError:
                 raise
             except (psycopg.Error, OSError) as e:  # OSError: socket-level failures
-                raise SourceError(self.error_message(e)) from None
+                message = self.error_message(e)
+                if timed_out(e):
+                    message = self._name_lock_holder(message)
+                raise SourceError(message) from None
+
+    def _name_lock_holder(self, message: str) -> str:
+        """After a timeout, name the session holding a lock that blocks reads, if one does
+        (its pid and application_name); else ``message`` as it is. Never raises."""
+        conn = self._conn
+        if conn is None or conn.closed or conn.broken:
+            return message
+        try:
+            conn.execute(f"SET LOCAL statement_timeout = {min(self.statement_timeout_ms, 2000)}")
+            locks = table_locks(conn)
+        except psycopg.Error:
+            locks = []
+        finally:
+            self._end()
+        if not locks:
+            return message
+        return lock_timeout_message(self.target, locks, self.statement_timeout_ms)
 
     def close(self) -> None:
         with self._lock:
