@@ -10,7 +10,8 @@ It measures, side by side in one run (medians of N runs each, interleaved so loa
 drifts hit every variant alike):
 - ``python -c pass``: the interpreter's own start-up;
 - the import floor: importing only the libraries a cold ``status`` cannot do without
-  (pydantic-settings for the config, psycopg, the docker SDK, httpx), nothing else;
+  (pydantic-settings for the config, psycopg, the docker SDK, httpx, and redis-py since
+  ``status`` reads Celery's state from Redis), nothing else;
 - ``magflow-console --version``: start-up plus the CLI's imports;
 - ``magflow-console status --json``: the whole command, cold process each time;
 - ``Backend.status()`` in-process, warm (what a TUI refresh of everything costs);
@@ -46,13 +47,14 @@ TARGET_RATIO = 1.3
 TARGET_S = 0.35
 #: the libraries a cold `status` needs, imported the way the console imports them
 #: (the docker SDK without its optional paramiko, httpx without its command-line tool: see
-#: sources.lean_imports)
+#: sources.lean_imports); redis-py since `status` reads Celery's broker (issue 9): it is
+#: 0.1-0.2 s of import a cold `status` cannot do without
 FLOOR = (
     "import sys\n"
     "for m in ('paramiko', 'httpx._main', 'h2', 'socksio', 'trio'): sys.modules[m] = None\n"
-    "import pydantic_settings, psycopg, httpx, httpcore, docker"
+    "import pydantic_settings, psycopg, httpx, httpcore, docker, redis"
 )
-FLOOR_NAME = "import floor (pydantic-settings, psycopg, docker, httpx + httpcore)"
+FLOOR_NAME = "import floor (pydantic-settings, psycopg, docker, httpx + httpcore, redis)"
 STATUS_NAME = "magflow-console status --json"
 
 
@@ -96,7 +98,7 @@ def _importtime(cmd: list[str], env: dict[str, str]) -> dict[str, Any]:
 
 
 def test_bench_status(
-    demo_db_url: str, docker_engine: Any, stack_containers: Any, fake_api: Any
+    demo_db_url: str, docker_engine: Any, stack_containers: Any, fake_api: Any, redis_server: Any
 ) -> None:
     fake_api.set_mode("healthy")
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAGFLOW_CONSOLE_")}
@@ -116,6 +118,7 @@ def test_bench_status(
         "--db-url", demo_db_url,
         "--docker-host", docker_engine.base_url,
         "--api-url", fake_api.base_url,
+        "--redis-url", redis_server.url,
         "--scripts", str(SCRIPTS_DIR),
     ]  # fmt: skip
     py = sys.executable
@@ -144,6 +147,7 @@ def test_bench_status(
             "database.url": demo_db_url,
             "docker.host": docker_engine.base_url,
             "api.url": fake_api.base_url,
+            "redis.url": redis_server.url,
             "alembic.scripts": str(SCRIPTS_DIR),
             "alembic.strategy": "local",
         },
@@ -159,7 +163,8 @@ def test_bench_status(
     finally:
         backend.close()
     sections = {
-        s: getattr(report, s).state for s in ("containers", "database", "migrations", "sync", "api")
+        s: getattr(report, s).state
+        for s in ("containers", "database", "migrations", "sync", "api", "redis")
     }
     assert all(state == "ok" for state in sections.values()), sections
     samples["Backend.status() in-process, warm"] = warm
@@ -276,7 +281,12 @@ if __name__ == "__main__":
     )
     # pytest imports this file again as a module of its own: the option goes by the environment
     os.environ["BENCH_RUNS"] = str(parser.parse_args().runs)
-    plugins = ["tests.support.postgres", "tests.support.docker_engine", "tests.support.fake_api"]
+    plugins = [
+        "tests.support.postgres",
+        "tests.support.docker_engine",
+        "tests.support.fake_api",
+        "tests.support.redis_server",
+    ]
     sys.path.insert(0, str(ROOT))
     argv = [__file__, "-q", "-s", "-p", "no:cacheprovider", "--rootdir", str(ROOT), "--noconftest"]
     for plugin in plugins:

@@ -12,10 +12,11 @@ stack is made exactly as the tests make it and torn down afterwards, even on err
 - Docker: ``docker_engine`` (``DOCKER_HOST`` when it answers, else a private dockerd)
   with the five stack-like containers of ``stack_containers`` (app healthy, worker
   unhealthy, beat starting, db healthy, redis crash-looping);
-- API: the local fake of MagFlow's API (``fake_api``, healthy).
+- API: the local fake of MagFlow's API (``fake_api``, healthy);
+- Redis: a real ``redis-server`` on loopback (``redis_server``), Celery's broker, empty.
 
 ``BenchStack.console(...)`` is the command line users type (``magflow-console --db-url
-... --docker-host ... --api-url ... --scripts ...``) with an environment that holds the
+... --docker-host ... --api-url ... --redis-url ... --scripts ...``) with an environment that holds the
 stack's container names and private XDG folders (no user config, no audit log of ours).
 """
 
@@ -41,7 +42,12 @@ for _path in (str(ROOT), str(BENCH)):
 from magflow_console.reference import SCRIPTS_DIR  # noqa: E402
 
 CONSOLE = str(Path(sys.executable).parent / "magflow-console")
-PLUGINS = ("tests.support.postgres", "tests.support.docker_engine", "tests.support.fake_api")
+PLUGINS = (
+    "tests.support.postgres",
+    "tests.support.docker_engine",
+    "tests.support.fake_api",
+    "tests.support.redis_server",
+)
 
 
 def add_stack_options(parser: argparse.ArgumentParser) -> None:
@@ -65,6 +71,7 @@ class BenchStack:
     db_url: str
     docker_url: str
     api_url: str
+    redis_url: str
     db_kind: str
     stack: Any  # tests.support.docker_engine.StackContainers
     engine: Any  # tests.support.docker_engine.DockerEngine
@@ -76,6 +83,7 @@ class BenchStack:
             "--db-url", self.db_url,
             "--docker-host", self.docker_url,
             "--api-url", self.api_url,
+            "--redis-url", self.redis_url,
             "--scripts", str(SCRIPTS_DIR),
         ]  # fmt: skip
 
@@ -93,7 +101,8 @@ class BenchStack:
         engine = "a private dockerd" if self.engine.private else f"the engine at {self.docker_url}"
         return (
             f"{db}; {len(self.stack.names)} stack-like containers on {engine} "
-            f"(project {self.stack.project}); the fake MagFlow API on loopback (healthy)"
+            f"(project {self.stack.project}); the fake MagFlow API on loopback (healthy); "
+            "redis-server on loopback"
         )
 
 
@@ -144,6 +153,7 @@ def bench_stack(
     docker_engine: Any,
     stack_containers: Any,
     fake_api: Any,
+    redis_server: Any,
     tmp_path: Path,
 ) -> BenchStack:
     fake_api.set_mode("healthy")
@@ -156,6 +166,7 @@ def bench_stack(
         db_url=bench_db_url,
         docker_url=docker_engine.base_url,
         api_url=fake_api.base_url,
+        redis_url=redis_server.url,
         db_kind=getattr(bench_options, "db", "demo"),
         stack=stack_containers,
         engine=docker_engine,

@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from magflow_console.config import LoadedConfig
+    from magflow_console.environments import Profiles
 
 
-def open_tui(loaded: LoadedConfig) -> int:
+def open_tui(loaded: LoadedConfig, profiles: Profiles) -> int:
     """The first reads start before Textual is imported: they overlap its start-up."""
     from magflow_console.backend import Backend
 
@@ -22,7 +23,7 @@ def open_tui(loaded: LoadedConfig) -> int:
         backend.prefetch()
         from magflow_console.tui.app import run_tui
 
-        return run_tui(loaded, backend=backend)
+        return run_tui(loaded, backend=backend, profiles=profiles)
     finally:
         backend.close()
 

@@ -254,6 +254,9 @@ class SyncSnapshot:
     accounts: Mapping[str, AccountStats] = field(default_factory=dict)
     recent: tuple[SyncRun, ...] = ()
     anomalies: tuple[Finding, ...] = ()
+    #: the product and offer counts cover whole tables and are cached briefly
+    #: (``DatabaseSource.counts_max_age_seconds``): how old the ones shown are
+    counts_age_seconds: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

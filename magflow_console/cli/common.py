@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from magflow_console.backend import Backend
     from magflow_console.config import LoadedConfig
+    from magflow_console.environments import Profiles
     from magflow_console.models import Verdict
 
 #: monitoring-plugin convention: 0 ok, 1 warning, 2 critical, 3 unknown or usage/config
@@ -28,7 +29,7 @@ EXIT_REFUSED = EXIT_UNKNOWN
 Handler = Callable[[argparse.Namespace], int]
 #: opens the TUI for a loaded profile (plugged in by ``magflow_console.main``: the
 #: headless CLI never imports the TUI)
-TuiLauncher = Callable[["LoadedConfig"], int]
+TuiLauncher = Callable[["LoadedConfig", "Profiles"], int]
 T = TypeVar("T")
 
 
@@ -101,6 +102,30 @@ def load(args: argparse.Namespace, extra: dict[str, Any] | None = None) -> Loade
     return loaded
 
 
+#: the flags that name one stack's endpoints: they belong to one profile, so ``status
+#: --all`` refuses them and the TUI's profile switch leaves them with the first profile
+ENDPOINT_FLAGS = ("db_url", "docker_host", "api_url", "redis_url", "scripts")
+
+
+def config_profiles(args: argparse.Namespace, first: LoadedConfig) -> Profiles:
+    """The config's profiles, each loaded as ``--profile NAME`` would load it: the config
+    file and the environment, and ``--read-only`` (a read-only session stays read-only);
+    not the endpoint flags. ``first``, the profile loaded at start-up, is returned as is
+    for its own name (with its flags)."""
+    from magflow_console.environments import Profiles
+
+    def load_profile(name: str) -> LoadedConfig:
+        if first is not None and name == first.profile_name:
+            return first
+        ns = argparse.Namespace(profile=name)
+        for kept in ("config", "read_only"):
+            if hasattr(args, kept):
+                setattr(ns, kept, getattr(args, kept))
+        return load(ns)
+
+    return Profiles.of(first.settings, load_profile)
+
+
 def check_profile_urls(loaded: LoadedConfig) -> None:
     """A URL that cannot be parsed (``@[::1/db``, a port that is not a number) is a
     config error naming its key, not a traceback when a source first uses it."""
@@ -141,8 +166,11 @@ def check_secret_files(loaded: LoadedConfig) -> None:
             raise ConfigError(f"{origin}: profiles.{loaded.profile_name}.{exc}") from None
 
 
-def cmd_tui_with(args: argparse.Namespace, loaded: LoadedConfig) -> int:
-    """Open the TUI for ``loaded`` through the launcher ``main`` put in ``args``."""
+def cmd_tui_with(
+    args: argparse.Namespace, loaded: LoadedConfig, profiles: Profiles | None = None
+) -> int:
+    """Open the TUI for ``loaded`` through the launcher ``main`` put in ``args``; it can
+    switch to ``profiles`` (default: every profile of the config file)."""
     launcher: TuiLauncher | None = getattr(args, "open_tui", None)
     if launcher is None:
         print("magflow-console: this build has no TUI; use a command (--help)", file=sys.stderr)
@@ -155,7 +183,7 @@ def cmd_tui_with(args: argparse.Namespace, loaded: LoadedConfig) -> int:
             file=sys.stderr,
         )
         return EXIT_UNKNOWN
-    return launcher(loaded)
+    return launcher(loaded, profiles or config_profiles(args, loaded))
 
 
 #: characters the TUI draws (borders, the state dot, the footer's keys)

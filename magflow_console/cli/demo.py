@@ -60,7 +60,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 backend.close()
             jsonout.print_json(jsonout.status_json(report))
             return EXIT_OK
-        return cmd_tui_with(args, loaded)
+        from magflow_console.environments import Profiles
+
+        return cmd_tui_with(args, loaded, Profiles.only(loaded))
 
 
 def cmd_seed(args: argparse.Namespace) -> int:

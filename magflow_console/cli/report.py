@@ -21,6 +21,7 @@ from magflow_console.cli.common import (
     Subcommands,
     add_command,
     load,
+    positive_float,
     read,
     section_out,
 )
@@ -48,6 +49,10 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    if args.all:
+        from magflow_console.cli.environments import cmd_status_all
+
+        return cmd_status_all(args)
     report = read(args, lambda b: b.status())
     if args.json:
         from magflow_console.cli import jsonout
@@ -180,6 +185,19 @@ def add_parsers(sub: Subcommands[argparse.ArgumentParser], common: argparse.Argu
         "the whole stack in one look (exit 0 ok, 1 warning, 2 critical, 3 unknown)",
     )
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    p.add_argument(
+        "--all",
+        action="store_true",
+        help="every profile of the config at once, one line each (exit code: the worst)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=positive_float,
+        default=15.0,
+        metavar="SECONDS",
+        help="with --all: how long a profile may take before it is reported as not "
+        "answering (default %(default)s)",
+    )
     p = add(
         "doctor",
         cmd_doctor,

@@ -274,7 +274,10 @@ def print_sync(
         return
     now = utcnow()
     narrow = _narrow(con)
-    table = Table(title="eMAG accounts", title_justify="left")
+    title = "eMAG accounts"
+    if snap.counts_age_seconds:
+        title += f" (product counts read {fmt.span(snap.counts_age_seconds)} ago)"
+    table = Table(title=title, title_justify="left")
     acols = ["account", "products", "active", "inactive", "offers", "last run", "last ok",
              "24h", "7d"]  # fmt: skip
     if narrow:  # inactive = products - active

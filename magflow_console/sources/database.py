@@ -246,7 +246,8 @@ class DatabaseSource:
                 "(is the schema migrated?)"
             )
         timeout = self.running_timeout_minutes
-        accounts = sync_stats.account_stats(conn, self.schema, counts=self._product_counts(conn))
+        counts, counts_age = self._product_counts(conn)
+        accounts = sync_stats.account_stats(conn, self.schema, counts=counts)
         recent = sync_stats.recent_runs(
             conn,
             self.schema,
@@ -272,15 +273,18 @@ class DatabaseSource:
             accounts=accounts,
             recent=recent,
             anomalies=found,
+            counts_age_seconds=counts_age,
         )
 
-    def _product_counts(self, conn: Conn) -> dict[str, dict[str, Any]]:
+    def _product_counts(self, conn: Conn) -> tuple[dict[str, dict[str, Any]], float]:
+        """The product and offer counts (whole-table scans: 0.3 s at a million products)
+        and their age, read again once older than ``counts_max_age_seconds``."""
         now = time.monotonic()
         if self._counts is not None and now - self._counts[0] < self.counts_max_age_seconds:
-            return self._counts[1]
+            return self._counts[1], now - self._counts[0]
         counts = sync_stats.product_counts(conn, self.schema)
         self._counts = (now, counts)
-        return counts
+        return counts, 0.0
 
     def sync_run(self, run_id: str) -> SyncRun | None:
         """One run with its full detail (errors jsonb, sync_params, triggered_by).

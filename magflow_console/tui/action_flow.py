@@ -164,6 +164,28 @@ class ActionFlows:
         if flow.after is not None:
             flow.after()
 
+    def running(self) -> str | None:
+        """The action under way, if any: its pre-flight, its password form or
+        confirmation, or its run not yet finished (a profile switch waits for it)."""
+        from textual.worker import WorkerState
+
+        from magflow_console.tui.screens.action_run import ActionRunScreen
+        from magflow_console.tui.screens.confirm import ConfirmScreen
+        from magflow_console.tui.screens.password import PasswordScreen
+
+        for worker in self.app.workers:
+            if worker.group == "action:plan" and worker.state in (
+                WorkerState.PENDING,
+                WorkerState.RUNNING,
+            ):
+                return "An action's pre-flight"
+        for screen in self.app.screen_stack:
+            if isinstance(screen, ActionRunScreen) and not screen.finished:
+                return one_line(screen.plan.operation, 60)
+            if isinstance(screen, (ConfirmScreen, PasswordScreen)):
+                return "An action waiting for its confirmation"
+        return None
+
     # ------------------------------------------------------------------ targets
 
     def target_screen(self) -> Screen[Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import signal
 import threading
 import traceback
@@ -22,6 +23,7 @@ from textual.worker import Worker
 from magflow_console.backend import Backend
 from magflow_console.config import LoadedConfig
 from magflow_console.diagnose.doctor import secret_file_findings
+from magflow_console.environments import Profiles
 from magflow_console.models import utcnow
 from magflow_console.render.fmt import Clock
 from magflow_console.render.text import clean, scrub
@@ -44,6 +46,7 @@ class MagflowApp(App[int]):
         Binding("p", "toggle_pause", "Pause", id="pause"),
         Binding("L", "audit_log", "Audit log", id="audit-log", show=False),
         Binding("d", "findings", "Findings and next steps", id="findings", show=False),
+        Binding("e", "environments", "Environments", id="environments", show=False),
     ]
 
     def __init__(
@@ -54,14 +57,26 @@ class MagflowApp(App[int]):
         watch_events: bool = True,
         refresh_loops: bool = True,
         refresh_interval: float | None = None,
+        profiles: Profiles | None = None,
     ) -> None:
         super().__init__()
-        self.backend = backend
         self.clock = clock
         self.watch_events = watch_events
         self.refresh_loops = refresh_loops
-        self.refresh_interval = refresh_interval or backend.profile.refresh_interval
+        self._interval_override = refresh_interval
         self.paused = False
+        #: the profiles the environments screen lists and ``switch_profile`` can open
+        self.profiles = profiles or Profiles.only(backend.loaded)
+        self.store_changed: Signal[str | None] = Signal(self, "store-changed")
+        self.flows = ActionFlows(self)
+        #: loops of profiles switched away from, until their last read has ended
+        self._retired: list[RefreshLoops] = []
+        self._use(backend, generation=0)
+
+    def _use(self, backend: Backend, generation: int) -> None:
+        """Everything that belongs to one profile: its backend, store, loops and keys."""
+        self.backend = backend
+        self.refresh_interval = self._interval_override or backend.profile.refresh_interval
         #: config or secret files other users can read: the header marks them, the
         #: findings screen lists them (checked once, as ``doctor`` does)
         self.exposed_files = backend.loaded.exposed_files()
@@ -70,21 +85,23 @@ class MagflowApp(App[int]):
             no_success_hours=backend.profile.sync.no_success_hours,
             file_findings=secret_file_findings(self.exposed_files),
         )
-        self.store_changed: Signal[str | None] = Signal(self, "store-changed")
-        self.loops = RefreshLoops(self)
-        self.flows = ActionFlows(self)
+        self.loops = RefreshLoops(self, backend, generation)
         keymap, self._unknown_keys = build_keymap(backend.profile.keys)
-        if keymap:
-            self.set_keymap(keymap)
+        self.set_keymap(keymap)
+        self.set_class(backend.profile.protected, "-protected")
 
     def on_mount(self) -> None:
         from magflow_console.tui.screens.dashboard import DashboardScreen
 
         self._exit_on_hangup()
-
-        if self.backend.profile.protected:
-            self.add_class("-protected")
         self.push_screen(DashboardScreen())
+        self._started_profile()
+        # what start-up built (modules, CSS, widgets) lives as long as the app: keep it
+        # out of the collector's full passes, which cost 60-200 ms every few seconds
+        # while a log is followed at 5,000 lines/s (bench/bench_logs.py)
+        self.call_after_refresh(gc.freeze)
+
+    def _started_profile(self) -> None:
         if self._unknown_keys:
             self.notify(
                 "Unknown binding ids in profile keys: " + ", ".join(self._unknown_keys),
@@ -102,17 +119,71 @@ class MagflowApp(App[int]):
                 loop.add_signal_handler(sig, self.exit)
 
     def on_unmount(self) -> None:
-        self.loops.stop()
+        for loops in (self.loops, *self._retired):
+            loops.stop()
 
     def exit(
         self, result: int | None = None, return_code: int = 0, message: Any | None = None
     ) -> None:
-        self.loops.stop()  # release blocking followers before asyncio joins their threads
+        # release blocking followers before asyncio joins their threads
+        for loops in (self.loops, *self._retired):
+            loops.stop()
         super().exit(result, return_code, message)
+
+    # ------------------------------------------------------------------ profiles
+
+    def switch_profile(self, name: str) -> None:
+        """Show profile ``name``: its backend, store, loops, keys and guards; the old
+        profile's loops stop and its backend is closed once its reads in flight end.
+        Refused (with the reason) while an action runs or when ``name`` cannot be loaded."""
+        from magflow_console.config_sources import ConfigError
+        from magflow_console.tui.screens.dashboard import DashboardScreen
+
+        if name == self.backend.profile_name:
+            self.back_to_dashboard()
+            return
+        busy = self.flows.running()
+        if busy:
+            self.notify(
+                f"{busy} is running on {self.backend.profile_name}: switch when it has ended.",
+                severity="error",
+                timeout=8,
+            )
+            return
+        try:
+            loaded = self.profiles.load(name)
+        except ConfigError as exc:
+            self.notify(f"Cannot open {name}: {scrub(clean(str(exc)))}", severity="error")
+            return
+        old = self.loops
+        self._retired.append(old)
+        old.retire(lambda: self._close_retired(old))
+        self._use(Backend(loaded), generation=old.generation + 1)
+        self.paused = False
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        self.switch_screen(DashboardScreen())
+        self._started_profile()
+        self.notify(f"Profile {name}.", timeout=3)
+
+    def _close_retired(self, loops: RefreshLoops) -> None:
+        """A retired profile's last read has ended: close its connections (in a thread,
+        a close can wait on the network)."""
+        if loops in self._retired:
+            self._retired.remove(loops)
+        threading.Thread(
+            target=loops.backend.close, name=f"close {loops.backend.profile_name}", daemon=True
+        ).start()
+
+    def back_to_dashboard(self) -> None:
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
 
     # ------------------------------------------------------------------ data
 
     def on_snapshot_ready(self, message: SnapshotReady) -> None:
+        if message.generation != self.loops.generation:
+            return  # read for a profile switched away from
         self.store.update(message.source, message.snapshot, self.clock())
         self.store_changed.publish(message.source)
 
@@ -120,7 +191,10 @@ class MagflowApp(App[int]):
         self.loops.event_received()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        self.loops.worker_changed(event)
+        for loops in (self.loops, *self._retired):
+            if loops.owns(event.worker):
+                loops.worker_changed(event)
+                break
         if event.state.name == "ERROR" and event.worker.error is not None:
             self.show_error(f"Background task '{event.worker.name}' failed", event.worker.error)
 
@@ -174,6 +248,12 @@ class MagflowApp(App[int]):
         if not isinstance(self.screen, AuditScreen):
             self.push_screen(AuditScreen())
 
+    def open_environments(self) -> None:
+        from magflow_console.tui.screens.environments import EnvironmentsScreen
+
+        if not isinstance(self.screen, EnvironmentsScreen):
+            self.push_screen(EnvironmentsScreen())
+
     def open_admins(self) -> None:
         from magflow_console.tui.screens.admins import AdminsScreen
 
@@ -183,6 +263,9 @@ class MagflowApp(App[int]):
 
     def action_findings(self) -> None:
         self.open_findings()
+
+    def action_environments(self) -> None:
+        self.open_environments()
 
     def action_audit_log(self) -> None:
         self.open_audit()
@@ -223,13 +306,17 @@ class MagflowApp(App[int]):
         self.store_changed.publish(None)
 
 
-def run_tui(loaded: LoadedConfig, *, backend: Backend | None = None) -> int:
-    """Run the TUI for ``loaded``'s profile; returns the process exit code."""
-    own = backend is None
+def run_tui(
+    loaded: LoadedConfig, *, backend: Backend | None = None, profiles: Profiles | None = None
+) -> int:
+    """Run the TUI for ``loaded``'s profile (it can switch to ``profiles``); returns the
+    process exit code. Whatever profile is shown at the end is closed."""
     backend = backend or Backend(loaded)
+    app = MagflowApp(backend, profiles=profiles)
     try:
-        result = MagflowApp(backend).run()
+        result = app.run()
     finally:
-        if own:
-            backend.close()
+        app.backend.close()
+        if app.backend is not backend:
+            backend.close()  # closed already by the switch, unless a read still held it
     return int(result or 0)

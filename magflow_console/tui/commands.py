@@ -2,7 +2,8 @@
 
 The commands are generated from the bindings of the screen the palette was opened on and
 of the app (so a new action added as a binding shows up here by itself), plus navigation
-entries: one per container (open its detail), migrations, sync runs and admins.
+entries: one per container (open its detail), migrations, sync runs and admins, and one
+per other profile of the config (switch to it).
 """
 
 from __future__ import annotations
@@ -35,6 +36,13 @@ class MagflowCommands(Provider):
         yield ("Open sync runs", "all recent eMAG sync runs", app.open_sync)
         yield ("Open admin users", "admin accounts (no hashes)", app.open_admins)
         yield ("Open Celery", "worker, queues, retries, results, Redis, orders", app.open_celery)
+        for name in app.profiles.names:
+            if name != app.backend.profile_name:
+                yield (
+                    f"Switch to profile {name}",
+                    "its panes, loops, actions and guards; the current profile's connections close",
+                    partial(app.switch_profile, name),
+                )
         containers = app.store.containers
         for c in containers.items if containers else ():
             yield (

@@ -11,16 +11,20 @@ The database loop also analyses the migrations (``backend.migrations(db)`` needs
 database snapshot it just read), the sync loop also reads the orders, and the broker loop
 reads Redis and the Celery state in it: each of those posts two snapshots.
 
-``RefreshLoops`` is owned by the app (``app.loops``); it holds the timers and the stop
-flags of every blocking worker, and is driven by the app's worker-state and event
-handlers.
+``RefreshLoops`` is owned by the app (``app.loops``), one per profile shown: it reads
+its own ``backend``, holds the timers and the stop flags of every blocking worker, and is
+driven by the app's worker-state and event handlers for the workers it started
+(``owns``). Its snapshots carry its ``generation``: when the app switches profile it
+``retire``s the loops (no new reads; the app ignores what the old generation still
+posts) and the old backend is closed once the last read in flight has ended, so a read
+that was half-way through cannot open a connection again on a closed backend.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
@@ -28,6 +32,7 @@ from textual.worker import Worker, WorkerState
 from magflow_console.tui.messages import SnapshotReady, Source, StackEventReceived
 
 if TYPE_CHECKING:
+    from magflow_console.backend import Backend
     from magflow_console.tui.app import MagflowApp
 
 #: the loops and the snapshots each one posts
@@ -46,8 +51,14 @@ GROUP_PREFIX = "src:"
 
 
 class RefreshLoops:
-    def __init__(self, app: MagflowApp) -> None:
+    def __init__(self, app: MagflowApp, backend: Backend, generation: int = 0) -> None:
         self.app = app
+        self.backend = backend
+        self.generation = generation
+        self.retired = False
+        #: called once, when retired and the last worker has ended
+        self._on_idle: Callable[[], None] | None = None
+        self._workers: set[Worker[Any]] = set()
         self._timers: dict[str, Timer] = {}
         self._busy: set[str] = set()
         self._again: set[str] = set()
@@ -73,13 +84,15 @@ class RefreshLoops:
         for loop in LOOPS:
             self.run(loop)
         if watch_events:
-            self.app.run_worker(
-                self._watch_events,
-                name="docker events",
-                group="events",
-                thread=True,
-                exclusive=True,
-                exit_on_error=False,
+            self._workers.add(
+                self.app.run_worker(
+                    self._watch_events,
+                    name="docker events",
+                    group=f"events:{self.generation}",
+                    thread=True,
+                    exclusive=True,
+                    exit_on_error=False,
+                )
             )
 
     def stop(self) -> None:
@@ -88,9 +101,32 @@ class RefreshLoops:
         for timer in self._timers.values():
             timer.stop()
         self._timers.clear()
+        if self._event_timer is not None:
+            self._event_timer.stop()
+            self._event_timer = None
+
+    def retire(self, on_idle: Callable[[], None]) -> None:
+        """No more reads; ``on_idle`` once the reads in flight have ended (now if none)."""
+        self.retired = True
+        self.stop()
+        self._on_idle = on_idle
+        self._check_idle()
+
+    def owns(self, worker: Worker[Any]) -> bool:
+        return worker in self._workers
+
+    def _check_idle(self) -> None:
+        if not self.retired or self._on_idle is None:
+            return
+        if any(w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in self._workers):
+            return
+        on_idle, self._on_idle = self._on_idle, None
+        on_idle()
 
     def run(self, loop: str) -> None:
         """Start ``loop`` now unless paused; if it is fetching, run again when it ends."""
+        if self.retired:
+            return
         if loop in self._busy:
             self._again.add(loop)
             return
@@ -100,13 +136,15 @@ class RefreshLoops:
         if timer is not None:
             timer.stop()
         self._busy.add(loop)
-        self.app.run_worker(
-            self._fetchers[loop],
-            name=f"refresh {loop}",
-            group=GROUP_PREFIX + loop,
-            thread=True,
-            exclusive=True,
-            exit_on_error=False,
+        self._workers.add(
+            self.app.run_worker(
+                self._fetchers[loop],
+                name=f"refresh {loop}",
+                group=f"{GROUP_PREFIX}{self.generation}:{loop}",
+                thread=True,
+                exclusive=True,
+                exit_on_error=False,
+            )
         )
 
     def refresh_now(self) -> None:
@@ -115,6 +153,8 @@ class RefreshLoops:
 
     def _finished(self, loop: str) -> None:
         self._busy.discard(loop)
+        if self.retired:
+            return
         if loop in self._again:
             self._again.discard(loop)
             self.run(loop)
@@ -129,63 +169,67 @@ class RefreshLoops:
         rate-limits its health paths) and a minute while they answer 429."""
         interval = self.app.refresh_interval
         if loop == "api":
-            interval = max(interval, self.app.backend.profile.api.min_interval)
+            interval = max(interval, self.backend.profile.api.min_interval)
             api = self.app.store.api
             if api is not None and api.rate_limited:
                 interval = max(interval, API_BACKOFF)
         return interval
 
     def worker_changed(self, event: Worker.StateChanged) -> None:
-        """The app's ``on_worker_state_changed``: a loop's worker ended (any way)."""
+        """The app's ``on_worker_state_changed`` for a worker this owns: it ended (any way)."""
+        if event.state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+            return
+        self._workers.discard(event.worker)
         group = event.worker.group or ""
-        if group.startswith(GROUP_PREFIX) and event.state in (
-            WorkerState.SUCCESS,
-            WorkerState.ERROR,
-            WorkerState.CANCELLED,
-        ):
-            self._finished(group.removeprefix(GROUP_PREFIX))
+        if group.startswith(GROUP_PREFIX):
+            self._finished(group.rsplit(":", 1)[-1])
+        self._check_idle()
 
     # ------------------------------------------------------------------ workers
 
     def _post(self, message: SnapshotReady | StackEventReceived) -> None:
-        self.app.post_message(message)
+        if not self.retired:
+            self.app.post_message(message)
+
+    def _snapshot(self, source: Source, snapshot: Any) -> None:
+        self._post(SnapshotReady(source, snapshot, generation=self.generation))
 
     # each loop's first read may have started before the app did (Backend.prefetch)
 
     def _fetch_containers(self) -> None:
-        backend = self.app.backend
+        backend = self.backend
         snap = backend.take_prefetched("containers") or backend.containers()
-        self._post(SnapshotReady("containers", snap))
+        self._snapshot("containers", snap)
 
     def _fetch_database(self) -> None:
-        backend = self.app.backend
+        backend = self.backend
         first = backend.take_prefetched("database")
         db = first[0] if first else backend.database()
-        self._post(SnapshotReady("database", db))
-        self._post(SnapshotReady("migrations", first[1] if first else backend.migrations(db)))
+        self._snapshot("database", db)
+        self._snapshot("migrations", first[1] if first else backend.migrations(db))
 
     def _fetch_sync(self) -> None:
-        backend = self.app.backend
+        backend = self.backend
         sync, orders = backend.take_prefetched("sync") or (backend.sync(), backend.orders())
-        self._post(SnapshotReady("sync", sync))
-        self._post(SnapshotReady("orders", orders))
+        self._snapshot("sync", sync)
+        self._snapshot("orders", orders)
 
     def _fetch_broker(self) -> None:
-        backend = self.app.backend
+        backend = self.backend
         redis, celery = backend.take_prefetched("broker") or backend.broker()
-        self._post(SnapshotReady("redis", redis))
-        self._post(SnapshotReady("celery", celery))
+        self._snapshot("redis", redis)
+        self._snapshot("celery", celery)
 
     def _fetch_api(self) -> None:
-        backend = self.app.backend
-        self._post(SnapshotReady("api", backend.take_prefetched("api") or backend.api()))
+        backend = self.backend
+        self._snapshot("api", backend.take_prefetched("api") or backend.api())
 
     def _watch_events(self) -> None:
         """Docker events for the stack; a broken stream is re-opened after a pause."""
         stop = self._events_stop
         while not stop.is_set():
             try:
-                for event in self.app.backend.events(stop):
+                for event in self.backend.events(stop):
                     if stop.is_set():
                         return
                     # the source yields only the kinds in sources.docker_parse.EVENT_KINDS

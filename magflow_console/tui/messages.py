@@ -12,6 +12,7 @@ from typing import Literal
 from textual.message import Message
 
 from magflow_console.actions.audit_view import AuditRows
+from magflow_console.environments import ProfileStatus
 from magflow_console.models import (
     AdminsSnapshot,
     ApiSnapshot,
@@ -46,10 +47,13 @@ Snapshot = (
 
 @dataclass
 class SnapshotReady(Message):
-    """A refresh loop read a source (the snapshot may be in the error state)."""
+    """A refresh loop read a source (the snapshot may be in the error state);
+    ``generation``: the loops that read it (the app ignores a profile it switched away
+    from)."""
 
     source: Source
     snapshot: Snapshot
+    generation: int = 0
 
 
 @dataclass
@@ -108,3 +112,12 @@ class AuditRead(Message):
 
     path: str
     rows: AuditRows
+
+
+@dataclass
+class ProfileRead(Message):
+    """A profile answered (or was given up on) in the environments screen's ``round`` of
+    reads (``environments.AllProfiles``)."""
+
+    round: int
+    line: ProfileStatus

@@ -119,3 +119,27 @@ def test_header_says_when_the_data_was_read_not_that_the_stack_was_good() -> Non
     assert header(None, False).endswith("│ not every source readable")
     assert "last good" not in header(at, True)  # read next to CRITICAL, it misled
     assert len(header(at, False)) <= 80
+
+
+def test_cached_product_counts_say_when_they_were_read() -> None:
+    """Figure 5 of the speed issue: counts cached for a minute show their age, to the
+    minute in the pane (so it is repainted for it once a minute at most), in seconds in
+    ``sync-logs``."""
+    import io
+
+    from rich.console import Console
+
+    from magflow_console.cli.tables import print_sync
+    from magflow_console.models import SyncSnapshot
+    from magflow_console.tui.widgets.sync_pane import counts_read
+
+    at = dt.datetime(2026, 12, 4, 12, 40, 30, tzinfo=dt.UTC)
+    snap = SyncSnapshot("ok", None, at, 1.0, counts_age_seconds=45.0)
+    assert counts_read(snap) == " · counts 12:39"
+    assert counts_read(SyncSnapshot("ok", None, at, 1.0, counts_age_seconds=0.0)) == (
+        " · counts 12:40"
+    )
+    assert counts_read(SyncSnapshot("error", "down", at, 1.0)) == ""
+    out = io.StringIO()
+    print_sync(snap, Console(file=out, width=120))
+    assert "eMAG accounts (product counts read 45s ago)" in out.getvalue()

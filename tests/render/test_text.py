@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from rich.console import Console
 
@@ -150,3 +150,77 @@ def test_scrub_never_raises_and_never_grows_a_secret(value: str) -> None:
     secret = "Zq9-secret-Zq9"
     assert secret not in scrub(f"{value} password={secret} {value}")
     assert secret not in scrub(value + secret, known=(secret,))
+
+
+# the fast path: a text without an ``@`` or a trigger word is returned untouched, which
+# must be exactly what the patterns would have done
+
+
+def _scrub_slowly(text: str) -> str:
+    """The masker without its fast path."""
+    from magflow_console.render import text as t
+
+    for pattern, repl in (
+        (t._URL_PASSWORD, rf"\1:{MASK}@"),
+        (t._BARE_CREDENTIALS, rf"\1:{MASK}@"),
+        (t._AUTH_SCHEME, rf"\1\2{MASK}"),
+        (t._QUOTED_SECRET, rf"\1\2{MASK}\2"),
+        (t._KEYWORD_SECRET, rf"\1\2{MASK}"),
+    ):
+        text = pattern.sub(repl, text)
+    return text
+
+
+def test_the_fast_path_folds_every_letter_the_patterns_match_case_blind() -> None:
+    """Every code point ``re.IGNORECASE`` takes for an ASCII letter becomes that letter
+    under the fast path's folding (else ``paſsword=x``, with a long s, would skip it)."""
+    import re
+    import string
+
+    from magflow_console.render import text as t
+
+    letter = re.compile("(?i)[a-z]")
+    for code in range(0x110000):
+        ch = chr(code)
+        if letter.fullmatch(ch):
+            folded = ch.translate(t._FOLD).lower()
+            assert folded in string.ascii_lowercase and re.fullmatch(f"(?i){folded}", ch), hex(code)
+
+
+WORDS = ["password", "token", "bearer", "basic", "api_key", "authorization", "secret", "pwd"]
+ODD = {"s": "\u017f", "i": "\u0131", "k": "\u212a"}
+
+
+@st.composite
+def disguised(draw: st.DrawFn) -> str:
+    """A trigger word in mixed case, with letters ``re.IGNORECASE`` folds (ſ, ı, K)."""
+    word = draw(st.sampled_from(WORDS))
+    out = []
+    for ch in word:
+        choice = draw(st.integers(0, 2))
+        out.append(ch.upper() if choice == 1 else ODD.get(ch, ch) if choice == 2 else ch)
+    return "".join(out)
+
+
+PIECES = st.one_of(
+    disguised(),
+    st.sampled_from(["@", ":", "=", " ", "'", '"', "://", "user:", "abcdefgh12", "\u0130"]),
+    st.text(max_size=4),
+)
+
+
+SECRETISH = st.builds(
+    lambda pre, word, sep, value: f"{pre}{word}{sep}{value}",
+    st.sampled_from(["", " ", "x ", '{"']),
+    disguised(),
+    st.sampled_from(["=", ": ", '": "', " "]),
+    st.text("abcdefgh12345", min_size=1, max_size=12),
+)
+
+
+@example("pa\u017fsword=x1")
+@example("ba\u0131ic abcdefgh12")
+@example("\u0130")
+@given(st.one_of(SECRETISH, st.lists(PIECES, max_size=8).map("".join)))
+def test_the_fast_path_changes_nothing(value: str) -> None:
+    assert scrub(value) == _scrub_slowly(value)

@@ -483,13 +483,16 @@ def test_product_counts_are_cached_for_their_max_age(head_db_url: str) -> None:
     fresh = DatabaseSource(head_db_url, counts_max_age_seconds=0)
     with connect(head_db_url) as conn:
         _add_product(conn, "main")
-        assert cached.fetch_sync().accounts["main"].products_total == 1
+        first = cached.fetch_sync()
+        assert first.accounts["main"].products_total == 1 and first.counts_age_seconds == 0.0
         assert fresh.fetch_sync().accounts["main"].products_total == 1
         _add_product(conn, "main")
         insert_sync_log(conn, account_type="main", hours_ago=0.1)
     again = cached.fetch_sync()
     assert again.accounts["main"].products_total == 1  # the catalogue scan is reused
+    assert again.counts_age_seconds is not None and again.counts_age_seconds > 0  # and says so
     assert again.accounts["main"].runs_24h == 1  # sync statistics are always fresh
-    assert fresh.fetch_sync().accounts["main"].products_total == 2
+    now = fresh.fetch_sync()
+    assert now.accounts["main"].products_total == 2 and now.counts_age_seconds == 0.0
     cached.close()
     fresh.close()

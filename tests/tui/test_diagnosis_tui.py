@@ -28,7 +28,7 @@ from magflow_console.tui.screens.container_detail import (
     log_says_text,
 )
 from magflow_console.tui.screens.findings import FindingsScreen, row_text
-from magflow_console.tui.widgets.log_view import LogView
+from magflow_console.tui.widgets.log_view import TEXT, LogView
 from magflow_console.tui.widgets.table import LiveTable
 from tests.support.docker_engine import STACK_SECRETS
 from tests.tui.helpers import real_app, real_config, screen_text, table_rows, wait_for, wait_loaded
@@ -209,7 +209,7 @@ async def test_app_detail_shows_its_emag_accounts_and_what_its_log_says(
         assert "EMAG_FBE_PASSWORD unset" in shown and "▲ product sync failed" in shown
         assert max(len(x) for x in shown.splitlines()) <= 80
         # the log itself: the failed sync's line is there, its bearer token masked
-        logged = "\n".join(e.text for e in screen.query_one(LogView).entries)
+        logged = "\n".join(e[TEXT] for e in screen.query_one(LogView).entries)
         failed = next(x for x in logged.splitlines() if "Product sync failed:" in x)
         assert "'Authorization': '***'" in failed, failed
         assert_no_secret(app, "\n".join(lines), logged)
@@ -371,10 +371,10 @@ async def test_enter_on_a_log_finding_finds_its_line_in_the_followed_log(
         await wait_for(pilot, lambda: log.match_index is not None, "the evidence found in the log")
         assert log.match_index is not None
         matched = log.shown[log.match_index]
-        assert "Product sync failed:" in matched.text and "'***'" in matched.text
+        assert "Product sync failed:" in matched[TEXT] and "'***'" in matched[TEXT]
         # the newest such line, and the view is held there (not following to the end)
         later = log.shown[log.match_index + 1 :]
-        assert not any("Product sync failed:" in e.text for e in later)
+        assert not any("Product sync failed:" in e[TEXT] for e in later)
         assert not log.following
         status = str(detail.query_one("#log-status").render())
         assert "search product sync failed:" in status

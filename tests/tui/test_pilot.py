@@ -25,7 +25,7 @@ from magflow_console.tui.screens.help import HelpScreen
 from magflow_console.tui.screens.migration_detail import MigrationDetailScreen
 from magflow_console.tui.screens.sync_detail import SyncDetailScreen
 from magflow_console.tui.widgets.containers_pane import ContainersPane
-from magflow_console.tui.widgets.log_view import LogView
+from magflow_console.tui.widgets.log_view import LOWER, TEXT, LogView
 from magflow_console.tui.widgets.migrations_pane import MigrationsPane
 from magflow_console.tui.widgets.pane import Summary
 from magflow_console.tui.widgets.sync_pane import SyncPane
@@ -148,7 +148,7 @@ async def test_container_detail_logs_filter_and_search(
         assert isinstance(screen, ContainerDetailScreen)
         log = screen.query_one(LogView)
         await wait_for(pilot, lambda: len(log.entries) >= 3, "log lines of the worker")
-        texts = [e.text for e in log.entries]
+        texts = [e[TEXT] for e in log.entries]
         assert any("Starting application" in t for t in texts), texts[:10]
         await wait_for(pilot, lambda: screen.info is not None, "container inspect")
         info = str(screen.query_one("#container-info").render())
@@ -157,17 +157,17 @@ async def test_container_detail_logs_filter_and_search(
 
         await pilot.press("slash", *"ready", "enter")
         assert log.filter_text == "ready"
-        assert log.shown and all("ready" in e.lower for e in log.shown)
+        assert log.shown and all("ready" in e[LOWER] for e in log.shown)
         assert len(log.shown) < len(log.entries)
 
         await pilot.press("slash", "ctrl+u", "enter")  # clear the filter
         assert len(log.shown) == len(log.entries)
         await pilot.press("s", *"database", "enter")
         first = log.match_index
-        assert first is not None and "database" in log.shown[first].lower
+        assert first is not None and "database" in log.shown[first][LOWER]
         assert not log.following  # searching pauses following
         await pilot.press("n")
-        assert log.match_index is not None and "database" in log.shown[log.match_index].lower
+        assert log.match_index is not None and "database" in log.shown[log.match_index][LOWER]
         await pilot.press("end")
         assert log.following
         await pilot.press("t")
@@ -193,7 +193,7 @@ async def test_escape_sequences_in_logs_are_neutralised(
         await pilot.pause()
         log = app.screen.query_one(LogView)
         await wait_for(pilot, lambda: bool(log.entries), "the hostile log line")
-        line = log.entries[-1].text
+        line = log.entries[-1][TEXT]
         assert "\x1b" not in line and "\x07" not in line
         assert line == "[bold red]boom[/bold red] tail"  # shown literally, not as markup
         strip = log.render_line(log.shown.index(log.entries[-1]) - int(log.scroll_y))

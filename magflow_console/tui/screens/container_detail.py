@@ -1,9 +1,11 @@
 """Container detail: state, restart history, image, ports, health-probe log, what the
 environment says about the eMAG accounts, what the log says, and the logs.
 
-Logs are followed by a thread worker; lines land in a lock-protected buffer that the
-screen drains every ``FLUSH_SECONDS`` (batching: a chatty container causes at most ~12
-redraws a second, not one per line). The worker never touches widgets. Credentials in
+Logs are followed by a thread worker; it cleans each line into the view's ``LogEntry``
+(off the UI thread) and puts it in a lock-protected buffer, bounded like the view's,
+that the screen drains every ``FLUSH_SECONDS`` (batching: a container writing 5,000
+lines a second causes at most ~10 redraws a second, not one per line, and the UI thread
+only appends them). The worker never touches widgets. Credentials in
 the lines arrive masked (the Docker source's ``LogLine``): MagFlow's request log carries
 the Authorization header, and no screen shows a secret.
 
@@ -50,12 +52,12 @@ from magflow_console.render import fmt, styles
 from magflow_console.render.text import one_line
 from magflow_console.tui.messages import ContainerInspected, LogFindingsRead
 from magflow_console.tui.screens.base import AppScreen
-from magflow_console.tui.widgets.log_view import LogView
+from magflow_console.tui.widgets.log_view import MAX_LINES, LogEntry, LogView, log_entry
 
 if TYPE_CHECKING:
     pass
 
-FLUSH_SECONDS = 0.08
+FLUSH_SECONDS = 0.1  # ~10 frames a second while following: no one reads faster
 TAIL = LOG_TAIL  # the lines doctor reads per container
 PROBES_SHOWN = 3
 LOG_FINDINGS_SECONDS = 1.0
@@ -190,7 +192,8 @@ class ContainerDetailScreen(AppScreen[None]):
         self.container_name = name
         #: text to find in the log once its backlog is in (a finding's evidence)
         self._initial_search = (search or "").strip() or None
-        self._pending: list[Any] = []
+        #: lines followed, not shown yet (``_lock``); no more than the view keeps
+        self._pending: deque[LogEntry] = deque(maxlen=MAX_LINES)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._input_mode = "filter"
@@ -241,17 +244,19 @@ class ContainerDetailScreen(AppScreen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail:logs")
     def _follow(self) -> None:
         for line in self.mf.backend.follow(self.container_name, self._stop, tail=TAIL):
+            entry = log_entry(line)  # cleaned here, not on the UI thread
             with self._lock:
-                self._pending.append(line)
+                self._pending.append(entry)
                 self._recent.append(line)
             if self._stop.is_set():
                 break
 
     def _flush(self) -> None:
         with self._lock:
-            batch, self._pending = self._pending, []
+            batch = list(self._pending)
+            self._pending.clear()
         if batch:
-            self.query_one(LogView).add_lines(batch)
+            self.query_one(LogView).add_entries(batch)
             self._log_dirty = True
             if self._lines_since is None:
                 self._lines_since = time.monotonic()
@@ -344,7 +349,9 @@ class ContainerDetailScreen(AppScreen[None]):
             t.append(f" {log.match_count()} matches (n/N)", style="dim")
         if not log.timestamps:
             t.append("  no timestamps", style="dim")
-        self.query_one("#log-status", Static).update(t)
+        # one line high (app.tcss): new text never moves anything, so no layout pass (which
+        # would put the new status one frame later)
+        self.query_one("#log-status", Static).update(t, layout=False)
 
     # ------------------------------------------------------------------ actions
 

@@ -8,19 +8,42 @@
 - ``t`` toggles timestamps; ``y`` copies the visible lines (OSC 52).
 
 It renders line by line (``render_line``) so a 10k-line buffer costs only what is visible.
+
+Built for a container writing thousands of lines a second:
+
+- a line is sanitised once, when its ``LogEntry`` is made (the follow worker makes them,
+  off the UI thread; ``add_entries`` takes them as they are);
+- a ``LogEntry`` is a plain tuple of strings and a datetime, which Python's garbage
+  collector stops tracking. A class instance would be tracked: 5,000 a second, each
+  living as long as the buffer holds it (2 s), reach the oldest generation and bring
+  its full collections (60-200 ms with this app's ~130k objects, a frozen screen) from
+  every ~5 s to every ~3 s;
+- a batch costs what it adds: the lines that fall off the front of the buffer are
+  dropped from the shown list by count (no re-filtering, no re-measuring of the whole
+  buffer), and the width is the widest line seen (plus room for the time stamps, shown
+  or not: the timestamps toggle is a repaint);
+- while paused (scrolled up, or held on a search hit) the view keeps showing the same
+  lines as older ones fall off the front, until they fall off themselves;
+- ``StatusChanged`` is posted only when what the status line says can have changed;
+- a line renders as two segments (time stamp, text), without ``rich.Text``, unless it
+  holds a search match. Rendered lines are not kept: while following, every frame shows
+  new lines, and kept ``Strip`` objects (16 tracked objects each) would only feed the
+  garbage collector's oldest generation.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import deque
-from collections.abc import Iterable
-from typing import ClassVar
+from collections.abc import Iterable, Sequence
+from itertools import islice
+from typing import ClassVar, Final
 
 from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -29,16 +52,30 @@ from magflow_console.render.text import one_line
 
 MAX_LINES = 10_000
 MAX_WIDTH = 2_000
+#: room kept for the time stamps, shown or not: the toggle is then a repaint, not a
+#: layout pass (which put the new status line one frame later)
+STAMP_WIDTH = 24
+_DIM = Style(dim=True)
+_STDERR = Style(color="red")
+_NO_STAMP = " " * 15
 
 
-class LogEntry:
-    __slots__ = ("lower", "stream", "text", "timestamp")
+#: One log line as the view keeps it: ``(timestamp, text, lower, stream)``, the text
+#: sanitised (one line, at most ``MAX_WIDTH``) and lower-cased for the filter and the
+#: search. A plain tuple on purpose (see the module doc): the garbage collector does not
+#: track it.
+LogEntry = tuple[dt.datetime | None, str, str, str | None]
+STAMP: Final = 0
+TEXT: Final = 1
+LOWER: Final = 2
+STREAM: Final = 3
 
-    def __init__(self, timestamp: dt.datetime | None, text: str, stream: str | None) -> None:
-        self.timestamp = timestamp
-        self.text = one_line(text, MAX_WIDTH)
-        self.lower = self.text.lower()
-        self.stream = stream
+
+def log_entry(line: object) -> LogEntry:
+    """The entry of a ``LogLine``-like object (``timestamp``, ``text``, ``stream``) or a
+    string; made by whoever has the line (the follow worker, off the UI thread)."""
+    text = one_line(str(getattr(line, "text", line)), MAX_WIDTH)
+    return (getattr(line, "timestamp", None), text, text.lower(), getattr(line, "stream", None))
 
 
 class LogView(ScrollView, can_focus=True):
@@ -59,36 +96,53 @@ class LogView(ScrollView, can_focus=True):
 
     def __init__(self, *, max_lines: int = MAX_LINES, **kw: object) -> None:
         super().__init__(**kw)  # type: ignore[arg-type]
+        self.max_lines = max_lines
         self.entries: deque[LogEntry] = deque(maxlen=max_lines)
+        #: the entries the filter keeps, oldest first (all of them without a filter)
         self.shown: list[LogEntry] = []
         self.filter_text = ""
         self.search_text = ""
-        self.match_index: int | None = None  # index into ``visible``
+        self.match_index: int | None = None  # index into ``shown``
         self.following = True
         self.timestamps = True
-        self._max_width = 0
+        self._widest = 0  # the widest text of ``shown`` (since the last rebuild)
+        self._counts = (0, 0)  # (shown, entries) when ``StatusChanged`` was last posted
+        self._frame_style: Style | None = None
 
     # ------------------------------------------------------------------ data in
 
     def add_lines(self, lines: Iterable[object]) -> None:
-        """Append ``LogLine``-like objects (``timestamp``, ``text``, ``stream``)."""
-        new = [
-            LogEntry(
-                getattr(x, "timestamp", None),
-                str(getattr(x, "text", x)),
-                getattr(x, "stream", None),
-            )
-            for x in lines
-        ]
+        """Append ``LogLine``-like objects (``timestamp``, ``text``, ``stream``) or strings."""
+        self.add_entries([log_entry(x) for x in lines])
+
+    def add_entries(self, new: Sequence[LogEntry]) -> None:
+        """Append entries made beforehand (``LogEntry``: already sanitised). Costs what
+        is added, whatever the size of the buffer."""
         if not new:
             return
-        overflow = len(self.entries) + len(new) - (self.entries.maxlen or 0)
-        self.entries.extend(new)
-        if overflow > 0 or self.filter_text:
-            self._rebuild()
+        if len(new) >= self.max_lines:  # the whole buffer is replaced
+            dropped = len(self.shown)
+            self.entries.clear()
+            self.entries.extend(new[-self.max_lines :])
+            self.shown.clear()
+            kept: Sequence[LogEntry] = self.entries
         else:
-            self.shown.extend(new)
-            self._grow(new)
+            overflow = len(self.entries) + len(new) - self.max_lines
+            dropped = 0
+            if overflow > 0:
+                needle = self.filter_text
+                gone = islice(self.entries, overflow)
+                dropped = sum(needle in e[LOWER] for e in gone) if needle else overflow
+                del self.shown[:dropped]
+            self.entries.extend(new)
+            kept = new
+        needle = self.filter_text
+        added = [e for e in kept if needle in e[LOWER]] if needle else kept
+        self.shown.extend(added)
+        if added:
+            self._widest = max(self._widest, max(len(e[TEXT]) for e in added))
+        self._shifted(dropped)
+        self._resize()
         self._after_change()
 
     def clear(self) -> None:
@@ -105,22 +159,38 @@ class LogView(ScrollView, can_focus=True):
     def _rebuild(self) -> None:
         needle = self.filter_text
         self.shown = (
-            [e for e in self.entries if needle in e.lower] if needle else list(self.entries)
+            [e for e in self.entries if needle in e[LOWER]] if needle else list(self.entries)
         )
-        self._max_width = 0
-        self._grow(self.shown)
+        self._widest = max((len(e[TEXT]) for e in self.shown), default=0)
+        self._resize()
 
-    def _grow(self, entries: Iterable[LogEntry]) -> None:
-        extra = 24 if self.timestamps else 0
-        for e in entries:
-            self._max_width = max(self._max_width, len(e.text) + extra)
-        self.virtual_size = Size(self._max_width, len(self.shown))
+    def _shifted(self, dropped: int) -> None:
+        """``dropped`` shown lines fell off the front: indices into ``shown`` move up;
+        a paused view keeps showing the lines it showed."""
+        if not dropped:
+            return
+        if self.match_index is not None:
+            self.match_index = self.match_index - dropped if self.match_index >= dropped else None
+        if not self.following and self.scroll_y > 0:
+            self.scroll_to(y=max(self.scroll_y - dropped, 0), animate=False, immediate=True)
+
+    def _resize(self) -> None:
+        size = Size(self._widest + STAMP_WIDTH, len(self.shown))
+        if size != self.virtual_size:
+            self.virtual_size = size
 
     def _after_change(self) -> None:
         if self.following:
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
+            if self.allow_vertical_scroll:
+                self.scroll_end(animate=False, immediate=True, x_axis=False)
+            else:  # no scrollbar before the next layout (the first lines that overflow
+                # the view): until then the view cannot scroll (and stayed at the top)
+                self.call_after_refresh(self._end_if_following)
         self.refresh()
-        self.post_message(self.StatusChanged())
+        counts = (len(self.shown), len(self.entries))
+        if counts != self._counts or self.search_text:
+            self._counts = counts
+            self.post_message(self.StatusChanged())
 
     # ------------------------------------------------------------------ follow / scroll
 
@@ -130,6 +200,10 @@ class LogView(ScrollView, can_focus=True):
         if at_end != self.following:
             self.following = at_end
             self.post_message(self.StatusChanged())
+
+    def _end_if_following(self) -> None:
+        if self.following:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
 
     def action_follow(self) -> None:
         self.following = True
@@ -167,7 +241,7 @@ class LogView(ScrollView, can_focus=True):
         step = 1 if forward else -1
         for i in range(count):
             index = (start + i * step) % count
-            if needle in self.shown[index].lower:
+            if needle in self.shown[index][LOWER]:
                 self.match_index = index
                 self.scroll_to(
                     y=max(index - self.size.height // 2, 0), animate=False, immediate=True
@@ -184,13 +258,12 @@ class LogView(ScrollView, can_focus=True):
     def match_count(self) -> int:
         if not self.search_text:
             return 0
-        return sum(1 for e in self.shown if self.search_text in e.lower)
+        return sum(1 for e in self.shown if self.search_text in e[LOWER])
 
     # ------------------------------------------------------------------ misc actions
 
     def action_toggle_timestamps(self) -> None:
         self.timestamps = not self.timestamps
-        self._rebuild()
         self.refresh()
         self.post_message(self.StatusChanged())
 
@@ -208,34 +281,56 @@ class LogView(ScrollView, can_focus=True):
     # ------------------------------------------------------------------ rendering
 
     def _plain(self, entry: LogEntry) -> str:
-        if self.timestamps and entry.timestamp is not None:
-            return f"{entry.timestamp.strftime('%Y-%m-%d %H:%M:%S')} {entry.text}"
-        return entry.text
+        stamp, text, _, _ = entry
+        if self.timestamps and stamp is not None:
+            return f"{stamp:%Y-%m-%d %H:%M:%S} {text}"
+        return text
 
-    def _line(self, index: int) -> Text:
-        entry = self.shown[index]
+    def _text(self, entry: LogEntry, is_match: bool) -> Text:
+        """The line with its search highlights (only lines that match take this way)."""
+        _, plain, lower, stream = entry
         text = Text(no_wrap=True, end="")
         if self.timestamps:
-            stamp = entry.timestamp.strftime("%m-%d %H:%M:%S") if entry.timestamp else " " * 14
-            text.append(stamp + " ", style="dim")
-        text.append(entry.text, style="red" if entry.stream == "stderr" else "")
+            text.append(self._stamp(entry), style="dim")
+        text.append(plain, style="red" if stream == "stderr" else "")
         if self.search_text:
-            offset = len(text.plain) - len(entry.text)
-            lower, needle, start = entry.lower, self.search_text, 0
+            offset = len(text.plain) - len(plain)
+            needle, start = self.search_text, 0
             while (pos := lower.find(needle, start)) >= 0:
                 text.stylize("reverse", offset + pos, offset + pos + len(needle))
                 start = pos + len(needle)
-        if index == self.match_index:
+        if is_match:
             text.stylize("bold underline")
         return text
+
+    @staticmethod
+    def _stamp(entry: LogEntry) -> str:
+        stamp = entry[STAMP]
+        return f"{stamp:%m-%d %H:%M:%S} " if stamp is not None else _NO_STAMP
+
+    def _strip(self, entry: LogEntry, is_match: bool, base: Style) -> Strip:
+        """The whole line, styled."""
+        _, text, lower, stream = entry
+        if is_match or (self.search_text and self.search_text in lower):
+            segments = list(self._text(entry, is_match).render(self.app.console))
+        else:
+            segments = [Segment(self._stamp(entry), _DIM)] if self.timestamps else []
+            segments.append(Segment(text, _STDERR if stream == "stderr" else None))
+        return Strip(Segment.apply_style(segments, base))
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._frame_style = self.rich_style  # once a frame, not once a line
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame_style = None
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         index = scroll_y + y
         width = self.size.width
-        base = self.rich_style
+        base = self.rich_style if self._frame_style is None else self._frame_style
         if index >= len(self.shown):
             return Strip.blank(width, base)
-        segments = list(self._line(index).render(self.app.console))
-        strip = Strip(Segment.apply_style(segments, base))
+        strip = self._strip(self.shown[index], index == self.match_index, base)
         return strip.crop_extend(scroll_x, scroll_x + width, base)

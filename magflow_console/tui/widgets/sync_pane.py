@@ -80,6 +80,16 @@ def account_row(stats: AccountStats, now: dt.datetime) -> Row:
     )
 
 
+def counts_read(snap: SyncSnapshot) -> str:
+    """`` · counts 12:40``: the minute the product counts were read (they are cached for
+    a minute; to the minute, so an idle pane is repainted for it once a minute at most)."""
+    age = snap.counts_age_seconds
+    if age is None:
+        return ""
+    read = snap.fetched_at - dt.timedelta(seconds=age)
+    return f" · counts {fmt.hm(read)}"
+
+
 #: lines the anomalies get in the pane (app.tcss: #sync-anomalies max-height)
 ANOMALY_LINES = 3
 
@@ -138,7 +148,7 @@ class SyncPane(Pane):
         anomalies.set_text(anomalies_text(snapshot, self.account_findings))
         anomalies.display = bool(anomalies.plain)
         self.table.set_rows([run_row(r) for r in snapshot.recent])
-        self.set_subtitle(f"{len(snapshot.recent)} recent runs")
+        self.set_subtitle(f"{len(snapshot.recent)} recent runs{counts_read(snapshot)}")
 
     def selected_run(self) -> str | None:
         return self.table.selected_key
