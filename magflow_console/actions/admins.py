@@ -339,12 +339,32 @@ def run_create_admin(ctx: ActionContext, plan: ActionPlan, password: str) -> Act
                 {"uid": user_id, "name": ADMIN_ROLE},
             )
     except SourceError as exc:
-        return ActionResult(False, f"Creating admin user {email} failed: {exc}")
+        return ActionResult(
+            False, f"Creating admin user {email} failed: {exc}; {_what_stayed(ctx, email)}."
+        )
     return ActionResult(
         True,
         f"Created admin user {email} (id {user_id}) with role '{ADMIN_ROLE}'.",
         plan.warnings,
         {"email": email, "created": True, "exists": False, "id": int(user_id)},
+    )
+
+
+def _what_stayed(ctx: ActionContext, email: str) -> str:
+    """After a failed creation (the connection cut mid-way, a lock timeout...): whether the
+    user exists, read again on a new connection. The insert and the role link are one
+    transaction, so either both stayed or neither did; only a cut during COMMIT leaves
+    the outcome unknown to the failed session, hence the check."""
+    try:
+        db = _Db(ctx)
+        found = _find_user(db, email)
+    except SourceError as exc:
+        return f"whether anything was created could not be checked ({exc})"
+    if found is None:
+        return f"nothing was created: no user {email} in {db.schema}.users (read again)"
+    return (
+        f"user {email} exists now (id {found['id']}): the creation was committed before "
+        "the failure, or another console created it"
     )
 
 

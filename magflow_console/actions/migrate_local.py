@@ -132,11 +132,15 @@ def capture_alembic_logs(sink: Callable[[str], None]) -> Iterator[None]:
 
 def exception_summary(exc: BaseException) -> str:
     """``DuplicateColumn: column "x" of relation "y" already exists``: the DBAPI error's class
-    and first line when there is one, never a traceback."""
+    and first line when there is one, never a traceback. A connection that went away under
+    the migration says so first (``the connection was cut (AdminShutdown: ...)``)."""
+    from magflow_console.sources.pg_conn import connection_cut
+
     orig = getattr(exc, "orig", None) or exc
     text = str(orig).strip().splitlines()
     first = text[0] if text else ""
-    return scrub(f"{type(orig).__name__}: {first}" if first else type(orig).__name__)
+    summary = scrub(f"{type(orig).__name__}: {first}" if first else type(orig).__name__)
+    return f"the connection was cut ({summary})" if connection_cut(exc) else summary
 
 
 # --------------------------------------------------------------------------- upgrade

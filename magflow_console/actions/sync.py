@@ -25,13 +25,15 @@ Blocking work runs in the caller's thread. No Textual import.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
 import httpx
 
 from magflow_console import config as cfg
-from magflow_console.actions.guard import ActionContext, ActionPlan, ActionResult
+from magflow_console.actions.guard import ActionContext, ActionPlan, ActionRefused, ActionResult
+from magflow_console.actions.sync_guard import SyncGuard
 from magflow_console.actions.sync_request import ACCOUNTS, SyncRequest, strategy_of
 from magflow_console.actions.sync_task import broker_for
 from magflow_console.actions.sync_trigger import (
@@ -57,8 +59,17 @@ BUSY_MIN_AGE_SECONDS = 10.0
 # --------------------------------------------------------------------------- plan
 
 
-def _busy_reasons(db: SyncDb, min_age: float, running_minutes: int) -> list[str]:
-    reasons = []
+def _busy_reasons(
+    db: SyncDb,
+    min_age: float,
+    running_minutes: int,
+    accounts: Sequence[str],
+    own_pid: int | None = None,
+) -> list[str]:
+    """Why a sync of ``accounts`` must not be triggered now: another console triggering
+    one (``sync_guard``), a sync writing the log, a long transaction on the sync tables, a
+    fresh committed ``running`` row. ``own_pid``: this console's guard session."""
+    reasons = db.guard_holders(accounts, own_pid) + db.log_writers()
     for x in db.sync_transactions(min_age):
         who = x.application_name or "unnamed client"
         where = f" from {x.client_addr}" if x.client_addr else ""
@@ -92,7 +103,7 @@ def plan_sync(
         db = SyncDb(ctx)
         try:
             reasons = _busy_reasons(
-                db, busy_min_age_seconds, ctx.profile.sync.running_timeout_minutes
+                db, busy_min_age_seconds, ctx.profile.sync.running_timeout_minutes, req.accounts()
             )
         finally:
             db.close()
@@ -146,10 +157,47 @@ def run_sync(
     poll_interval: float = 1.0,
     http: httpx.Client | None = None,
 ) -> ActionResult:
-    """Trigger each account in turn (and watch its outcome when ``wait``)."""
+    """Trigger each account in turn (and watch its outcome when ``wait``), holding the
+    accounts' sync locks (``sync_guard``) from the checks to the end of the run."""
+    guard = SyncGuard(ctx)
+    try:
+        guard.acquire(req.accounts())
+    except SourceError as exc:
+        raise ActionRefused(f"Cannot take the sync lock: {exc}") from None
+    try:
+        return _run_guarded(ctx, plan, req, guard, wait=wait, timeout=timeout, client=client,
+                            poll_interval=poll_interval, http=http)  # fmt: skip
+    finally:
+        guard.release()
+
+
+def _run_guarded(
+    ctx: ActionContext,
+    plan: ActionPlan,
+    req: SyncRequest,
+    guard: SyncGuard,
+    *,
+    wait: bool,
+    timeout: float | None,
+    client: Any,
+    poll_interval: float,
+    http: httpx.Client | None,
+) -> ActionResult:
+    """``run_sync`` holding the accounts' sync locks: checks again, then triggers."""
     strategy = strategy_of(ctx, req)
     limit = float(timeout if timeout is not None else ctx.profile.sync.watch_timeout_seconds)
     db = SyncDb(ctx)
+    try:
+        reasons = _busy_reasons(
+            db, BUSY_MIN_AGE_SECONDS, ctx.profile.sync.running_timeout_minutes,
+            req.accounts(), guard.pid,
+        )  # fmt: skip
+    except SourceError as exc:
+        db.close()
+        raise ActionRefused(f"Cannot check whether a sync is running: {exc}") from None
+    if reasons:
+        db.close()
+        raise ActionRefused("A sync already appears to be running: " + "; ".join(reasons) + ".")
     session = ApiSession(ctx, http) if strategy == "api" else None
     client = client or (docker_client(ctx) if strategy == "celery" else None)
     broker = broker_for(ctx) if strategy == "celery" and wait else None

@@ -22,12 +22,13 @@ import datetime as dt
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from magflow_console import config as cfg
 from magflow_console.actions.guard import ActionContext
+from magflow_console.actions.sync_guard import guard_holders, sync_log_writers
 from magflow_console.actions.sync_task import BROKER_EVERY_SECONDS, TaskWatch
 from magflow_console.config_sources import ConfigError
 from magflow_console.diagnose.celery_tasks import about, attempt_text
@@ -154,6 +155,16 @@ class SyncDb:
         with self._db.transaction() as conn:
             xacts = long_transactions(conn, self.schema, min_age)
         return [x for x in xacts if x.touches_sync_tables]
+
+    def guard_holders(self, accounts: Sequence[str], own_pid: int | None = None) -> list[str]:
+        """Other consoles triggering a sync of one of ``accounts`` (``sync_guard``)."""
+        with self._db.transaction() as conn:
+            return guard_holders(conn, accounts, own_pid)
+
+    def log_writers(self) -> list[str]:
+        """Sessions writing the sync log now: a running sync's uncommitted row."""
+        with self._db.transaction() as conn:
+            return sync_log_writers(conn, self.schema)
 
     def fresh_running_rows(self, minutes: int) -> list[tuple[str, str, Any]]:
         with self._db.transaction() as conn:

@@ -22,6 +22,7 @@ Never imports textual; ``fetch`` never raises.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Sequence
@@ -31,7 +32,7 @@ from typing import Any
 import httpx
 
 from magflow_console.models import ApiCheck, ApiSnapshot, error_snapshot, utcnow
-from magflow_console.render.text import scrub
+from magflow_console.render.text import one_line, scrub
 
 #: polled at every refresh: the real checks, and the static liveness for comparison.
 #: ``/health/full`` is not among them (sheet §11.6): it repeats /health/database, caches
@@ -116,10 +117,32 @@ def _healthy_detail(path: str, body: dict[str, Any]) -> str | None:
     return _sentence(reason) if reason else None
 
 
+_TITLE = re.compile(r"<(title|h1)[^>]*>(.*?)</\1\s*>", re.IGNORECASE | re.DOTALL)
+#: how much of a body that is not JSON a check quotes (a proxy's page title, a cut body)
+QUOTED = 60
+
+
+def what_it_was(raw: str, content_type: str) -> str:
+    """Which kind of body that is not JSON: an HTML page (with its title: a proxy's
+    "502 Bad Gateway", a login or maintenance page) or the start of something else,
+    quoted short, scrubbed and on one line. Empty when there was no body."""
+    text = raw.strip()
+    if not text:
+        return ""
+    if "html" in content_type.lower() or text.startswith("<"):
+        found = _TITLE.search(text)
+        title = " ".join(found.group(2).split()) if found else ""
+        return (
+            f"an HTML page titled «{one_line(scrub(title), QUOTED)}»" if title else "an HTML page"
+        )
+    return f"starting «{one_line(scrub(text), QUOTED)}»"
+
+
 def judge(
-    path: str, status_code: int, body: Any, content_type: str = ""
+    path: str, status_code: int, body: Any, content_type: str = "", raw: str = ""
 ) -> tuple[bool, str | None, str]:
-    """(healthy, body status, detail) for one answer. Pure logic, no I/O."""
+    """(healthy, body status, detail) for one answer. Pure logic, no I/O. ``raw``: the
+    body as text when it is not JSON (the detail says what it was)."""
     subject = SUBJECTS.get(path, path)
     if status_code == RATE_LIMITED:  # says nothing of health, whatever the body holds
         return (
@@ -133,7 +156,15 @@ def judge(
     if not isinstance(body, dict):
         kind = "a non-JSON body" if body is None else "JSON that is not an object"
         ctype = content_type.split(";")[0].strip() or "no content type"
-        return False, None, f"{subject} answered HTTP {status_code} with {kind} ({ctype})"
+        seen = what_it_was(raw, content_type) if body is None else ""
+        return (
+            False,
+            None,
+            (
+                f"{subject} answered HTTP {status_code} with {kind} ({ctype})"
+                + (f": {seen}" if seen else "")
+            ),
+        )
     status = _status_of(body)
     reason = _reason(body)
     if not 200 <= status_code < 300:
@@ -272,12 +303,14 @@ class ApiSource:
             target = _sentence(response.headers.get("location", "?"))
             detail = f"{path} redirected (HTTP {code}) to {target}; redirects are not followed"
             return ApiCheck(path, code, False, latency, None, detail, critical), None
+        raw = ""
         try:
             body: Any = response.json()
         except ValueError:
             body = None
+            raw = response.content[:4096].decode("utf-8", "replace")
         ctype = response.headers.get("content-type", "")
-        healthy, status, detail = judge(path, code, body, ctype)
+        healthy, status, detail = judge(path, code, body, ctype, raw)
         return ApiCheck(path, code, healthy, latency, status, detail, critical), None
 
     def _transport_failure(self, path: str, exc: httpx.HTTPError) -> tuple[str, str]:

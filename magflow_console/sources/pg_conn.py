@@ -36,6 +36,7 @@ from psycopg.types.datetime import DateLoader, TimestampLoader, TimestamptzLoade
 from psycopg.types.json import set_json_loads
 
 from magflow_console.render.text import scrub
+from magflow_console.sources.pg_locks import lock_timeout_message, table_locks, timed_out
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
@@ -166,6 +167,28 @@ def _masked(text: str, url: PgUrl | None) -> str:
     return scrub(text, known=(url.password if url is not None else None,))
 
 
+#: admin_shutdown (pg_terminate_backend, a fast shutdown), crash_shutdown, cannot_connect_now
+_CUT_STATES = frozenset({"57P01", "57P02", "57P03"})
+
+
+def connection_cut(err: BaseException) -> bool:
+    """The connection went away under a statement: the session was terminated, the
+    server stopped or restarted, or the socket closed (not a refused connection)."""
+    orig: BaseException = getattr(err, "orig", None) or err
+    if getattr(orig, "sqlstate", None) in _CUT_STATES:
+        return True
+    raw = str(orig)
+    return any(
+        words in raw
+        for words in (
+            "terminating connection",
+            "server closed the connection",
+            "consuming input failed",
+            "the connection is lost",
+        )
+    )
+
+
 def friendly_error(err: BaseException, url: PgUrl | None, connect_timeout: float) -> str:
     """One sentence for an exception raised while talking to PostgreSQL."""
     if isinstance(err, SourceError):
@@ -200,10 +223,13 @@ def friendly_error(err: BaseException, url: PgUrl | None, connect_timeout: float
         return f"PostgreSQL at {target} has no free connection slots"
     if sqlstate == "57014" or "statement timeout" in raw:
         return f"a query on {target} was cancelled by the statement timeout"
-    if sqlstate in {"57P01", "57P02", "57P03"} or "terminating connection" in raw:
-        return f"PostgreSQL at {target} closed the connection (server restart or terminated)"
-    if "server closed the connection" in raw or "consuming input failed" in raw:
-        return f"PostgreSQL at {target} closed the connection unexpectedly"
+    if sqlstate in _CUT_STATES or "terminating connection" in raw:
+        return (
+            f"the connection to PostgreSQL at {target} was cut (the server restarted or "
+            "the session was terminated)"
+        )
+    if connection_cut(orig):
+        return f"the connection to PostgreSQL at {target} was cut (the server closed it)"
     if m := re.search(r'relation "([^"]+)" does not exist', raw):
         return f"table {m.group(1)} does not exist in {target} (is the schema migrated?)"
     if sqlstate == "25006" or "read-only transaction" in raw:
@@ -319,7 +345,27 @@ class ReadOnlyConnection:
             except SourceError:
                 raise
             except (psycopg.Error, OSError) as e:  # OSError: socket-level failures
-                raise SourceError(self.error_message(e)) from None
+                message = self.error_message(e)
+                if timed_out(e):
+                    message = self._name_lock_holder(message)
+                raise SourceError(message) from None
+
+    def _name_lock_holder(self, message: str) -> str:
+        """After a timeout, name the session holding a lock that blocks reads, if one does
+        (its pid and application_name); else ``message`` as it is. Never raises."""
+        conn = self._conn
+        if conn is None or conn.closed or conn.broken:
+            return message
+        try:
+            conn.execute(f"SET LOCAL statement_timeout = {min(self.statement_timeout_ms, 2000)}")
+            locks = table_locks(conn)
+        except psycopg.Error:
+            locks = []
+        finally:
+            self._end()
+        if not locks:
+            return message
+        return lock_timeout_message(self.target, locks, self.statement_timeout_ms)
 
     def close(self) -> None:
         with self._lock:

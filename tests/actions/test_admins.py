@@ -27,6 +27,7 @@ from magflow_console import config as cfg
 from magflow_console.actions import admins
 from magflow_console.actions.guard import ActionContext, ActionRefused, ActionResult
 from magflow_console.reference.urls import to_libpq
+from tests.support.reliability import Recorder
 
 pytestmark = pytest.mark.postgres
 
@@ -253,7 +254,9 @@ def test_second_create_reports_exists_and_keeps_the_password(
     assert PWD_CONTEXT.verify(PASSWORD, after["hashed_password"])  # type: ignore[index]
 
 
-def test_concurrent_creations_of_one_email_give_one_row(tmp_path: Path, head_db_url: str) -> None:
+def test_concurrent_creations_of_one_email_give_one_row(
+    tmp_path: Path, head_db_url: str, reliability: Recorder
+) -> None:
     email = "race@magflow.example"
     n = 4
     ctxs = [make_ctx(tmp_path / f"c{i}", head_db_url) for i in range(n)]
@@ -286,6 +289,13 @@ def test_concurrent_creations_of_one_email_give_one_row(tmp_path: Path, head_db_
     row = user_row(head_db_url, email)
     assert row is not None and row["full_name"] == f"Racer {winner}"
     assert PWD_CONTEXT.verify(PASSWORD + str(winner), row["hashed_password"])
+    told = next(r.message for r in results if not r.data["created"])
+    reliability.race(
+        "admin creation of one email from four consoles at once",
+        n,
+        "one created the user",
+        told[:160],
+    )
 
 
 def test_short_password_is_refused_and_audited_without_a_row(

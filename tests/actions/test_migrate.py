@@ -26,6 +26,7 @@ from magflow_console.reference import DEMO_TARGET, HEAD, SCRIPTS_DIR, current_re
 from magflow_console.reference.urls import to_libpq
 from tests.support.pg_password import password_url
 from tests.support.postgres import PgServer
+from tests.support.reliability import Recorder
 
 LOCK_ID = 123456789
 
@@ -210,7 +211,9 @@ def test_explicit_target_applies_only_up_to_it(runs: list[Run], pg_server: Any) 
 # --------------------------------------------------------------------------- concurrency
 
 
-def test_two_concurrent_migrations_apply_once(runs: list[Run], demo_db_url: str) -> None:
+def test_two_concurrent_migrations_apply_once(
+    runs: list[Run], demo_db_url: str, reliability: Recorder
+) -> None:
     a, b = make_run(runs, demo_db_url), make_run(runs, demo_db_url)
     plans = [migrate.plan_migrate(x.ctx, x.backend) for x in (a, b)]
     assert all(p.params["pending"] == HEAD for p in plans)  # both planned the same upgrade
@@ -247,6 +250,13 @@ def test_two_concurrent_migrations_apply_once(runs: list[Run], demo_db_url: str)
         rows = conn.execute("SELECT version_num FROM app.alembic_version").fetchall()
     assert rows == [(HEAD,)]
     assert advisory_locks(demo_db_url) == 0
+    told = f"refused: {other}" if isinstance(other, ActionRefused) else other.message
+    reliability.race(
+        "local migration of one database from two consoles at once",
+        2,
+        "one applied the upgrade",
+        told[:160],
+    )
 
 
 def test_lock_taken_after_planning_refuses_at_execution(runs: list[Run], demo_db_url: str) -> None:

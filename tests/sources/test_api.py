@@ -11,7 +11,7 @@ import pytest
 
 from magflow_console.diagnose import rules
 from magflow_console.models import ApiCheck, ApiSnapshot, to_jsonable
-from magflow_console.sources.api import DEFAULT_CHECKS, ApiSource, judge
+from magflow_console.sources.api import DEFAULT_CHECKS, ApiSource, judge, what_it_was
 from tests.support.fake_api import ENV_SECRET, HEAD_REVISION, FakeMagflowApi
 
 SECRET_DSN = "postgresql://app:s3cret@db/magflow"
@@ -149,6 +149,42 @@ def test_non_json_body_is_unhealthy(fake_api: FakeMagflowApi, make_source: Any) 
     assert check.status is None
     assert "non-JSON body (text/html)" in (check.detail or "")
     assert by_path(snap)["/health/redis"].healthy
+
+
+def test_a_proxy_page_says_it_is_html_and_its_title(
+    fake_api: FakeMagflowApi, make_source: Any
+) -> None:
+    fake_api.set_mode("html", paths=["/health/database"])
+    check = by_path(make_source(fake_api.base_url).fetch())["/health/database"]
+    assert check.status_code == 502 and not check.healthy
+    assert check.detail == (
+        "database answered HTTP 502 with a non-JSON body (text/html): "
+        "an HTML page titled «502 Bad Gateway»"
+    )
+
+
+def test_a_body_that_is_not_json_is_quoted_short_and_clean(
+    fake_api: FakeMagflowApi, make_source: Any
+) -> None:
+    fake_api.set_mode("not_json", paths=["/health/redis"])
+    check = by_path(make_source(fake_api.base_url).fetch())["/health/redis"]
+    assert check.status_code == 200 and not check.healthy and check.status is None
+    detail = check.detail or ""
+    assert detail.startswith(
+        'redis answered HTTP 200 with a non-JSON body (application/json): starting «{"status"'
+    ), detail
+    assert "\x1b" not in detail and "\x00" not in detail and "[31m" not in detail
+
+
+def test_what_a_body_that_is_not_json_was() -> None:
+    assert what_it_was("", "text/html") == ""
+    assert what_it_was("<!doctype html><p>Maintenance</p>", "") == "an HTML page"
+    assert what_it_was("<h1>\n Sign in </h1>", "text/html; charset=utf-8") == (
+        "an HTML page titled «Sign in»"
+    )
+    assert what_it_was("token=abc123 " + "x" * 100, "text/plain") == (
+        "starting «token=*** " + "x" * 49 + "…»"
+    )
 
 
 def test_http_500_everywhere(fake_api: FakeMagflowApi, make_source: Any) -> None:

@@ -7,9 +7,16 @@ product-sync endpoints of §6 that actions need. Behaviour is switched per test 
 
 Modes: ``healthy``, ``db_down`` (opt ``error``), ``redis_down`` (opt ``error``),
 ``migrations_table_missing``, ``emag_unconfigured``, ``worker_busy``, ``slow`` (opt
-``seconds``), ``http_500``, ``garbage``. ``slow``, ``http_500`` and ``garbage`` accept
-``paths=[...]`` to affect only those paths (default: every path). ``override(path, ...)``
-serves a fixed answer for one path (for shapes the modes do not cover).
+``seconds``), ``http_500``, ``garbage`` (HTTP 200, a small HTML body), ``html`` (HTTP 502
+with a proxy's HTML error page, as nginx answers when uvicorn is gone) and ``not_json``
+(HTTP 200 labelled JSON, holding a truncated body and bytes that are not UTF-8). ``slow``,
+``http_500``, ``garbage``, ``html`` and ``not_json`` accept ``paths=[...]`` to affect only
+those paths (default: every path). ``override(path, ...)`` serves a fixed answer for one
+path (for shapes the modes do not cover).
+
+``fake_api`` is one server for the session; ``own_fake_api`` is a server of the test's own
+(``own_fake_api.server.stop()`` / ``.start()``: refused connections, then the same port
+answering again).
 
 Like FastAPI's ``redirect_slashes``, a known path requested with a trailing slash answers
 307 to the path without it. ``/env`` answers a body holding a fake ``DATABASE_URL`` with
@@ -18,8 +25,10 @@ a password, so tests can prove the console never calls it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
+import socket
 import threading
 import uuid
 from collections.abc import Iterable, Iterator
@@ -40,7 +49,17 @@ MODES = (
     "slow",
     "http_500",
     "garbage",
+    "html",
+    "not_json",
 )
+#: what a proxy answers when the app behind it is gone (``html``)
+PROXY_PAGE = (
+    "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.25.3</center>\r\n"
+    "</body>\r\n</html>\r\n"
+)
+#: a body cut short, with bytes that are not UTF-8 (``not_json``)
+BROKEN_JSON = b'{"status": "ok", "dsn_host": "db", "resol\xff\xfe\x00\x1b[31m'
 ENV_SECRET = "fake-env-s3cret-pw"
 ENV_DATABASE_URL = f"postgresql+asyncpg://app:{ENV_SECRET}@db:5432/magflow"
 HEAD_REVISION = "20251021_eliminated_suggest"
@@ -111,10 +130,15 @@ class FakeMagflowApi:
         self._release = threading.Event()  # wakes sleeping "slow" handlers on reset
 
     # ------------------------------------------------------------------ control
-    def reset(self) -> None:
+    def wake(self) -> None:
+        """Answer the requests held by ``slow`` now (the mode stays)."""
         self._release.set()
         with self._lock:
             self._release = threading.Event()
+
+    def reset(self) -> None:
+        self.wake()
+        with self._lock:
             self.requests.clear()
             self.sync_requests.clear()
             self.tokens.clear()
@@ -165,6 +189,10 @@ class FakeMagflowApi:
             return 500, problem(500, "Internal Server Error", "Unexpected server error", path), {}
         if self.mode == "garbage" and self._affects(path):
             return 200, "<html><body>Bad Gateway?</body></html>", {"Content-Type": "text/html"}
+        if self.mode == "html" and self._affects(path):
+            return 502, PROXY_PAGE, {"Content-Type": "text/html"}
+        if self.mode == "not_json" and self._affects(path):
+            return 200, BROKEN_JSON, {"Content-Type": "application/json"}
         route = ROUTES.get((req.method, path))
         if route is None:
             stripped = path.rstrip("/")
@@ -469,24 +497,93 @@ def _handler_for(api: FakeMagflowApi) -> type[BaseHTTPRequestHandler]:
 class _QuietServer(ThreadingHTTPServer):
     daemon_threads = True
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.connections: set[socket.socket] = set()
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        conn, addr = super().get_request()
+        self.connections.add(conn)
+        return conn, addr
+
+    def shutdown_request(self, request: Any) -> None:
+        self.connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """End the kept-alive connections too: a stopped API answers nothing at all."""
+        for conn in list(self.connections):
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # connection resets from clients that timed out are expected
+
+
+class ApiServer:
+    """The HTTP server around one ``FakeMagflowApi``, on 127.0.0.1: ``stop()`` closes the
+    listening socket (connections are refused), ``start()`` listens again on the same
+    port."""
+
+    def __init__(self, api: FakeMagflowApi) -> None:
+        self.api = api
+        self.port = 0
+        self._server: _QuietServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._server is not None:
+            return
+        server = _QuietServer(("127.0.0.1", self.port), _handler_for(self.api))
+        self.port = server.server_address[1]
+        self.api.base_url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(
+            target=server.serve_forever, name="fake-magflow-api", daemon=True
+        )
+        self._thread.start()
+        self._server = server
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            self.api.wake()
+            server.shutdown()
+            server.server_close()
+            server.close_connections()
 
 
 @pytest.fixture(scope="session")
 def fake_api_server() -> Iterator[FakeMagflowApi]:
     """One fake API server for the whole session (use ``fake_api`` in tests)."""
     api = FakeMagflowApi()
-    server = _QuietServer(("127.0.0.1", 0), _handler_for(api))
-    api.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, name="fake-magflow-api", daemon=True)
-    thread.start()
+    server = ApiServer(api)
+    server.start()
     try:
         yield api
     finally:
         api.reset()
-        server.shutdown()
-        server.server_close()
+        server.stop()
+
+
+@dataclass
+class OwnApi:
+    """A fake API of one test's own: ``api`` answers, ``server`` can stop and start."""
+
+    api: FakeMagflowApi
+    server: ApiServer
+
+
+@pytest.fixture
+def own_fake_api() -> Iterator[OwnApi]:
+    """A fake API server only this test uses (healthy), stopped at its end."""
+    api = FakeMagflowApi()
+    server = ApiServer(api)
+    server.start()
+    try:
+        yield OwnApi(api, server)
+    finally:
+        api.reset()
+        server.stop()
 
 
 @pytest.fixture

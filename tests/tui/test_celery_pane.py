@@ -4,6 +4,7 @@ panes do), with the detail screen on top."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -13,6 +14,8 @@ from magflow_console.tui.widgets.celery_pane import CeleryPane
 from tests.support.celery_app.control import Control
 from tests.support.celery_rig import CeleryClient, CeleryProcess
 from tests.support.redis_server import RedisServer
+from tests.support.reliability import Recorder
+from tests.tui.faults import SourceLog, assert_no_error_modal, assert_responsive
 from tests.tui.helpers import real_app, real_config, screen_text, wait_for
 
 pytestmark = pytest.mark.anyio
@@ -32,6 +35,7 @@ async def test_the_celery_pane_follows_the_worker_and_survives_redis_going_away(
     celery_control: Control,
     celery_worker: CeleryProcess,
     celery_client: CeleryClient,
+    reliability: Recorder,
 ) -> None:
     fake_api.set_mode("healthy")
     loaded = real_config(
@@ -47,7 +51,8 @@ async def test_the_celery_pane_follows_the_worker_and_survives_redis_going_away(
     )
     celery_worker.wait_for_log(f"emag.sync_products[{task}] received")
     app = real_app(loaded)
-    async with app.run_test(size=(80, 24)) as pilot:
+    log = SourceLog()
+    async with app.run_test(size=(80, 24), message_hook=log.hook) as pilot:
         await wait_for(
             pilot, lambda: "sync_products main" in _pane_text(app), "the task the worker runs"
         )
@@ -58,6 +63,7 @@ async def test_the_celery_pane_follows_the_worker_and_survives_redis_going_away(
         assert task in screen_text(app)
 
         redis_db.stop()
+        stopped = time.monotonic()
         await wait_for(
             pilot,
             lambda: app.store.celery is not None and app.store.celery.state == "stale",
@@ -69,12 +75,25 @@ async def test_the_celery_pane_follows_the_worker_and_survives_redis_going_away(
         await pilot.press("escape")
         pane = app.screen.query_one(CeleryPane)
         assert pane.has_class("-stale")
+        await assert_responsive(pilot, app)
+        await wait_for(
+            pilot,
+            lambda: all(len(log.states(s, stopped)) >= 2 for s in ("containers", "database")),
+            "the other sources to be read while Redis is down",
+        )
 
         redis_db.restart()  # empty: MagFlow's Redis has no persistence
+        restarted = time.monotonic()
         await wait_for(
             pilot,
             lambda: app.store.celery is not None and app.store.celery.state == "ok",
             "the Celery source to recover by itself",
         )
         await wait_for(pilot, lambda: not pane.has_class("-stale"), "the pane to recover")
+        assert_no_error_modal(app)
     celery_control.release()
+    recovered = log.recovered_after(("redis", "celery"), restarted)
+    assert recovered is not None
+    reliability.fault(
+        "redis", "server stopped, then started empty", "Celery pane and detail", recovered
+    )
