@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tests.support.reliability import Fault, Race, CaseRecords, render
+from tests.support.reliability import CaseRecords, Fault, Race, render
 
 NOW = dt.datetime(2026, 12, 4, 8, 0, tzinfo=dt.UTC)
 
