@@ -70,6 +70,26 @@ def test_containers_over_ssh_are_those_of_the_socket(
     assert detail is not None and detail.health_log, "no health probes over ssh"
 
 
+def test_a_refresh_over_ssh_is_one_ssh_session(
+    ssh_home: SshDocker, stack_containers: StackContainers
+) -> None:
+    """Every connection to the engine is an SSH session running `docker system
+    dial-stdio` on the remote host (a process start each): a first refresh (version,
+    list, five inspects, the .env archive) reuses one, as later ones do."""
+    src = source(ssh_home.url, stack_containers)
+    try:
+        before = ssh_home.sessions_started()
+        assert src.fetch().state == "ok", src.last_error
+        first = ssh_home.sessions_started() - before
+        src.invalidate()  # every container inspected again
+        assert src.fetch().state == "ok", src.last_error
+        again = ssh_home.sessions_started() - before - first
+    finally:
+        src.close()
+    assert first == 1, f"{first} SSH sessions for one refresh ({ssh_home.log_tail()})"
+    assert again == 0, f"{again} more SSH sessions for a second refresh"
+
+
 def test_logs_over_ssh_are_read_and_masked(
     over_ssh: DockerSource, stack_containers: StackContainers
 ) -> None:

@@ -101,6 +101,14 @@ class SshDocker:
         env["HOME"] = str(home or self.home)
         return env
 
+    def sessions_started(self) -> int:
+        """Sessions the sshd started so far (its log; the docker SDK opens one for every
+        connection to the engine)."""
+        try:
+            return (self.folder / "sshd.log").read_text(errors="replace").count("Starting session:")
+        except OSError:
+            return 0
+
     def log_tail(self, lines: int = 8) -> str:
         try:
             text = (self.folder / "sshd.log").read_text(errors="replace")
