@@ -586,6 +586,111 @@ def scale_figures(sc: dict[str, Any]) -> tuple[list[Figure], list[Section]]:
     return figures, [sec]
 
 
+def ssh_figures(data: dict[str, Any]) -> tuple[list[Figure], list[Section]]:
+    sec = Section("ssh", "7. The first Docker call over ssh:// (issue 14)")
+    runs = data.get("runs", "?")
+    inproc = data.get("in_process", {})
+    cold = data.get("cold", {})
+    labels = {
+        "connect": "connect (SSH: login and one `/version`)",
+        "first_fetch": "a new source's first refresh",
+        "second_fetch": "its second refresh",
+    }
+
+    def cell(s: dict[str, Any] | None) -> str:
+        if not s:
+            return "-"
+        return f"{secs(s['median_s'])} ({secs(s['min_s'])}-{secs(s['max_s'])})"
+
+    rows = []
+    for key, label in labels.items():
+        r = inproc.get(key)
+        if not r:
+            continue
+        sessions = r.get("ssh_sessions_median")
+        rows.append(
+            [
+                label,
+                cell(r.get("socket")),
+                cell(r.get("ssh")),
+                f"{r['ratio']:.2f}x",
+                "-" if sessions is None else f"{sessions:.0f}",
+            ]
+        )
+    login = (inproc.get("ssh_login") or {}).get("ssh")
+    if login:
+        rows.insert(
+            1, ["of which the SSH login (paramiko, no engine yet)", "-", cell(login), "-", "-"]
+        )
+    if cold:
+        rows.append(
+            [
+                "`containers --json`, cold process",
+                cell(cold.get("socket")),
+                cell(cold.get("ssh")),
+                f"{cold['ratio']:.2f}x",
+                "-",
+            ]
+        )
+    figures = []
+    first = inproc.get("first_fetch")
+    if first:
+        figures.append(
+            Figure(
+                key="ssh_first_call",
+                family="ssh",
+                number="7",
+                label="First Docker call over ssh:// (a new source's first refresh)",
+                text=f"{secs(first['ssh']['median_s'])} vs {secs(first['socket']['median_s'])} "
+                f"through the socket",
+                target="none set (measured beside the socket)",
+                value=first["ssh"]["median_s"],
+                unit="s",
+                ratio=first["ratio"],
+                anchor=sec.anchor,
+            )
+        )
+    if cold:
+        figures.append(
+            Figure(
+                key="ssh_cold_containers",
+                family="ssh",
+                number="7",
+                label="Cold `containers --json` over ssh://",
+                text=f"{secs(cold['ssh']['median_s'])} vs {secs(cold['socket']['median_s'])} "
+                f"through the socket",
+                target="none set (measured beside the socket)",
+                value=cold["ssh"]["median_s"],
+                unit="s",
+                ratio=cold["ratio"],
+                anchor=sec.anchor,
+            )
+        )
+    warm = (data.get("warmup") or {}).get("ssh") or {}
+    sec.lines += [
+        "Method (`bench/bench_ssh.py`): the test stack's engine reached two ways in the same "
+        "run: its unix socket, and a real OpenSSH sshd on loopback in front of it (the test "
+        "suite's `ssh_docker`: ed25519 keys, the remote `DOCKER_HOST` at the engine's "
+        "socket; the console's HOME holds `~/.ssh/config` and `known_hosts`). Loopback adds no "
+        "network latency: the figures are what SSH itself costs (key exchange, login, and the "
+        "`docker system dial-stdio` the remote side starts for every connection to the "
+        f"engine). {runs} interleaved runs of each (which goes first alternates), after one "
+        "warm-up round; medians (min-max); the ratio is SSH / socket of the medians. The SSH "
+        "sessions column counts, from the sshd's log, the sessions (remote dial-stdio "
+        "processes) one refresh started.",
+        "",
+        *table(["measured", "unix socket", "ssh://", "ratio", "SSH sessions"], rows),
+    ]
+    if warm:
+        sec.lines += [
+            "",
+            f"The warm-up round over SSH (not counted; it imports paramiko): connect "
+            f"{secs(warm.get('connect'))}, first refresh {secs(warm.get('first_fetch'))}.",
+        ]
+    sec.lines += ["", machine_text(data)]
+    return figures, [sec]
+
+
 def database_figures(db: dict[str, Any]) -> tuple[list[Figure], list[Section]]:
     sec = Section("database", "5b. Database queries at 1,000,000 products and orders")
     target = db.get("target_ms", 50.0)
@@ -827,8 +932,9 @@ BUILDERS: list[tuple[str, str, Callable[[dict[str, Any]], tuple[list[Figure], li
     ("scale", "5a. Containers refresh at scale", scale_figures),
     ("database", "5b. Database queries", database_figures),
     ("logs", "6. Following a log at 5,000 lines/s", logs_figures),
+    ("ssh", "7. The first Docker call over ssh://", ssh_figures),
 ]
-ORDER = {"1": 1, "2": 2, "3": 3, "4": 4, "5": 5, "6": 6}
+ORDER = {"1": 1, "2": 2, "3": 3, "4": 4, "5": 5, "6": 6, "7": 7}
 
 
 def collect(run: dict[str, Any]) -> tuple[list[Figure], list[Section]]:
@@ -870,6 +976,7 @@ BENCH_SCRIPTS = {
     "scale": "bench_scale.py",
     "database": "bench_database.py",
     "logs": "bench_logs.py",
+    "ssh": "bench_ssh.py",
 }
 
 

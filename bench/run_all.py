@@ -2,7 +2,8 @@
 
 Each bench runs as a subprocess with this interpreter (the venv's), one after the other,
 in this order: ``bench_status.py`` (cold start, the most sensitive to a busy machine),
-``bench_tui.py``, ``bench_logs.py``, ``bench_scale.py``, ``bench_database.py`` (last: on
+``bench_tui.py``, ``bench_logs.py``, ``bench_scale.py``, ``bench_ssh.py``,
+``bench_database.py`` (last: on
 first use it seeds 1,000,000 products, 1,000,000 orders and ~100,000 sync logs into
 ``--keep-dir``, a few minutes, and reuses them on later runs). Their output goes to the
 terminal and to ``bench/results/<name>.log``; each writes ``bench/results/<name>.json``
@@ -83,6 +84,12 @@ def benches(keep_dir: Path) -> list[Bench]:
             "bench_scale.py",
             quick=("--levels", "10,100", "--refreshes", "3", "--tui-seconds", "10"),
             what="a containers refresh with 10, 100, 300 containers (figure 5)",
+        ),
+        Bench(
+            "ssh",
+            "bench_ssh.py",
+            quick=("--runs", "5"),
+            what="the first Docker call over ssh:// beside the unix socket (issue 14)",
         ),
         Bench(
             "database",
@@ -222,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="short windows, for iterating")
     p.add_argument(
         "--only", action="append", help="run only this bench (repeatable): "
-        "status, tui, logs, scale, database; the others' last results are reported as such",
+        "status, tui, logs, scale, ssh, database; the others' last results are reported as such",
     )  # fmt: skip
     p.add_argument(
         "--keep-dir",

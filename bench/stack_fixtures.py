@@ -175,13 +175,14 @@ def bench_stack(
     )
 
 
-def run_bench(test_file: str, options: argparse.Namespace) -> int:
-    """Run ``test_file``'s benchmark test(s) under pytest with the stack fixtures."""
+def run_bench(test_file: str, options: argparse.Namespace, plugins: tuple[str, ...] = ()) -> int:
+    """Run ``test_file``'s benchmark test(s) under pytest with the stack fixtures (and
+    the suite's ``plugins`` the bench needs besides, e.g. ``tests.support.ssh_server``)."""
     argv = [
         test_file, "-q", "-s", "-p", "no:cacheprovider", "--rootdir", str(ROOT),
         "--noconftest", "-W", "ignore::pytest.PytestAssertRewriteWarning",
     ]  # fmt: skip
-    for plugin in (*PLUGINS, "stack_fixtures"):
+    for plugin in (*PLUGINS, *plugins, "stack_fixtures"):
         argv += ["-p", plugin]
     return int(pytest.main(argv, plugins=[_Options(options)]))
 

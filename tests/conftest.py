@@ -5,6 +5,7 @@ pytest_plugins = [
     "tests.support.docker_engine",
     "tests.support.fake_api",
     "tests.support.redis_server",
+    "tests.support.ssh_server",
     "tests.support.celery_rig",
     "tests.support.reliability",
 ]

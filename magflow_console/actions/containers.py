@@ -97,9 +97,19 @@ class ContainerState:
 
 
 def docker_client(profile: cfg.Profile, timeout: float = CLIENT_TIMEOUT) -> docker.DockerClient:
-    import docker
+    """A connected client for the profile's engine (ssh:// included), ``timeout`` per call;
+    raises on failure (``connection_error`` says why in one sentence)."""
+    from magflow_console.sources.docker_connect import open_client
 
-    return docker.DockerClient(base_url=cfg.docker_host(profile), timeout=int(timeout))
+    return open_client(cfg.docker_host(profile), timeout)[0]
+
+
+def connection_error(profile: cfg.Profile, exc: BaseException) -> str:
+    """Why the profile's engine could not be reached, one sentence (the read side's)."""
+    from magflow_console.sources.docker_parse import describe_failure
+
+    host = scrub(cfg.docker_host(profile))
+    return describe_failure(host, exc, profile.docker.timeout)
 
 
 def container_state(container: Container) -> ContainerState:
@@ -253,9 +263,7 @@ def plan_container(
     try:
         client = docker_client(ctx.profile)
     except Exception as exc:
-        raise ctx.refuse(
-            plan, f"The Docker engine cannot be reached: {_docker_error(exc)}."
-        ) from None
+        raise ctx.refuse(plan, connection_error(ctx.profile, exc)) from None
     try:
         state = container_state(client.containers.get(name))
     except Exception as exc:

@@ -11,13 +11,12 @@ event it yields), or when its cached inspect is older than ``INSPECT_MAX_AGE`` (
 ``REINSPECT_PER_FETCH`` oldest per fetch: a refresh stays a few calls however many
 containers the engine runs).
 
-``ssh://`` hosts go through the docker SDK's paramiko transport
-(``use_ssh_client=False``, needs ``docker[ssh]`` i.e. paramiko): it reads
-``~/.ssh/config``, uses the agent and default keys, rejects unknown host keys, and
-writes nothing to the terminal (the ``use_ssh_client=True`` path lets the ``ssh``
-binary print to our stderr, which would tear the TUI). Passwords in the URL are never
-shown. Stopping ``events``/``follow`` on an ssh host takes effect at the next event
-or line (paramiko channels cannot be cancelled from another thread).
+``ssh://`` hosts go through the docker SDK's paramiko transport with bounded waits
+(``docker_ssh``, needs ``docker[ssh]`` i.e. paramiko): it reads ``~/.ssh/config``, uses
+the agent and default keys, rejects unknown host keys, writes nothing to the terminal,
+and says in one sentence why a login or the engine behind it failed. Passwords in the
+URL are never shown. A stopped ``events``/``follow`` closes its SSH channel, which
+unblocks the reader.
 
 Settings from /app/.env (sheet §11.5): MagFlow's pydantic settings read the checkout's
 ``.env`` after the environment, so ``fetch`` reads the app container's /app/.env through
@@ -55,6 +54,7 @@ from magflow_console.models import (
     error_snapshot,
     utcnow,
 )
+from magflow_console.sources.docker_connect import open_client
 from magflow_console.sources.docker_dotenv import (
     CHECKOUT_SERVICES,
     DotenvRead,
@@ -71,7 +71,6 @@ from magflow_console.sources.docker_parse import (
     describe_failure,
     display_host,
     list_signature,
-    precheck_socket,
     published_ports,
     select_service,
     stack_event,
@@ -137,19 +136,7 @@ class DockerSource:
         with self._lock:
             if self._client is not None:
                 return self._client
-            precheck_socket(self.base_url)
-            seconds = max(1, round(self.timeout))
-            if self.base_url is None:
-                client = docker.DockerClient.from_env(timeout=seconds, use_ssh_client=False)
-            else:
-                client = docker.DockerClient(
-                    base_url=self.base_url, timeout=seconds, use_ssh_client=False
-                )
-            try:
-                self._engine_version = str(client.api.version().get("Version") or "") or None
-            except Exception:
-                client.close()
-                raise
+            client, self._engine_version = open_client(self.base_url, self.timeout)
             self._client = client
             return client
 

@@ -82,17 +82,30 @@ def closer_for(stop: threading.Event, target: Any) -> _Closer:
 
 
 def _shutdown(target: Any) -> None:
-    """Unblock a reader: close the events stream / log response from another thread."""
+    """Unblock a reader: close the events stream / log response from another thread.
+    Over ssh:// the stream is a paramiko channel (which the SDK's ``CancellableStream``
+    refuses to cancel): closing the channel wakes its reader with an end of stream."""
+    response = getattr(target, "_response", target)  # a CancellableStream's response
+    channel = getattr(_stream_file(response), "channel", None)
+    if channel is not None:
+        channel.close()
+        return
     if isinstance(target, docker.types.daemon.CancellableStream):
         target.close()
         return
-    raw = getattr(target, "raw", None)
-    fp = getattr(getattr(raw, "_fp", None), "fp", None)
+    fp = _stream_file(target)
     sock = getattr(getattr(fp, "raw", None), "_sock", None) or getattr(fp, "_sock", None)
     if sock is not None:
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
     target.close()
+
+
+def _stream_file(response: Any) -> Any:
+    """The file object under a streamed response (a socket file, or over SSH a paramiko
+    ``ChannelFile``), or None."""
+    raw = getattr(response, "raw", None)
+    return getattr(getattr(raw, "_fp", None), "fp", None)
 
 
 def read_lines(response: Any, tty: bool) -> Iterator[LogLine]:

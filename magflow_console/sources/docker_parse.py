@@ -76,8 +76,10 @@ class StackEvent:
     exit_code: int | None = None  # for die
 
 
-class _Unreachable(Exception):
-    """Raised before connecting when a unix socket path is missing or not a socket."""
+class EngineUnreachable(Exception):
+    """The engine cannot be reached, and why (the message: a clause for
+    ``describe_failure``'s sentence): raised before connecting when a unix socket path
+    is missing or not a socket, and by the ssh transport (``docker_ssh``)."""
 
 
 def select_service(
@@ -263,22 +265,22 @@ def display_host(base_url: str | None) -> str:
 
 
 def precheck_socket(base_url: str | None) -> None:
-    """Raise ``_Unreachable`` before connecting: a password in an ssh:// URL, or a unix
+    """Raise ``EngineUnreachable`` before connecting: a password in an ssh:// URL, or a unix
     socket path that is missing, not accessible or not a socket."""
     url = base_url or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
     if url.startswith("ssh://") and re.match(r"ssh://[^/@]*:[^/@]*@", url):
-        raise _Unreachable("passwords in ssh:// URLs are not supported (use a key or agent)")
+        raise EngineUnreachable("passwords in ssh:// URLs are not supported (use a key or agent)")
     if not url.startswith(("unix://", "/")):
         return
     path = url.removeprefix("unix://")
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
-        raise _Unreachable("the socket file does not exist (is the engine running?)") from None
+        raise EngineUnreachable("the socket file does not exist (is the engine running?)") from None
     except PermissionError:  # the sentence names the path already (Docker engine at ...)
-        raise _Unreachable("permission denied on the socket path") from None
+        raise EngineUnreachable("permission denied on the socket path") from None
     if not stat.S_ISSOCK(mode):
-        raise _Unreachable("that path is not a socket")
+        raise EngineUnreachable("that path is not a socket")
 
 
 def _walk(exc: BaseException) -> Iterator[BaseException]:
@@ -300,7 +302,7 @@ def describe_failure(host: str, exc: BaseException, timeout: float) -> str:
     """One sentence naming the Docker host; no traceback, no password."""
     reason = None
     for err in _walk(exc):
-        if isinstance(err, _Unreachable):
+        if isinstance(err, EngineUnreachable):
             reason = str(err)
         elif isinstance(err, docker.errors.APIError) and err.response is not None:
             # the engine answered (404 no such container, 501 a log driver that keeps no
