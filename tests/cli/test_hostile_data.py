@@ -241,8 +241,12 @@ def check_output(
     return wrong
 
 
-def test_every_command_survives_hostile_data(hostile_scenario: Scenario, tmp_path: Path) -> None:
+def test_every_command_survives_hostile_data(
+    hostile_scenario: Scenario, tmp_path: Path, reliability: Any
+) -> None:
     s = hostile_scenario
+    for kind, count in s.planted.items():  # held only if every command below survives them
+        reliability.hostile(f"{kind}, through {len(COMMANDS) + 2 * len(s.runs)} commands", count)
     wrong: list[str] = []
     outputs: dict[str, str] = {}
     commands = list(COMMANDS)

@@ -73,8 +73,13 @@ def rendered(widget: Any) -> str:
     return str(widget.render())
 
 
-async def test_every_screen_survives_hostile_data(hostile_scenario: Scenario) -> None:  # noqa: F811
+async def test_every_screen_survives_hostile_data(
+    hostile_scenario: Scenario,  # noqa: F811
+    reliability: Any,
+) -> None:
     s = hostile_scenario
+    for kind, count in s.planted.items():  # held only if every screen below survives them
+        reliability.hostile(f"{kind}, through the TUI", count)
     app = real_app(scenario_config(s))
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(
