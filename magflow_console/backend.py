@@ -57,6 +57,11 @@ REDIS_REDISCOVER = 30.0
 #: how much of each container's log the diagnosis reads
 LOG_TAIL = 500
 LOG_WINDOW = dt.timedelta(hours=24)
+#: what the demo (``LoadedConfig.demo``) says of a part it does not have: information,
+#: not a fault (``diagnose.report`` counts it as an info finding, not in the verdict)
+DEMO_NO_DOCKER = "no Docker engine (demo)"
+DEMO_NO_STACK = "no MagFlow containers (demo)"
+DEMO_NO_REDIS = "no Redis (demo)"
 
 
 class Backend:
@@ -162,6 +167,12 @@ class Backend:
         when no Redis URL is configured or discoverable."""
         started = time.perf_counter()
         target = self.redis_target()
+        if target.url is None and self.loaded.demo:
+            why = f"{DEMO_NO_REDIS}: none is configured (--redis-url or redis.url names one)"
+            return (
+                error_snapshot(RedisSnapshot, why, started, absent=True),
+                error_snapshot(CelerySnapshot, why, started, absent=True),
+            )
         if target.url is None:
             why = (
                 "No Redis URL: set redis.url (or redis.url_env, or --redis-url), or make the "
@@ -212,7 +223,21 @@ class Backend:
             snap = self.docker.fetch()
         except Exception as exc:  # a bug, not an outage: keep the console alive
             return error_snapshot(ContainersSnapshot, f"Docker source failed: {exc}", started)
+        if self.loaded.demo:
+            snap = self._demo_containers(snap)
         return dataclasses.replace(snap, items=tuple(with_emag_paths(c) for c in snap.items))
+
+    def _demo_containers(self, snap: ContainersSnapshot) -> ContainersSnapshot:
+        """The demo's view: an engine that cannot be reached, or one that runs none of
+        the stack's containers, is a part the demo does not have (``absent``); an engine
+        with the stack's containers is shown as usual, missing services included."""
+        if snap.state == "error" and self.docker.client is None:  # not reached at all
+            error = f"{DEMO_NO_DOCKER}: {snap.error}" if snap.error else DEMO_NO_DOCKER
+            return dataclasses.replace(snap, error=error, absent=True)
+        if snap.state == "ok" and not snap.items:
+            error = f"{DEMO_NO_STACK}: none on the Docker engine at {snap.docker_host}"
+            return dataclasses.replace(snap, state="error", error=error, missing=(), absent=True)
+        return snap
 
     def database(self) -> DatabaseSnapshot:
         src = self.db

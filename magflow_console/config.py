@@ -216,6 +216,10 @@ class LoadedConfig:
     config_file: Path | None  # the file read, if any
     searched: tuple[tuple[str, Path, bool], ...]  # (how it was chosen, path, exists)
     origins: Mapping[str, str] = field(default_factory=dict)  # "database.url" -> "env MAGFLOW_..."
+    #: the ``demo`` command's profile: a part the demo does not have (no Docker engine, no
+    #: Redis) is information, not a fault (``Backend``). Set by that command only, never
+    #: by a file or the environment, so a real profile cannot hide an outage with it.
+    demo: bool = False
 
     @property
     def audit_log(self) -> Path:

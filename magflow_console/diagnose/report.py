@@ -52,7 +52,8 @@ def build_report(
     findings += app_settings.app_findings(containers)
     findings += rules.migration_findings(migrations)
     findings += rules.sync_findings(sync)
-    findings += rules.api_findings(api, containers)
+    findings += rules.api_findings(api, containers, redis_absent=redis.absent)
+    findings += rules.absent_findings(containers, redis)
     findings += redis_state.unreachable_findings(redis)
     findings += celery_rules.celery_findings(
         containers,
@@ -66,8 +67,9 @@ def build_report(
     )
     # a section that could not be read makes the verdict "unknown", unless the outage
     # is itself a critical finding (database, API or Redis unreachable); a Redis nobody
-    # configured and none could be found is said by doctor (UNKNOWN), not counted here
-    states = [containers.state, migrations.state]
+    # configured and none could be found is said by doctor (UNKNOWN), not counted here;
+    # a part the demo does not have (``absent``) is an info finding, not counted either
+    states = [migrations.state] if containers.absent else [containers.state, migrations.state]
     if database.state != "error":
         states += [database.state, sync.state, orders.state]
     if not (api.state == "error" and api.base_url is not None):

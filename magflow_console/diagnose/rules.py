@@ -26,6 +26,7 @@ from magflow_console.models import (
     DatabaseSnapshot,
     Finding,
     MigrationsSnapshot,
+    RedisSnapshot,
     Severity,
     SyncSnapshot,
     Verdict,
@@ -165,7 +166,28 @@ def migration_findings(snap: MigrationsSnapshot) -> list[Finding]:
     return out
 
 
-def api_findings(snap: ApiSnapshot, containers: ContainersSnapshot | None = None) -> list[Finding]:
+def absent_findings(containers: ContainersSnapshot, redis: RedisSnapshot) -> list[Finding]:
+    """The parts the demo does not have (``absent``: no Docker engine, no Redis), said as
+    information: they are not faults of MagFlow and do not count in the verdict."""
+    out: list[Finding] = []
+    for code, subject, snap in (
+        ("containers_absent", "containers", containers),
+        ("redis_absent", "redis", redis),
+    ):
+        if snap.absent and snap.error:
+            short = snap.error.partition(": ")[0]
+            out.append(Finding(code, "info", snap.error, subject=subject, short=short))
+    return out
+
+
+def api_findings(
+    snap: ApiSnapshot,
+    containers: ContainersSnapshot | None = None,
+    *,
+    redis_absent: bool = False,
+) -> list[Finding]:
+    """The API's checks. ``redis_absent``: the setup has no Redis by design (the demo), so
+    the API's own ``/health/redis`` failing says that again, as information."""
     if snap.state == "error":
         if snap.base_url is None:
             return []
@@ -188,6 +210,8 @@ def api_findings(snap: ApiSnapshot, containers: ContainersSnapshot | None = None
     for check in snap.checks:
         if not check.healthy and not check.rate_limited:
             sev: Severity = "critical" if check.critical else "warning"
+            if redis_absent and check.path == "/health/redis":
+                sev = "info"
             out.append(
                 Finding(
                     "api_check_unhealthy",
@@ -196,7 +220,13 @@ def api_findings(snap: ApiSnapshot, containers: ContainersSnapshot | None = None
                     subject=check.path,
                 )
             )
-    real_bad = any(not c.healthy and c.critical and not c.rate_limited for c in snap.checks)
+    real_bad = any(
+        not c.healthy
+        and c.critical
+        and not c.rate_limited
+        and not (redis_absent and c.path == "/health/redis")
+        for c in snap.checks
+    )
     if real_bad and containers is not None:
         app = next((c for c in containers.items if c.service == "app"), None)
         if app is not None and app.health == "healthy":

@@ -33,7 +33,7 @@ RULE_CODES = {
     "container_unhealthy", "container_restarted", "beat_gated_by_worker",
     "database_unreachable", "schema_empty", "migration_in_progress",
     "api_unreachable", "api_check_unhealthy", "app_blind_healthcheck", "redis_unreachable",
-    "api_rate_limited",
+    "api_rate_limited", "containers_absent", "redis_absent",
     "admin_none_usable", "admin_bad_hash", "admin_without_role", "admin_failed_logins",
     "admin_unreadable",
     "secret_file_readable",  # doctor.secret_file_findings: tests/cli/test_secret_files.py

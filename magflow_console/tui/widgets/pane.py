@@ -4,6 +4,8 @@
   next retry time replace the body;
 - ``-stale``: a refresh failed after a good one: the last value stays, dimmed, with the
   error beside it;
+- ``-absent``: a part the demo does not have (``absent`` snapshots: no Docker engine, no
+  Redis): its sentence, as information, in place of the body;
 - otherwise the body shows the snapshot.
 
 Subclasses implement ``compose_body`` and ``show_snapshot``; the pane only redraws its
@@ -56,9 +58,18 @@ class Pane(Vertical):
             self._set_message(Text("loading…", style="dim italic"))
             return
         state = snapshot.state
-        self.set_class(state == "error", "-error")
+        absent = bool(getattr(snapshot, "absent", False))
+        self.set_class(state == "error" and not absent, "-error")
         self.set_class(state == "stale", "-stale")
-        if state in ("error", "stale"):
+        self.set_class(absent, "-absent")
+        if absent:  # a part the demo does not have: information, not a fault
+            message = Text()
+            short, _, why = (snapshot.error or "not part of this setup").partition(": ")
+            message.append(one_line(short), style="bold")
+            if why:
+                message.append(" · " + one_line(why), style="dim")
+            self._set_message(message)
+        elif state in ("error", "stale"):
             message = Text()
             message.append("✗ " if state == "error" else "stale: ", style="bold red")
             message.append(one_line(snapshot.error or "refresh failed"), style="red")
