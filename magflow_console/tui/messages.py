@@ -68,6 +68,22 @@ class StackEventReceived(Message):
 
 
 @dataclass
+class EventStreamOpened(Message):
+    """The Docker event stream of the stack is open (again): events arrive as they happen."""
+
+    generation: int = 0
+
+
+@dataclass
+class EventStreamLost(Message):
+    """The Docker event stream broke or could not be opened (``error`` says why); the
+    watcher re-opens it by itself."""
+
+    error: str
+    generation: int = 0
+
+
+@dataclass
 class ContainerInspected(Message):
     """One container's full detail was read (``None``: it is gone or the engine is)."""
 
