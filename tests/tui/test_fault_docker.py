@@ -17,8 +17,10 @@ reliability ledger, never asserted.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import os
+import re
 import shutil
 import threading
 import time
@@ -31,7 +33,9 @@ import pytest
 from textual.worker import WorkerState
 
 from magflow_console.tui.messages import EventStreamLost, EventStreamOpened, StackEventReceived
+from magflow_console.tui.screens.container_detail import ContainerDetailScreen
 from magflow_console.tui.widgets.containers_pane import ContainersPane
+from magflow_console.tui.widgets.log_view import LogView
 from tests.support.docker_engine import PrivateDockerd, compose_labels, healthcheck
 from tests.support.image import ensure_test_image
 from tests.support.reliability import Recorder
@@ -327,3 +331,83 @@ async def test_engine_stopped_and_started_under_the_dashboard(
     reliability.fault(
         "docker", FAULT, "dashboard (event stream re-opened)", _opened(log, started)[0] - started
     )
+
+
+async def test_engine_stopped_and_started_under_the_container_detail(
+    engine: Engine,
+    demo_db_url: str,
+    fake_api: Any,
+    reliability: Recorder,
+    tracebacks: Tracebacks,
+) -> None:
+    log = SourceLog()
+    app = real_app(_config(engine, demo_db_url, fake_api))
+    async with app.run_test(size=(120, 40), message_hook=log.hook) as pilot:
+        await wait_loaded(pilot, app)
+        app.open_container(SERVICES["worker"])
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, ContainerDetailScreen), "the container detail"
+        )
+        screen = app.screen
+        view = screen.query_one(LogView)
+
+        def status() -> str:
+            return str(screen.query_one("#log-status").render())
+
+        def info() -> str:
+            return str(screen.query_one("#container-info").render())
+
+        def ticks_after(when: dt.datetime) -> int:
+            return sum(
+                1 for e in view.entries if e[0] is not None and e[0] >= when and "tick" in e[1]
+            )
+
+        opened_at = dt.datetime.now(dt.UTC)
+        await wait_for(
+            pilot,
+            lambda: "● following" in status() and ticks_after(opened_at) >= 2,
+            "the worker's ticks followed",
+        )
+        assert "state running" in info(), info()
+        await _halt(engine)
+        await wait_for(
+            pilot,
+            lambda: "● following" not in status() and "stopped following" in status(),
+            "the detail to say it stopped following",
+            60,
+        )
+        assert re.search(r"stopped following at \d\d:\d\d:\d\d", status()), status()
+        assert "retrying every" in status(), status()
+        await wait_for(
+            pilot,
+            lambda: str(engine.daemon.socket) in info(),
+            "the container info to say the engine cannot be reached",
+            60,
+        )
+        # the last good value, kept below (the engine stopped the container first: it may
+        # say exited), under the error and since when
+        assert "state " in info() and "below: as read at" in info(), info()
+        assert re.search(r"since \d\d:\d\d:\d\d", info()), info()
+        await assert_responsive(pilot, app)
+        assert app.screen is screen
+
+        back_at = dt.datetime.now(dt.UTC)
+        started = await _start(engine)
+        await wait_for(
+            pilot,
+            lambda: "● following" in status() and ticks_after(back_at) >= 2,
+            "the log followed again with new lines, no key pressed",
+            60,
+        )
+        followed = time.monotonic() - started
+        await wait_for(
+            pilot,
+            lambda: str(engine.daemon.socket) not in info() and "state running" in info(),
+            "the container info read again",
+            60,
+        )
+        assert app.screen is screen
+        await _assert_no_stuck_worker(pilot, app, log, {"events:", "detail:logs"})
+        assert_no_error_modal(app)
+    tracebacks.assert_none()
+    reliability.fault("docker", FAULT, "container detail (log followed again)", followed)
