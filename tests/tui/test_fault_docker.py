@@ -34,8 +34,10 @@ from textual.worker import WorkerState
 
 from magflow_console.tui.messages import EventStreamLost, EventStreamOpened, StackEventReceived
 from magflow_console.tui.screens.container_detail import ContainerDetailScreen
+from magflow_console.tui.screens.environments import EnvironmentsScreen
 from magflow_console.tui.widgets.containers_pane import ContainersPane
 from magflow_console.tui.widgets.log_view import LogView
+from magflow_console.tui.widgets.table import LiveTable
 from tests.support.docker_engine import PrivateDockerd, compose_labels, healthcheck
 from tests.support.image import ensure_test_image
 from tests.support.reliability import Recorder
@@ -45,7 +47,7 @@ from tests.tui.faults import (
     assert_responsive,
     failed_within_one_read,
 )
-from tests.tui.helpers import real_app, real_config, wait_for, wait_loaded
+from tests.tui.helpers import real_app, real_config, table_rows, wait_for, wait_loaded
 
 pytestmark = [pytest.mark.anyio, pytest.mark.docker, pytest.mark.postgres]
 
@@ -289,6 +291,23 @@ async def test_engine_stopped_and_started_under_the_dashboard(
         assert app.store.events_error is not None
         assert "events" in str(pane.border_subtitle), pane.border_subtitle
         await assert_responsive(pilot, app)
+        # the environments screen: the profile on screen is not passed off as fresh
+        await pilot.press("e")
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, EnvironmentsScreen), "the environments screen"
+        )
+        envs = app.screen
+
+        def live_row() -> str:
+            rows = table_rows(envs.query_one(LiveTable))
+            return " ".join(rows.get(app.backend.profile_name, []))
+
+        await wait_for(
+            pilot,
+            lambda: "stale since" in live_row() and "containers" in live_row(),
+            "the environments line of this profile to say its containers are stale",
+        )
+        assert "OK" not in live_row().split(), live_row()
 
         started = await _start(engine)
         failed_within_one_read(log, "containers", stopped, started)
@@ -296,6 +315,11 @@ async def test_engine_stopped_and_started_under_the_dashboard(
             states = log.states(source, stopped, started)
             assert len(states) >= 2 and all(s == "ok" for s in states), (source, states)
 
+        await wait_for(
+            pilot, lambda: "stale" not in live_row(), "the environments line to recover", 60
+        )
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is not envs, "back to the dashboard")
         await wait_for(
             pilot,
             lambda: (
