@@ -372,8 +372,8 @@ class Backend:
     def follow(self, name: str, stop: threading.Event, **kw: Any) -> Iterator[LogLine]:
         return self.docker.follow(name, stop, **kw)
 
-    def events(self, stop: threading.Event) -> Iterator[StackEvent]:
-        return self.docker.events(stop)
+    def events(self, stop: threading.Event, **kw: Any) -> Iterator[StackEvent]:
+        return self.docker.events(stop, **kw)
 
     def log_findings(self, containers: ContainersSnapshot | None = None) -> list[Finding]:
         """What the recent logs of the stack's containers say (``diagnose.logs``):

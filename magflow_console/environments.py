@@ -20,11 +20,13 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from magflow_console.config import DEFAULT_PROFILE_NAME, LoadedConfig, Settings
 from magflow_console.config_sources import ConfigError
 from magflow_console.diagnose.doctor import advise
 from magflow_console.models import StatusReport, Verdict
+from magflow_console.render import fmt
 from magflow_console.render.text import one_line, scrub
 
 ProfileLoader = Callable[[str], LoadedConfig]
@@ -107,25 +109,57 @@ def from_report(
     name: str, loaded: LoadedConfig | None, report: StatusReport, took_s: float | None
 ) -> ProfileStatus:
     """A profile's line from its status report (the TUI gives the live one of the profile
-    it shows)."""
+    it shows).
+
+    A section whose last read failed after a good one is *stale* (only the TUI's live
+    report has them: it keeps the last good value): then the line does not pass for
+    fresh. Its data is as old as the oldest stale section, the verdict is at least
+    UNKNOWN (what a read now would say: a section could not be read) and the worst says
+    which sections are stale, since when and why."""
     advice = [a for a in advise(report) if a.level != "INFO"]
     worst = advice[0] if advice else None
     profile = loaded.profile if loaded is not None else None
+    words = (
+        f"{worst.finding.code}: {one_line(worst.finding.short or worst.finding.message)}"
+        if worst
+        else ""
+    )
+    code = worst.finding.code if worst else None
+    verdict, read_at = report.verdict, report.generated_at
+    stale = stale_sections(report)
+    if stale:
+        since = min(snap.fetched_at for _, snap in stale)
+        verdict, read_at, code = Verdict.worst(verdict, Verdict.UNKNOWN), since, "stale"
+        names = ", ".join(section for section, _ in stale)
+        why = one_line(stale[0][1].error or "refresh failed")
+        words = f"stale since {fmt.hms(since)} UTC: {names} ({why})"
     return ProfileStatus(
         profile=name,
-        verdict=report.verdict,
-        worst=(
-            f"{worst.finding.code}: {one_line(worst.finding.short or worst.finding.message)}"
-            if worst
-            else ""
-        ),
-        worst_code=worst.finding.code if worst else None,
-        read_at=report.generated_at,
+        verdict=verdict,
+        worst=words,
+        worst_code=code,
+        read_at=read_at,
         took_s=took_s,
         protected=bool(profile and profile.protected),
         read_only=bool(profile and profile.read_only),
         report=report,
     )
+
+
+def stale_sections(report: StatusReport) -> list[tuple[str, Any]]:
+    """(section, snapshot) of the report's stale sections, oldest data first."""
+    sections: dict[str, Any] = {
+        "containers": report.containers,
+        "database": report.database,
+        "migrations": report.migrations,
+        "sync": report.sync,
+        "orders": report.orders,
+        "api": report.api,
+        "redis": report.redis,
+        "celery": report.celery,
+    }
+    stale = [(n, s) for n, s in sections.items() if s is not None and s.state == "stale"]
+    return sorted(stale, key=lambda item: item[1].fetched_at)
 
 
 def unreadable(

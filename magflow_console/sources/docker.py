@@ -40,7 +40,7 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,6 +79,11 @@ from magflow_console.sources.docker_parse import (
 )
 
 log = logging.getLogger(__name__)
+
+
+#: told the state of a stream (events, a followed log): ``None`` when it is open, else
+#: the failure sentence
+StreamState = Callable[[str | None], None]
 
 
 class LogsUnreadable(Exception):
@@ -383,9 +388,14 @@ class DockerSource:
 
     # ------------------------------------------------------------------ events
 
-    def events(self, stop: threading.Event) -> Iterator[StackEvent]:
+    def events(
+        self, stop: threading.Event, *, on_state: StreamState | None = None
+    ) -> Iterator[StackEvent]:
         """Container events of the selected containers until ``stop`` is set or the
-        engine goes away. ``exec_*`` (health probes, ``docker exec``) are dropped."""
+        engine goes away. ``exec_*`` (health probes, ``docker exec``) are dropped.
+
+        ``on_state`` hears ``None`` once the stream is open, and the failure sentence
+        when it could not be opened or ended without ``stop`` (the engine went away)."""
         try:
             client = self.connect()
             stream = client.api.events(
@@ -393,9 +403,14 @@ class DockerSource:
                 filters={"type": ["container"], "event": sorted(EVENT_KINDS)},
             )
         except Exception as exc:
-            self._fail(exc)
+            message = self._fail(exc)
+            if on_state is not None:
+                on_state(message)
             return
+        if on_state is not None:
+            on_state(None)
         watcher = closer_for(stop, stream)
+        ended: str | None = None
         try:
             for raw in stream:
                 if stop.is_set():
@@ -404,13 +419,17 @@ class DockerSource:
                 if event is not None:
                     self.invalidate(event.container_id)
                     yield event
+            if not stop.is_set():
+                ended = f"Docker engine at {self.docker_host} ended the event stream."
         except Exception as exc:
             if not stop.is_set():
-                self._fail(exc, drop=False)
+                ended = self._fail(exc, drop=False)
         finally:
             watcher.done.set()
             with contextlib.suppress(Exception):
                 stream.close()
+        if ended is not None and on_state is not None:
+            on_state(ended)
 
     def _to_event(self, raw: Mapping[str, Any]) -> StackEvent | None:
         return stack_event(raw, self.service_map, self.prefix, self.project)
@@ -464,13 +483,27 @@ class DockerSource:
         *,
         since: dt.datetime | None = None,
         tail: int = 200,
+        retry: float | None = None,
+        on_state: StreamState | None = None,
     ) -> Iterator[LogLine]:
         """Lines as they come until ``stop`` is set, the container is removed or the
         engine goes away; survives restarts of the container (reconnects after the
-        last timestamp seen)."""
+        last timestamp seen).
+
+        With ``retry`` (seconds) neither a removed container nor an engine gone away ends
+        it: the log is opened again every ``retry`` seconds (after the last line seen)
+        until ``stop`` is set. ``on_state`` hears of every change: ``None`` when a stream
+        is open, the failure sentence when it could not be opened or broke."""
         last: dt.datetime | None = None
         first = True
         opened_at = utcnow()
+        told: list[str | None] = []  # what on_state last heard
+
+        def tell(state: str | None) -> None:
+            if on_state is not None and told != [state]:
+                told[:] = [state]
+                on_state(state)
+
         while not stop.is_set():
             try:
                 client = self.connect()
@@ -483,9 +516,12 @@ class DockerSource:
                     timeout=self.timeout,
                 )
             except Exception as exc:
-                self._fail(exc)
-                return
+                tell(self._fail(exc))
+                if retry is None or stop.wait(retry):
+                    return
+                continue
             first = False
+            tell(None)
             watcher = closer_for(stop, response)
             try:
                 for line in read_lines(response, tty):
@@ -496,13 +532,17 @@ class DockerSource:
                     last = line.timestamp or last
                     yield line
             except Exception as exc:
-                if not stop.is_set():
-                    self._fail(exc, drop=False)
-                return
+                if stop.is_set():
+                    return
+                tell(self._fail(exc, drop=False))
+                if retry is None or stop.wait(retry):
+                    return
+                continue
             finally:
                 watcher.done.set()
                 with contextlib.suppress(Exception):
                     response.close()
-            # the stream ended: the container stopped (and may come back)
+            # the stream ended: the container stopped (and may come back), or the engine
+            # is going away (the next open says so)
             if stop.wait(0.5):
                 return

@@ -31,7 +31,12 @@ from magflow_console.tui.action_flow import ActionFlows
 from magflow_console.tui.commands import MagflowCommands
 from magflow_console.tui.keymap import build_keymap
 from magflow_console.tui.loops import RefreshLoops
-from magflow_console.tui.messages import SnapshotReady, StackEventReceived
+from magflow_console.tui.messages import (
+    EventStreamLost,
+    EventStreamOpened,
+    SnapshotReady,
+    StackEventReceived,
+)
 from magflow_console.tui.store import Store
 
 
@@ -189,6 +194,16 @@ class MagflowApp(App[int]):
 
     def on_stack_event_received(self, _message: StackEventReceived) -> None:
         self.loops.event_received()
+
+    def on_event_stream_opened(self, message: EventStreamOpened) -> None:
+        if message.generation == self.loops.generation:
+            self.store.event_stream(None, self.clock())
+            self.store_changed.publish("containers")
+
+    def on_event_stream_lost(self, message: EventStreamLost) -> None:
+        if message.generation == self.loops.generation:
+            self.store.event_stream(message.error, self.clock())
+            self.store_changed.publish("containers")
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         for loops in (self.loops, *self._retired):

@@ -5,7 +5,9 @@ A loop fetches in a thread worker (group ``src:<name>``), the worker posts
 cancel) the next run is scheduled with ``set_timer``, so a slow backend never piles up
 requests. ``refresh_now`` starts every idle loop at once; a loop already fetching is
 flagged to run again as soon as it ends. Docker events arrive as coalescing messages and
-trigger a throttled container refresh.
+trigger a throttled container refresh. The event stream's own state is posted as it
+changes (``EventStreamOpened`` / ``EventStreamLost``): a broken stream is re-opened every
+``EVENT_RETRY`` seconds, and at once when the containers loop reads the engine again.
 
 The database loop also analyses the migrations (``backend.migrations(db)`` needs the
 database snapshot it just read), the sync loop also reads the orders, and the broker loop
@@ -29,7 +31,13 @@ from typing import TYPE_CHECKING, Any
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
-from magflow_console.tui.messages import SnapshotReady, Source, StackEventReceived
+from magflow_console.tui.messages import (
+    EventStreamLost,
+    EventStreamOpened,
+    SnapshotReady,
+    Source,
+    StackEventReceived,
+)
 
 if TYPE_CHECKING:
     from magflow_console.backend import Backend
@@ -64,7 +72,13 @@ class RefreshLoops:
         self._again: set[str] = set()
         self._event_timer: Timer | None = None
         self._events_stop = threading.Event()
-        self._stops: set[threading.Event] = {self._events_stop}
+        #: set to re-open a broken event stream now (and on stop)
+        self._events_wake = threading.Event()
+        #: why the event stream is not open (None: it is, or not tried yet), and what the
+        #: app was last told (True open, False lost, None nothing yet): watcher thread
+        self.events_error: str | None = None
+        self._events_open: bool | None = None
+        self._stops: set[threading.Event] = {self._events_stop, self._events_wake}
         self._fetchers: dict[str, Callable[[], None]] = {
             "containers": self._fetch_containers,
             "database": self._fetch_database,
@@ -187,7 +201,10 @@ class RefreshLoops:
 
     # ------------------------------------------------------------------ workers
 
-    def _post(self, message: SnapshotReady | StackEventReceived) -> None:
+    def _post(
+        self,
+        message: SnapshotReady | StackEventReceived | EventStreamOpened | EventStreamLost,
+    ) -> None:
         if not self.retired:
             self.app.post_message(message)
 
@@ -200,6 +217,8 @@ class RefreshLoops:
         backend = self.backend
         snap = backend.take_prefetched("containers") or backend.containers()
         self._snapshot("containers", snap)
+        if snap.state == "ok" and self.events_error is not None:
+            self._events_wake.set()  # the engine answers again: re-open the stream now
 
     def _fetch_database(self) -> None:
         backend = self.backend
@@ -225,19 +244,35 @@ class RefreshLoops:
         self._snapshot("api", backend.take_prefetched("api") or backend.api())
 
     def _watch_events(self) -> None:
-        """Docker events for the stack; a broken stream is re-opened after a pause."""
-        stop = self._events_stop
+        """Docker events for the stack; a broken stream is re-opened after a pause (cut
+        short when the containers loop reads the engine again)."""
+        stop, wake = self._events_stop, self._events_wake
         while not stop.is_set():
             try:
-                for event in self.backend.events(stop):
+                for event in self.backend.events(stop, on_state=self._event_stream):
                     if stop.is_set():
                         return
                     # the source yields only the kinds in sources.docker_parse.EVENT_KINDS
                     kind = str(event.kind).split(":", 1)[0].strip()
                     self._post(StackEventReceived(kind, event.name))
-            except Exception:  # the stream died (engine gone): the containers loop reports it
-                pass
-            stop.wait(EVENT_RETRY)
+            except Exception as exc:  # a bug in the source: the stream is still lost
+                self._event_stream(f"Docker event stream failed: {exc}")
+            if stop.is_set():
+                return
+            wake.wait(EVENT_RETRY)
+            wake.clear()
+
+    def _event_stream(self, error: str | None) -> None:
+        """The source's word on the stream (watcher thread): tell the app when it changes
+        between open and lost."""
+        self.events_error = error
+        if self._events_open is (error is None):
+            return
+        self._events_open = error is None
+        if error is None:
+            self._post(EventStreamOpened(generation=self.generation))
+        else:
+            self._post(EventStreamLost(error, generation=self.generation))
 
     def event_received(self) -> None:
         """A stack event: one containers refresh for a burst of them."""

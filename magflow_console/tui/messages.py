@@ -68,11 +68,42 @@ class StackEventReceived(Message):
 
 
 @dataclass
+class EventStreamOpened(Message):
+    """The Docker event stream of the stack is open (again): events arrive as they happen."""
+
+    generation: int = 0
+
+
+@dataclass
+class EventStreamLost(Message):
+    """The Docker event stream broke or could not be opened (``error`` says why); the
+    watcher re-opens it by itself."""
+
+    error: str
+    generation: int = 0
+
+
+@dataclass
 class ContainerInspected(Message):
-    """One container's full detail was read (``None``: it is gone or the engine is)."""
+    """One container's full detail was read (``None``: it is gone or the engine is, and
+    ``error`` says which)."""
 
     name: str
     info: ContainerInfo | None
+    error: str | None = None
+
+
+@dataclass
+class LogStreamOpened(Message):
+    """A container detail's log stream is open (again): new lines arrive as written."""
+
+
+@dataclass
+class LogStreamLost(Message):
+    """A container detail's log stream broke or could not be opened (``error`` says why);
+    its follower opens it again by itself."""
+
+    error: str
 
 
 @dataclass

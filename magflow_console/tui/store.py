@@ -54,6 +54,18 @@ class Store:
     #: config or secret files other users can read (``doctor.secret_file_findings``),
     #: checked once at start-up as ``doctor`` does
     file_findings: list[Finding] = field(default_factory=list)
+    #: why the Docker event stream is not open (None: open, or not watched), and since
+    #: when: meanwhile the containers are only polled
+    events_error: str | None = None
+    events_lost_at: dt.datetime | None = None
+
+    def event_stream(self, error: str | None, now: dt.datetime) -> None:
+        """The event stream opened (``error`` None) or was lost (keeps the first time)."""
+        if error is None:
+            self.events_lost_at = None
+        elif self.events_error is None:
+            self.events_lost_at = now
+        self.events_error = error
 
     def update(self, source: str, snapshot: Any, now: dt.datetime) -> bool:
         """Record a fetch; returns True when what is shown changed."""

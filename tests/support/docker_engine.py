@@ -109,6 +109,8 @@ class PrivateDockerd:
         self.proc: subprocess.Popen[bytes] | None = None
         self._had_docker0 = Path("/sys/class/net/docker0").exists()
         self._stopped = False
+        #: containerd namespace: the same across ``halt()`` and ``start()`` again
+        self._namespace = f"mfc{secrets.token_hex(4)}"
 
     @classmethod
     def fresh(cls) -> PrivateDockerd:
@@ -116,11 +118,21 @@ class PrivateDockerd:
         return cls(Path(tempfile.mkdtemp(prefix="mfc-dockerd-", dir="/tmp")))
 
     def start(self, timeout: float = 60.0) -> str:
+        """``launch()`` and ``wait_ready()``: the socket URL once ``/_ping`` answers."""
+        self.launch()
+        return self.wait_ready(timeout)
+
+    def launch(self) -> None:
+        """Start the process (returns at once). The engine gets SIGTERM when the *thread*
+        that launched it ends (PR_SET_PDEATHSIG follows the thread): launch from a thread
+        that outlives the engine (the main thread), and wait elsewhere if need be."""
         dockerd = shutil.which("dockerd")
         if dockerd is None:
             raise RuntimeError("dockerd is not installed (Debian package docker.io)")
+        if self._stopped:
+            raise RuntimeError("this dockerd was stopped for good (stop()); use halt()")
         (self.root / "daemon.json").write_text(json.dumps({}))
-        ns = f"mfc{secrets.token_hex(4)}"
+        ns = self._namespace
         cmd = [
             dockerd,
             "--data-root",
@@ -143,7 +155,7 @@ class PrivateDockerd:
             "--log-level",
             "warn",
         ]
-        log = (self.root / "dockerd.log").open("wb")
+        log = (self.root / "dockerd.log").open("ab")
         self.proc = subprocess.Popen(
             cmd,
             stdout=log,
@@ -153,6 +165,10 @@ class PrivateDockerd:
             preexec_fn=_term_with_parent,
         )
         log.close()
+
+    def wait_ready(self, timeout: float = 60.0) -> str:
+        """Wait until the launched engine answers ``/_ping``; its socket URL."""
+        assert self.proc is not None, "launch() first"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -179,10 +195,15 @@ class PrivateDockerd:
         except (OSError, ValueError):
             return None
 
-    def stop(self) -> None:
-        if self._stopped:
-            return
-        self._stopped = True
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def halt(self) -> None:
+        """Stop the engine as an operator or a crash would, and keep everything else: the
+        process ends (SIGTERM, which stops its containers; SIGKILL after 20 s), its data
+        stays, and ``start()`` brings it back with the containers whose restart policy
+        says so. Blocks until the process has gone."""
         containerd_pid = self._containerd_pid()
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -195,6 +216,13 @@ class PrivateDockerd:
         if containerd_pid is not None and _cmdline_mentions(containerd_pid, str(self.root)):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(containerd_pid, signal.SIGKILL)
+
+    def stop(self) -> None:
+        """Stop the engine for good: ``halt()``, then unmount and delete ``root``."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self.halt()
         for mountpoint in sorted(_mounts_under(self.root), key=len, reverse=True):
             subprocess.run(["umount", "-l", mountpoint], capture_output=True, check=False)
         docker0 = Path("/sys/class/net/docker0")

@@ -427,6 +427,6 @@ class FakeBackend(Backend):
             yield LogLine(ago(seconds=60 - i), text, "stderr" if "ERROR" in text else "stdout")
         stop.wait()
 
-    def events(self, stop: threading.Event) -> Iterator[Any]:
+    def events(self, stop: threading.Event, **kw: Any) -> Iterator[Any]:
         stop.wait()
         return iter(())

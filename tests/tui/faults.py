@@ -1,8 +1,8 @@
 """Helpers of the fault tests: what the running console read, and when.
 
 ``SourceLog.hook`` is a ``run_test(message_hook=...)``: it notes every ``SnapshotReady``
-the app dispatches with the monotonic time, so a test can say, without asserting any
-duration, how the console's reads went around a fault (the first read after it, the
+the app dispatches with the monotonic time (and the console's other messages: stack
+events, stream states), so a test can say, without asserting any duration, how the console's reads went around a fault (the first read after it, the
 other sources still read meanwhile) and *measure* how long the console took to show a
 backend healthy again (``recovered_after``: recorded in the reliability ledger, never
 asserted).
@@ -36,12 +36,17 @@ class Read:
 @dataclass
 class SourceLog:
     reads: list[Read] = field(default_factory=list)
+    #: the console's other messages (``tui.messages``: stack events, stream states...),
+    #: with the monotonic time the app handled them
+    messages: list[tuple[float, Message]] = field(default_factory=list)
 
     def hook(self, message: Message) -> None:
         if isinstance(message, SnapshotReady):
             snap = message.snapshot
             read = Read(time.monotonic(), message.source, snap.state, snap.error, snap)
             self.reads.append(read)
+        elif type(message).__module__ == SnapshotReady.__module__:
+            self.messages.append((time.monotonic(), message))
 
     def between(self, source: str, start: float, end: float | None = None) -> list[Read]:
         return [

@@ -1,5 +1,6 @@
 """PostgreSQL stopped (the server process, not ``ALLOW_CONNECTIONS false``) and started
-again while the TUI runs: on the dashboard and with a database-backed detail screen open.
+again while the TUI runs: on the dashboard, with a database-backed detail screen open,
+and on the admins screen (read on demand: a failed read is retried unaided).
 
 A private server (``tests.support.pg_private``): the session's shared one is never
 stopped. Each case checks that the database-backed reads fail from the first read that
@@ -17,9 +18,11 @@ from typing import Any
 
 import pytest
 
+from magflow_console.tui.screens.admins import AdminsScreen
 from magflow_console.tui.screens.migration_detail import MigrationDetailScreen
 from magflow_console.tui.widgets.migrations_pane import MigrationsPane
 from magflow_console.tui.widgets.sync_pane import SyncPane
+from magflow_console.tui.widgets.table import LiveTable
 from tests.support.pg_private import PrivatePostgres
 from tests.support.reliability import Recorder
 from tests.tui.faults import (
@@ -28,7 +31,7 @@ from tests.tui.faults import (
     assert_responsive,
     failed_within_one_read,
 )
-from tests.tui.helpers import real_app, real_config, wait_for, wait_loaded
+from tests.tui.helpers import real_app, real_config, table_rows, wait_for, wait_loaded
 
 pytestmark = [pytest.mark.anyio, pytest.mark.docker, pytest.mark.postgres]
 
@@ -183,4 +186,53 @@ async def test_postgres_stopped_and_started_under_the_migrations_screen(
     assert recovered is not None
     reliability.fault(
         "postgresql", "server process stopped, then started", "migrations screen", recovered
+    )
+
+
+async def test_postgres_stopped_and_started_under_the_admins_screen(
+    pg: tuple[PrivatePostgres, str],
+    docker_engine: Any,
+    stack_containers: Any,
+    fake_api: Any,
+    reliability: Recorder,
+) -> None:
+    """The admins screen is read on opening and after an action: a read that fails while
+    the server is down keeps the rows, says when, and is read again unaided."""
+    server, url = pg
+    app = real_app(_config(url, docker_engine, stack_containers, fake_api))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_loaded(pilot, app)
+        await wait_for(pilot, lambda: _store_ok(app), "every database source to read ok")
+        app.open_admins()
+        await wait_for(pilot, lambda: isinstance(app.screen, AdminsScreen), "the admins screen")
+        screen = app.screen
+        assert isinstance(screen, AdminsScreen)
+
+        def status() -> str:
+            return str(screen.query_one("#admins-status").render())
+
+        def rows() -> dict[str, list[str]]:
+            return table_rows(screen.query_one(LiveTable))
+
+        await wait_for(pilot, lambda: "admin users · read" in status(), "the admins read")
+        shown = rows()
+        assert shown
+        server.stop()
+        screen.reload()  # as after an admin action, while the database is down
+        await wait_for(
+            pilot, lambda: "retried at every refresh" in status(), "the failed read said", 60
+        )
+        assert status().lstrip().startswith("✗") and "rows below are from before" in status()
+        assert rows() == shown
+        await assert_responsive(pilot, app)
+        started = time.monotonic()
+        server.start()
+        await wait_for(
+            pilot, lambda: "admin users · read" in status(), "the admins read again unaided", 60
+        )
+        recovered = time.monotonic() - started
+        assert app.screen is screen and rows() == shown
+        assert_no_error_modal(app)
+    reliability.fault(
+        "postgresql", "server process stopped, then started", "admins screen", recovered
     )

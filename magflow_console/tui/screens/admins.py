@@ -1,5 +1,9 @@
 """Admin users (superusers and holders of the ``admin`` role). Never shows password hashes:
-the source does not even read them."""
+the source does not even read them.
+
+Read when the screen opens and after an admin action; the status line says when. A read
+that fails keeps the rows from before, says when it failed, and is tried again at every
+refresh of the app's database loop until one succeeds."""
 
 from __future__ import annotations
 
@@ -72,6 +76,7 @@ class AdminsScreen(AppScreen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.users: dict[str, AdminUser] = {}
+        self._failed = False  # the last read failed: read again at the next refresh
 
     def compose(self) -> ComposeResult:
         yield Static(Text(" Admin users", style="bold"), classes="detail-title")
@@ -82,6 +87,11 @@ class AdminsScreen(AppScreen[None]):
     def on_mount(self) -> None:
         self.query_one(LiveTable).focus()
         self._load()
+        self.mf.store_changed.subscribe(self, self._store_changed)
+
+    def _store_changed(self, source: str | None) -> None:
+        if self._failed and source == "database":
+            self._load()
 
     def reload(self) -> None:
         self._load()
@@ -99,15 +109,23 @@ class AdminsScreen(AppScreen[None]):
     def _admins_read(self, message: AdminsRead) -> None:
         snap = message.snapshot
         status = self.query_one("#admins-status", Static)
-        if snap.state == "error":
-            status.update(Text(f" ✗ {one_line(snap.error or '')}", style="red"))
-        else:
+        self._failed = snap.state == "error"
+        if self._failed:
+            before = "the rows below are from before; " if self.users else ""
             status.update(
                 Text(
-                    f" {len(snap.items)} admin users · read {fmt.hms(snap.fetched_at)} UTC",
-                    style="dim",
+                    f" ✗ {one_line(snap.error or '')} (at {fmt.hms(snap.fetched_at)} UTC; "
+                    f"{before}retried at every refresh)",
+                    style="red",
                 )
             )
+            return
+        status.update(
+            Text(
+                f" {len(snap.items)} admin users · read {fmt.hms(snap.fetched_at)} UTC",
+                style="dim",
+            )
+        )
         self.users = {str(u.id): u for u in snap.items}
         self.query_one(LiveTable).set_rows([admin_row(u) for u in snap.items])
 

@@ -1,12 +1,17 @@
 """Container detail: state, restart history, image, ports, health-probe log, what the
 environment says about the eMAG accounts, what the log says, and the logs.
 
-Logs are followed by a thread worker; it cleans each line into the view's ``LogEntry``
-(off the UI thread) and puts it in a lock-protected buffer, bounded like the view's,
-that the screen drains every ``FLUSH_SECONDS`` (batching: a container writing 5,000
-lines a second causes at most ~10 redraws a second, not one per line, and the UI thread
-only appends them). The worker never touches widgets. Credentials in
-the lines arrive masked (the Docker source's ``LogLine``): MagFlow's request log carries
+Logs are followed by a thread worker, which never gives up: when the stream breaks or
+cannot be opened (the engine stopped, the container removed) the status line says since
+when the log is not followed and why, and the worker opens it again every refresh
+interval, after the last line seen. Likewise the info is read again every refresh
+interval; a failed read keeps the last one, dimmed, under the error and since when.
+
+The follower cleans each line into the view's ``LogEntry`` (off the UI thread) and puts
+it in a lock-protected buffer, bounded like the view's, that the screen drains every
+``FLUSH_SECONDS`` (batching: a container writing 5,000 lines a second causes at most ~10
+redraws a second, not one per line, and the UI thread only appends them). The worker
+never touches widgets. Credentials in the lines arrive masked (the Docker source's ``LogLine``): MagFlow's request log carries
 the Authorization header, and no screen shows a secret.
 
 The diagnosis below the info is what ``doctor`` says about this one container:
@@ -24,6 +29,7 @@ The diagnosis below the info is what ``doctor`` says about this one container:
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from collections import deque
@@ -50,7 +56,12 @@ from magflow_console.diagnose.logs import log_findings
 from magflow_console.models import ContainerInfo, Finding, worst_first
 from magflow_console.render import fmt, styles
 from magflow_console.render.text import one_line
-from magflow_console.tui.messages import ContainerInspected, LogFindingsRead
+from magflow_console.tui.messages import (
+    ContainerInspected,
+    LogFindingsRead,
+    LogStreamLost,
+    LogStreamOpened,
+)
 from magflow_console.tui.screens.base import AppScreen
 from magflow_console.tui.widgets.log_view import MAX_LINES, LogEntry, LogView, log_entry
 
@@ -207,6 +218,14 @@ class ContainerDetailScreen(AppScreen[None]):
         self._lines_since: float | None = None  # monotonic time of the first batch
         #: what the log says (None: not read yet)
         self.log_findings: list[Finding] | None = None
+        #: the log stream: opened once yet; why it is not open and since when (None: open)
+        self._stream_opened = False
+        self._stream_error: str | None = None
+        self._stream_lost_at: dt.datetime | None = None
+        #: the info: when the shown one was read; why a later read failed and since when
+        self._info_read_at: dt.datetime | None = None
+        self._info_error: str | None = None
+        self._info_lost_at: dt.datetime | None = None
 
     def compose(self) -> ComposeResult:
         title = Static(id="detail-title", classes="detail-title")
@@ -239,17 +258,44 @@ class ContainerDetailScreen(AppScreen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail:container")
     def _load_info(self) -> None:
         name = self.container_name
-        self.post_message(ContainerInspected(name, self.mf.backend.container_detail(name)))
+        backend = self.mf.backend
+        info = backend.container_detail(name)
+        error = None if info is not None else backend.docker.last_error
+        self.post_message(ContainerInspected(name, info, error))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail:logs")
     def _follow(self) -> None:
-        for line in self.mf.backend.follow(self.container_name, self._stop, tail=TAIL):
+        lines = self.mf.backend.follow(
+            self.container_name,
+            self._stop,
+            tail=TAIL,
+            retry=self.mf.refresh_interval,
+            on_state=self._stream_state,
+        )
+        for line in lines:
             entry = log_entry(line)  # cleaned here, not on the UI thread
             with self._lock:
                 self._pending.append(entry)
                 self._recent.append(line)
             if self._stop.is_set():
                 break
+
+    def _stream_state(self, error: str | None) -> None:
+        """The follower's word on the stream (worker thread)."""
+        self.post_message(LogStreamOpened() if error is None else LogStreamLost(error))
+
+    @on(LogStreamOpened)
+    def _stream_opened_again(self) -> None:
+        self._stream_opened = True
+        self._stream_error = self._stream_lost_at = None
+        self._update_status()
+
+    @on(LogStreamLost)
+    def _stream_lost(self, message: LogStreamLost) -> None:
+        if self._stream_lost_at is None:
+            self._stream_lost_at = self.mf.clock()
+        self._stream_error = message.error
+        self._update_status()
 
     def _flush(self) -> None:
         with self._lock:
@@ -313,9 +359,17 @@ class ContainerDetailScreen(AppScreen[None]):
 
     @on(ContainerInspected)
     def _inspected(self, message: ContainerInspected) -> None:
-        info = self.info = message.info
+        info = message.info
+        now = self.mf.clock()
         self._info_loaded = True
-        self.query_one("#container-info", Static).update(info_text(info, self.container_name))
+        if info is None:  # the last good info stays, under the error
+            if self._info_lost_at is None:
+                self._info_lost_at = now
+            self._info_error = message.error or "not found"
+        else:
+            self.info, self._info_read_at = info, now
+            self._info_lost_at = self._info_error = None
+        self._show_info()
         self._show_diagnosis()
         if info is not None:
             title = Text.assemble(
@@ -328,13 +382,30 @@ class ContainerDetailScreen(AppScreen[None]):
             self.query_one("#detail-title", Static).update(title)
         self.set_timer(self.mf.refresh_interval, self._load_info)
 
+    def _show_info(self) -> None:
+        body = info_text(self.info, self.container_name)
+        if self._info_lost_at is not None:
+            head = Text("✗ ", style="bold red")
+            head.append(f"since {fmt.hms(self._info_lost_at)} UTC", style="red")
+            if self.info is not None:
+                body.stylize("dim")
+                head.append(f" (below: as read at {fmt.hms(self._info_read_at)})", style="dim")
+            head.append(f": {one_line(self._info_error or '', 160)}", style="red")
+            body = Text("\n").join([head, body])
+        self.query_one("#container-info", Static).update(body)
+
     # ------------------------------------------------------------------ status line
 
     @on(LogView.StatusChanged)
     def _update_status(self) -> None:
         log = self.query_one(LogView)
         t = Text(no_wrap=True, overflow="ellipsis")
-        if log.following:
+        if self._stream_lost_at is not None:
+            # whatever the view does, no new line comes: say since when, and why (last)
+            said = "stopped following at" if self._stream_opened else "not following since"
+            t.append(f" ✗ {said} {fmt.hms(self._stream_lost_at)} UTC", style="bold red")
+            t.append(f" (retrying every {fmt.span(self.mf.refresh_interval)})", style="dim")
+        elif log.following:
             t.append(" ● following", style="green")
         else:
             t.append(" ‖ paused", style="bold yellow")
@@ -349,6 +420,8 @@ class ContainerDetailScreen(AppScreen[None]):
             t.append(f" {log.match_count()} matches (n/N)", style="dim")
         if not log.timestamps:
             t.append("  no timestamps", style="dim")
+        if self._stream_error is not None:
+            t.append(f"  {one_line(self._stream_error, 160)}", style="red")
         # one line high (app.tcss): new text never moves anything, so no layout pass (which
         # would put the new status one frame later)
         self.query_one("#log-status", Static).update(t, layout=False)

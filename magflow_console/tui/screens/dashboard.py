@@ -123,6 +123,7 @@ class DashboardScreen(AppScreen[None]):
             sync.account_findings = account_findings
             names.add("sync")
         cast(CeleryPane, self.pane("celery")).redis = store.redis
+        cast(ContainersPane, self.pane("containers")).events_lost_at = store.events_lost_at
         for name in PANES:
             if name in names:
                 self.pane(name).show(store.snapshots.get(name), store.retry_every.get(name), now)

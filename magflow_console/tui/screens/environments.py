@@ -1,7 +1,9 @@
 """Every environment at a glance (``e``): each profile's verdict, worst finding and the
 age of its data; enter opens the selected profile (``MagflowApp.switch_profile``).
 
-The profile on screen is shown from the live store (no second connection); the others
+The profile on screen is shown from the live store (no second connection), redrawn as
+the store changes; a source that went stale there makes its line say so
+(``environments.from_report``); the others
 are read once when the screen opens (and on ``r``), each in its own thread with its own
 connections, closed after the read, bounded by ``environments.DEFAULT_TIMEOUT``
 (``environments.AllProfiles``). Rows fill in as profiles answer.
@@ -92,7 +94,13 @@ class EnvironmentsScreen(AppScreen[None]):
     def on_mount(self) -> None:
         self.query_one(LiveTable).focus()
         self.set_interval(AGE_TICK, self._redraw)
+        self.mf.store_changed.subscribe(self, self._store_changed)
         self.action_reread()
+
+    def _store_changed(self, _source: str | None) -> None:
+        """The profile on screen is read by the refresh loops: its line follows them (a
+        source going stale shows at once, not at the next age tick)."""
+        self._redraw()
 
     def on_screen_resume(self) -> None:
         self._redraw()

@@ -1,4 +1,5 @@
-"""Containers pane: one row per container (service, state, health, restarts, uptime)."""
+"""Containers pane: one row per container (service, state, health, restarts, uptime);
+its subtitle says when the Docker event stream is lost (the rows are then only polled)."""
 
 from __future__ import annotations
 
@@ -67,12 +68,18 @@ class ContainersPane(TablePane):
 
     columns = COLUMNS
     table_id = "containers-table"
+    #: since when the Docker event stream is lost (None: open), set before ``show``
+    events_lost_at: dt.datetime | None = None
 
     def show_snapshot(self, snapshot: ContainersSnapshot, now: dt.datetime) -> None:
         self.table.set_rows(container_rows(snapshot, now))
+        parts = []
         if snapshot.items:
             variant = f" · {snapshot.stack_variant} stack" if snapshot.stack_variant else ""
-            self.set_subtitle(f"{len(snapshot.items)} containers{variant}")
+            parts.append(f"{len(snapshot.items)} containers{variant}")
+        if self.events_lost_at is not None:
+            parts.append(f"no events since {fmt.hms(self.events_lost_at)}")
+        self.set_subtitle(" · ".join(parts))
 
     def selected_name(self) -> str | None:
         key = self.table.selected_key
