@@ -99,7 +99,7 @@ def print_info(loaded: cfg.LoadedConfig) -> None:
     table = Table(title="Effective settings", title_justify="left", expand=False)
     table.add_column("setting", no_wrap=True)
     table.add_column("value", overflow="fold")
-    table.add_column("source", no_wrap=True)
+    table.add_column("source", overflow="fold")
     for key, value, source in cfg.effective_items(loaded):
         table.add_row(key, lit(value), source)
     con.print(table)

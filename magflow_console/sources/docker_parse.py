@@ -205,7 +205,9 @@ def container_info(
             start=parse_docker_time(p.get("Start")),
             end=parse_docker_time(p.get("End")),
             exit_code=p.get("ExitCode"),
-            output=str(p.get("Output") or ""),
+            # the container's own text, as its log is: masked the same way (a probe that
+            # fails can print the URL it could not reach, password and all)
+            output=scrub(str(p.get("Output") or "")),
         )
         for p in health.get("Log") or ()
     )
