@@ -538,11 +538,14 @@ def test_redis_stopped_gives_error_snapshots(make_redis_server: Any) -> None:
 def test_a_dropped_connection_is_not_retried() -> None:
     """One connection per fetch: redis-py's default retries with back-off would make a
     dead Redis cost the refresh seconds (counted, not timed)."""
+    import contextlib
     import socket
     import threading
 
     accepted: list[int] = []
-    with socket.socket() as listener:  # accepts, then hangs up at once
+    # accepts, reads the first command, then hangs up (hanging up before the command came
+    # would let redis-py's pool see a closed socket and reconnect once on its own)
+    with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen(8)
         port = listener.getsockname()[1]
@@ -554,6 +557,9 @@ def test_a_dropped_connection_is_not_retried() -> None:
                 except OSError:
                     return
                 accepted.append(1)
+                conn.settimeout(5)
+                with contextlib.suppress(OSError):
+                    conn.recv(4096)
                 conn.close()
 
         threading.Thread(target=serve, daemon=True).start()
