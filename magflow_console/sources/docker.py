@@ -102,6 +102,9 @@ class DockerSource:
     INSPECT_MAX_AGE = 30.0  # seconds; bounds how stale probe logs/restart counts can get
     #: at most this many aged inspects are renewed per fetch (oldest first)
     REINSPECT_PER_FETCH = 3
+    #: containers inspected at once when several are not cached (the SDK's connection
+    #: pool holds 10)
+    INSPECT_THREADS = 4
     #: seconds; bounds how stale the app's /app/.env facts can get (a change in the
     #: checkout does not restart the container)
     DOTENV_MAX_AGE = 60.0
@@ -195,8 +198,9 @@ class DockerSource:
                 if selected:
                     chosen.append((entry, service))
             aged = self._aged(chosen)
-            for entry, service in chosen:
-                attrs = self._inspect_cached(client, entry, aged=entry["Id"] in aged)
+            for (entry, service), attrs in zip(
+                chosen, self._inspect_all(client, chosen, aged), strict=True
+            ):
                 if attrs is None:  # removed between list and inspect
                     continue
                 seen.add(entry["Id"])
@@ -235,6 +239,33 @@ class DockerSource:
             stack_variant=stack_variant(items, self.service_map),
             missing=tuple(s for s in self.service_map if s not in present),
         )
+
+    def _inspect_all(
+        self,
+        client: docker.DockerClient,
+        chosen: list[tuple[dict[str, Any], str | None]],
+        aged: set[str],
+    ) -> list[dict[str, Any] | None]:
+        """The inspect of every chosen container (cached ones from the cache). When more
+        than one is not cached yet (a first refresh: all of them), they are inspected
+        ``INSPECT_THREADS`` at a time: a cold start then waits for a few round trips to
+        the engine, not one per container. Not over ``ssh://``, where each concurrent
+        request would start another SSH session on the remote host."""
+
+        def inspect(entry: dict[str, Any]) -> dict[str, Any] | None:
+            return self._inspect_cached(client, entry, aged=entry["Id"] in aged)
+
+        entries = [entry for entry, _ in chosen]
+        with self._lock:
+            uncached = sum(1 for e in entries if e["Id"] not in self._cache)
+        if uncached < 2 or (self.base_url or "").startswith("ssh://"):
+            return [inspect(e) for e in entries]
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(
+            max_workers=min(self.INSPECT_THREADS, uncached), thread_name_prefix="inspect"
+        ) as pool:
+            return list(pool.map(inspect, entries))
 
     def _aged(self, chosen: list[tuple[dict[str, Any], str | None]]) -> set[str]:
         """The ids whose cached inspect is older than ``INSPECT_MAX_AGE`` and is to be

@@ -230,6 +230,49 @@ def test_second_fetch_lists_once_and_does_not_reinspect(
 
 
 @docker_mark
+def test_a_first_fetch_inspects_several_containers_at_once(
+    docker_engine: DockerEngine, stack_containers: StackContainers
+) -> None:
+    """A cold start waits for a few round trips, not one per container: the first fetch
+    inspects the containers ``INSPECT_THREADS`` at a time, with the same result as one at
+    a time; the next fetch inspects none."""
+    src = DockerSource(
+        docker_engine.base_url, project=None, prefix=None, service_map=stack_containers.names
+    )
+    client = src.connect()
+    threads: list[str] = []
+
+    def record(response: Any, *args: Any, **kwargs: Any) -> None:
+        path = re.sub(r"^/v[\d.]+", "", urlsplit(response.url).path)
+        if path.startswith("/containers/") and path.endswith("/json"):
+            threads.append(threading.current_thread().name)
+
+    client.api.hooks["response"].append(record)  # instruments the real HTTP session
+    first = src.fetch()
+    assert first.state == "ok", first.error
+    assert len(first.items) == len(stack_containers.names) >= 2
+    inspects = [t for t in threads if t.startswith("inspect")]
+    assert len(inspects) == len(first.items), threads
+    assert len(set(inspects)) > 1, f"one thread inspected them all: {threads}"
+
+    one_at_a_time = DockerSource(
+        docker_engine.base_url, project=None, prefix=None, service_map=stack_containers.names
+    )
+    one_at_a_time.INSPECT_THREADS = 1
+    expected = one_at_a_time.fetch()
+    one_at_a_time.close()
+    assert [(c.name, c.id, c.restart_count) for c in first.items] == [
+        (c.name, c.id, c.restart_count) for c in expected.items
+    ]
+    threads.clear()
+    src.fetch()
+    # all cached: only a container whose state moved meanwhile (the crash-looping redis)
+    # is inspected again, on the caller's thread
+    assert len(threads) < len(first.items) and "inspect" not in " ".join(threads), threads
+    src.close()
+
+
+@docker_mark
 def test_aged_inspects_are_renewed_a_few_at_a_time(
     docker_engine: DockerEngine, stack_containers: StackContainers
 ) -> None:
