@@ -289,17 +289,23 @@ def url_public(value: str) -> str | None:
     an "@" follows the authority of the usual reading (which ends at the first "/", "?"
     or "#"), the user part runs to the last "@" instead, unless the usual reading has a
     valid host followed by a path and every such "@" is in the query
-    (``https://host/x?email=a@b.c``)."""
+    (``https://host/x?email=a@b.c``). With a ":" in that host as well
+    (``https://user:0000/?@host``, or ``https://host:8443/?e=a@b.c``) the two readings
+    cannot be told apart: ``None``."""
     match = _SCHEME.fullmatch(value.strip())
     if match is None:
         return None
     scheme, rest = match.groups()
     authority, tail = _split_authority(rest)
     host = authority.rpartition("@")[2]
-    if "@" in tail and not (
-        _HOST_PORT.fullmatch(host) and tail.startswith("/") and _only_in_query(tail)
-    ):
-        host, tail = _split_authority(rest.rpartition("@")[2])
+    if "@" in tail:
+        usual = bool(_HOST_PORT.fullmatch(host)) and tail.startswith("/") and _only_in_query(tail)
+        if usual and ":" in authority:
+            # host:8443/?e=a@b or user:0000/?@host (a password holding "/?"): the two
+            # readings cannot be told apart, and one of them shows a piece of a password
+            return None
+        if not usual:
+            host, tail = _split_authority(rest.rpartition("@")[2])
     if not _HOST_PORT.fullmatch(host):
         return None
     return f"{scheme.lower()}://{host}{_path(tail)}"

@@ -32,7 +32,12 @@ HOST = "marketplace-api.emag.ro"
         ("EMAG_BASE_URL", f"https://emaguser:Sec?r3t@{HOST}/api-3?t=1", f"https://{HOST}/api-3"),
         ("EMAG_BASE_URL", f"https://emaguser:Se/cr3t@{HOST}/api-3", f"https://{HOST}/api-3"),
         ("EMAG_BASE_URL", f"https://u:S@e/cr#3?t@{HOST}/api-3", f"https://{HOST}/api-3"),
-        ("EMAG_MAIN_BASE_URL", "https://h.example:8443/x?email=a@b.c", "https://h.example:8443/x"),
+        ("EMAG_MAIN_BASE_URL", "https://h.example/x?email=a@b.c", "https://h.example/x"),
+        # the same with a port reads as user h.example, password "8443/x?email=a" too: the
+        # readings cannot be told apart, and one shows a piece of a password (found by the
+        # property test below: https://emaguser:0000/?@host showed "emaguser:0000")
+        ("EMAG_MAIN_BASE_URL", "https://h.example:8443/x?email=a@b.c", None),
+        ("EMAG_BASE_URL", f"https://emaguser:0000/?@{HOST}", None),
         ("EMAG_MAIN_BASE_URL", "HTTPS://H.example/API", "https://H.example/API"),
         ("EMAG_MAIN_BASE_URL", "https://u:pw@[::1]:8443/a?t=1", "https://[::1]:8443/a"),
         ("EMAG_MAIN_BASE_URL", "http://u:pw@[::1", None),
@@ -53,7 +58,7 @@ PATH = st.sampled_from(["", "/", "/api-3", "/a/b"])
 @given(password=PASSWORD, path=PATH, name=st.sampled_from(["EMAG_BASE_URL", "REDIS_HOST"]))
 def test_a_password_never_shows_whatever_it_holds(password: str, path: str, name: str) -> None:
     shown = public_value(name, f"https://emaguser:{password}@{HOST}{path}")
-    assert shown is None or password not in shown
+    assert shown is None or (password not in shown and "emaguser" not in shown)
     assert shown is None or shown.startswith(f"https://{HOST}") or "@" in password
 
 
