@@ -84,8 +84,10 @@ def excerpt(text: object, limit: int = EXCERPT_MAX) -> str:
 
 # --------------------------------------------------------------------------- masker
 
-# scheme://user:password@host -> scheme://user:***@host
-_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^\s/@:]*):[^\s/@]*@")
+# scheme://user:password@host -> scheme://user:***@host; a password may hold "/", "?", "#"
+# or "@" unencoded (https://u:S@e/cr#3?t@host), so the mask runs to the last "@" before a
+# space or a quote (more rather than less: https://h:8443/x?e=a@b.c loses its port too)
+_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^\s/@:]*):[^\s\"'`<>]*@")
 # user:password@host outside a URL
 _BARE_CREDENTIALS = re.compile(r"(?<![/\w])([\w.\-]+):[^\s@/:]+@(?=[\w.\-\[])")
 # Authorization headers and bearer/basic credentials, however they are quoted

@@ -120,6 +120,10 @@ def test_store_keeps_the_last_good_value_as_stale() -> None:
         ("Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.payload.sig", "eyJhbGciOiJIUzI1NiJ9"),
         ("{'password': 's3cret', 'user': 'x'}", "s3cret"),
         ('{"access_token": "s3cret-token"}', "s3cret-token"),
+        # passwords holding URL-special characters, unencoded (what a .env often holds)
+        ("https://emaguser:0000/?@marketplace-api.emag.ro/api-3", "0000/?"),
+        ("https://u:S@e/cr#3?t@host/api", "e/cr#3?t"),
+        ("postgresql://app:Pw%Kq@Xv9/Wm4#Hc2:@db:5432/magflow", "Xv9/Wm4#Hc2"),
     ],
 )
 def test_scrub_removes_credentials(text: str, leak: str) -> None:
@@ -134,6 +138,11 @@ def test_scrub_keeps_plain_text_and_the_shape_of_urls() -> None:
     assert scrub("http://127.0.0.1:8000/health") == "http://127.0.0.1:8000/health"
     assert scrub("redis://:pw@redis:6379/0") == "redis://:***@redis:6379/0"
     assert scrub("ssh://deploy:pw@host") == "ssh://deploy:***@host"
+    # the mask stops at a quote or a space: the next field of a JSON line stays
+    assert scrub('{"url":"redis://:pw@r:1/0","email":"a@b.c"}') == (
+        '{"url":"redis://:***@r:1/0","email":"a@b.c"}'
+    )
+    assert scrub("https://host/x?email=a@b.c") == "https://host/x?email=a@b.c"
 
 
 def test_scrub_masks_a_known_secret_wherever_it_is() -> None:
