@@ -84,11 +84,19 @@ def account_row(stats: AccountStats, now: dt.datetime) -> Row:
     )
 
 
+#: product counts older than this are named in the pane's subtitle (they are re-read every
+#: minute: older means the re-read failed or is slow)
+COUNTS_NOTED_AFTER = 120.0
+
+
 def counts_read(snap: SyncSnapshot) -> str:
-    """`` · counts 12:40``: the minute the product counts were read (they are cached for
-    a minute; to the minute, so an idle pane is repainted for it once a minute at most)."""
+    """`` · counts 12:40``: the minute the product counts were read, once they are older
+    than ``COUNTS_NOTED_AFTER``. Fresh counts are not named: naming the minute changed the
+    subtitle every minute, and a border change repaints the whole pane (4 KB a minute at
+    80x24, 19 KB at 200x50, measured by bench_tui). Their age is always in
+    ``counts_age_seconds``, ``sync-logs`` and the sync runs screen."""
     age = snap.counts_age_seconds
-    if age is None:
+    if age is None or age <= COUNTS_NOTED_AFTER:
         return ""
     read = snap.fetched_at - dt.timedelta(seconds=age)
     return f" · counts {fmt.hm(read)}"
