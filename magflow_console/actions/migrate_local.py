@@ -69,7 +69,9 @@ def describe_holders(holders: Sequence[LockHolder]) -> str:
     for h in granted:
         who = h.application_name or "unnamed client"
         where = h.client_addr or "local socket"
-        since = f", for {h.waiting_seconds:.0f} s" if h.waiting_seconds is not None else ""
+        # max: a session that began this instant can read as -0.1 s against now()
+        waited = h.waiting_seconds
+        since = f", for {max(waited, 0.0):.0f} s" if waited is not None else ""
         parts.append(f"pid {h.pid} ({who}, from {where}{since})")
     return "the migration lock (advisory lock 123456789) is held by " + "; ".join(parts)
 

@@ -87,7 +87,7 @@ def _who(r: dict[str, Any]) -> str:
     name = r["application_name"] or "unnamed client"
     where = r["client_addr"] or "local socket"
     secs = r["seconds"]
-    since = f", for {secs:.0f} s" if secs is not None else ""
+    since = f", for {max(float(secs), 0.0):.0f} s" if secs is not None else ""
     return f"pid {r['pid']} ({name}, from {where}{since})"
 
 

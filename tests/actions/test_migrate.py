@@ -446,3 +446,14 @@ def test_no_secret_reaches_output_audit_or_logs(
     ]
     for text in texts:
         assert secret not in text
+
+
+def test_a_lock_holder_that_began_this_instant_is_not_minus_zero_seconds() -> None:
+    """Seen in RELIABILITY.md: '... from local socket, for -0 s)'; now() against a
+    transaction that began in the same instant can be -0.1 s."""
+    from magflow_console.actions.migrate_local import describe_holders
+    from magflow_console.models import LockHolder
+
+    holder = LockHolder(7, True, "magflow-console-migrate", None, "active", -0.2)
+    said = describe_holders([holder])
+    assert said.endswith("pid 7 (magflow-console-migrate, from local socket, for 0 s)"), said
