@@ -32,7 +32,6 @@ from psycopg.conninfo import make_conninfo
 
 from magflow_console import config as cfg
 from magflow_console.actions.guard import ActionContext, ActionPlan, ActionRefused, ActionResult
-from magflow_console.config_sources import ConfigError
 from magflow_console.diagnose.app_settings import API_STARTS, DEV_ADMIN_EMAIL, dev_admin
 from magflow_console.render.text import scrub
 from magflow_console.sources.pg_conn import (
@@ -154,12 +153,7 @@ class _Db:
     def __init__(self, ctx: ActionContext) -> None:
         self.schema = ctx.profile.database.db_schema
         self.connect_timeout = ctx.profile.database.connect_timeout
-        try:
-            url = cfg.database_url(ctx.profile)
-        except ConfigError as exc:
-            raise SourceError(str(exc)) from None
-        if not url:
-            raise SourceError("No database URL is configured for this profile.")
+        url = ctx.database_url()
         self.url = parse_url(url)
 
     @property

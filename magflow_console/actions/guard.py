@@ -78,6 +78,21 @@ class ActionContext:
             loaded=loaded, audit=AuditLog(loaded.audit_log), emit=emit or (lambda line: None)
         )
 
+    def database_url(self) -> str:
+        """The profile's database URL for an action's own connection; ``SourceError``
+        when it cannot be resolved or none is configured."""
+        from magflow_console.config import database_url
+        from magflow_console.config_sources import ConfigError
+        from magflow_console.sources.pg_conn import SourceError
+
+        try:
+            url = database_url(self.profile)
+        except ConfigError as exc:
+            raise SourceError(str(exc)) from None
+        if not url:
+            raise SourceError("No database URL is configured for this profile.")
+        return url
+
     def confirmation_word(self) -> str | None:
         """What the user must type to confirm: the profile name on a protected profile."""
         return self.profile_name if self.profile.protected else None

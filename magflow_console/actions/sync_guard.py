@@ -33,9 +33,7 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import make_conninfo
 
-from magflow_console import config as cfg
 from magflow_console.actions.guard import ActionContext, ActionRefused
-from magflow_console.config_sources import ConfigError
 from magflow_console.sources.pg_conn import Conn, SourceError, friendly_error, parse_url, rows
 
 APPLICATION_NAME = "magflow-console-sync"
@@ -118,12 +116,7 @@ class SyncGuard:
         p = ctx.profile
         self.schema = p.database.db_schema
         self.connect_timeout = p.database.connect_timeout
-        try:
-            url = cfg.database_url(p)
-        except ConfigError as exc:
-            raise SourceError(str(exc)) from None
-        if not url:
-            raise SourceError("No database URL is configured for this profile.")
+        url = ctx.database_url()
         self.url = parse_url(url)
         self._conn: Conn | None = None
 

@@ -26,11 +26,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from magflow_console import config as cfg
 from magflow_console.actions.guard import ActionContext
 from magflow_console.actions.sync_guard import guard_holders, sync_log_writers
 from magflow_console.actions.sync_task import BROKER_EVERY_SECONDS, TaskWatch
-from magflow_console.config_sources import ConfigError
 from magflow_console.diagnose.celery_tasks import about, attempt_text
 from magflow_console.models import SyncRun
 from magflow_console.sources import sync_stats
@@ -135,12 +133,7 @@ class SyncDb:
         p = ctx.profile
         self.schema = p.database.db_schema
         self.running_timeout = p.sync.running_timeout_minutes
-        try:
-            url = cfg.database_url(p)
-        except ConfigError as exc:
-            raise SourceError(str(exc)) from None
-        if not url:
-            raise SourceError("No database URL is configured for this profile.")
+        url = ctx.database_url()
         self._db = ReadOnlyConnection(
             url,
             connect_timeout=p.database.connect_timeout,
