@@ -182,6 +182,9 @@ class Backend:
                 error_snapshot(RedisSnapshot, why, started),
                 error_snapshot(CelerySnapshot, why, started),
             )
+        from magflow_console.sources.lean_imports import import_redis
+
+        import_redis()
         from magflow_console.sources.broker import BrokerSource
 
         with self._broker_lock:

@@ -12,6 +12,7 @@ import json
 import re
 import secrets
 import tarfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -160,6 +161,30 @@ def test_containers_json_and_table_show_the_dotenv_without_a_secret(
     assert items["app"]["emag_paths"]["fbe"]["orders"]["credentials"] == "set"
     assert "orders, health: credentials set (EMAG_FBE_PASSWORD from /app/.env)" in table.stdout
     assert "health checks EMAG_USERNAME+PASSWORD from /app/.env" in table.stdout
+
+
+@docker_mark
+def test_a_first_refresh_reads_the_dotenv_beside_the_inspects(source: DockerSource) -> None:
+    """The archive call is the slowest of a first refresh: it runs on its own thread while
+    the containers are inspected (one call, not two), and gives the same facts."""
+    source.connect()
+    calls: list[tuple[str, str]] = []
+    assert source.client is not None
+
+    def record(response: Any, *args: Any, **kwargs: Any) -> None:
+        path = re.sub(r"^/v[\d.]+", "", urlsplit(response.url).path)
+        calls.append((threading.current_thread().name, path))
+
+    source.client.api.hooks["response"].append(record)
+    app = by_service(source)["app"]
+    assert (app.dotenv_state, app.dotenv_set) == ("read", STACK_DOTENV_SET)
+    archives = [(thread, path) for thread, path in calls if path.endswith("/archive")]
+    assert len(archives) == 1 and archives[0][0] == "dotenv-ahead", calls
+    inspects = [path for _, path in calls if path.endswith("/json") and "/containers/" in path]
+    assert len(inspects) >= 5, calls  # the inspects ran while it read
+    calls.clear()
+    assert by_service(source)["app"].dotenv_set == STACK_DOTENV_SET  # cached: no call
+    assert not [path for _, path in calls if path.endswith("/archive")]
 
 
 @docker_mark
