@@ -41,6 +41,9 @@ from magflow_console.models import (
 )
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
+    from magflow_console.forked_reads import ForkedReads
     from magflow_console.models import LogLine
     from magflow_console.sources.alembic_structure import ScriptGraph
     from magflow_console.sources.api import ApiSource
@@ -84,6 +87,9 @@ class Backend:
         self._graph: ScriptGraph | None = None
         self._graph_key: object = None
         self._db_error: str | None = None
+        #: the first reads started by ``prefetch`` (in a forked child: ``_forked``)
+        self._prefetched: dict[str, Future[Any]] = {}
+        self._forked: ForkedReads | None = None
         try:
             self.db_url: str | None = cfg.database_url(self.profile)
         except ConfigError as exc:
@@ -438,12 +444,12 @@ class Backend:
 
     # ------------------------------------------------------------------ prefetch
 
-    def prefetch(self) -> None:
-        """Start the first read of every refresh loop now, in background threads, so that
-        it overlaps the TUI's own start-up (importing Textual, composing the screen); the
-        loops take the results with ``take_prefetched``."""
-        from concurrent.futures import Future
-
+    def prefetch(self, *, fork: bool = True) -> None:
+        """Start the first read of every refresh loop now, so that it overlaps the TUI's
+        own start-up (importing Textual, composing the screen); the loops take the results
+        with ``take_prefetched``. With ``fork``, in a forked child on another core when
+        that is safe (``forked_reads``: the sources of this process then start cold at
+        the second refresh), else in background threads."""
         jobs: dict[str, Any] = {
             "containers": self.containers,
             "database": lambda: _database_and_migrations(self),
@@ -451,16 +457,21 @@ class Backend:
             "api": self.api,
             "broker": self.broker,
         }
+        if fork:
+            from magflow_console import forked_reads
+
+            self._forked = forked_reads.start(jobs, then=self.close)
+            if self._forked is not None:
+                self._prefetched = dict(self._forked.futures)
+                return
         pool = ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="prefetch")
-        self._prefetched: dict[str, Future[Any]] = {
-            name: pool.submit(job) for name, job in jobs.items()
-        }
+        self._prefetched = {name: pool.submit(job) for name, job in jobs.items()}
         pool.shutdown(wait=False)
 
     def take_prefetched(self, loop: str) -> Any:
         """The prefetched result of ``loop`` (waiting for it), once; None when there is
         none (then the loop reads as usual)."""
-        future = getattr(self, "_prefetched", {}).pop(loop, None)
+        future = self._prefetched.pop(loop, None)
         if future is None:
             return None
         try:
@@ -469,6 +480,8 @@ class Backend:
             return None
 
     def close(self) -> None:
+        if self._forked is not None:
+            self._forked.close()
         for src in (self._docker, self._db, self._api, self._broker):
             if src is not None:
                 with contextlib.suppress(Exception):
