@@ -69,9 +69,14 @@ def stamp(value: dt.datetime | None, now: dt.datetime | None = None) -> str:
     clock or a bad row, not a run of today."""
     if not value:
         return "—"
-    if now is not None and as_utc(value) - as_utc(now) > dt.timedelta(days=1):
+    if now is not None and far_ahead(value, now):
         return as_utc(value).strftime("%Y-%m-%d")
     return as_utc(value).strftime("%m-%d %H:%M")
+
+
+def far_ahead(value: dt.datetime | None, now: dt.datetime) -> bool:
+    """More than a day ahead of ``now``: ``stamp`` then shows the year."""
+    return value is not None and as_utc(value) - as_utc(now) > dt.timedelta(days=1)
 
 
 def full_stamp(value: dt.datetime | None) -> str:
