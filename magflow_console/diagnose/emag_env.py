@@ -21,9 +21,26 @@ from magflow_console.diagnose.emag_paths import (
 )
 from magflow_console.models import ContainersSnapshot, Finding
 
+#: the last snapshot judged and its findings. The TUI rebuilds its report whenever any
+#: source is read (eight times a refresh), with the same containers snapshot until the
+#: containers are read again; judging it anew was the most of an idle refresh's report
+#: work on the UI thread (bench/). Snapshots are frozen, so the same object gives the
+#: same findings.
+_last: tuple[ContainersSnapshot | None, tuple[Finding, ...]] = (None, ())
+
 
 def env_findings(snap: ContainersSnapshot) -> list[Finding]:
     """Findings from the settings of the app and worker containers."""
+    global _last
+    seen, found = _last
+    if snap is seen:
+        return list(found)
+    out = _env_findings(snap)
+    _last = (snap, tuple(out))
+    return out
+
+
+def _env_findings(snap: ContainersSnapshot) -> list[Finding]:
     if snap.state == "error":
         return []
     out: list[Finding] = []

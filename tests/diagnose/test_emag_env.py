@@ -281,3 +281,20 @@ def test_nothing_is_called_missing_from_an_unread_dotenv() -> None:
     snap = containers_snapshot(with_env("app", FULL, state="absent"),
                                with_env("worker", env, state="not_read"))  # fmt: skip
     assert emag_env.env_findings(snap) == []
+
+
+def test_the_same_snapshot_is_judged_once_and_a_new_one_anew() -> None:
+    """The TUI rebuilds its report whenever any source is read: the containers snapshot it
+    holds is judged once (the findings come back equal, as a new list), and the next
+    snapshot read is judged anew, even one that differs only in a variable."""
+    env = {k: v for k, v in FULL.items() if not k.startswith("EMAG_FBE_")}
+    lacking = containers_snapshot(with_env("app", env), with_env("worker", env))
+    first = emag_env.env_findings(lacking)
+    again = emag_env.env_findings(lacking)
+    assert codes(first) == codes(again) == [("emag_credentials_missing", "fbe")]
+    assert again == first and again is not first
+    again.clear()  # the caller's list: the next answer is whole
+    assert emag_env.env_findings(lacking) == first
+    complete = containers_snapshot(with_env("app", FULL), with_env("worker", FULL))
+    assert emag_env.env_findings(complete) == []
+    assert emag_env.env_findings(lacking) == first
