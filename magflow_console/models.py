@@ -394,6 +394,11 @@ def mark_stale(snapshot: T, error: str) -> T:
 
 #: nesting kept by ``to_jsonable``; deeper values (a hostile jsonb) become a note
 JSON_DEPTH_MAX = 64
+#: types ``to_jsonable`` returns as they are (exact types: a subclass takes the long way)
+_JSON_SCALARS = frozenset({str, int, bool, type(None)})
+#: a dataclass's field names by its type (None: not a dataclass), filled as they are met
+_FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}
+_UNSEEN: Any = object()
 
 
 def to_jsonable(value: Any, _depth: int = 0) -> Any:
@@ -402,13 +407,19 @@ def to_jsonable(value: Any, _depth: int = 0) -> Any:
     become a note (a string) instead of overflowing the stack."""
     if _depth > JSON_DEPTH_MAX:
         return f"(nested deeper than {JSON_DEPTH_MAX} levels: not shown)"
+    kind = type(value)
+    if kind in _JSON_SCALARS:  # most values: nothing to look up
+        return value
     deeper = _depth + 1
     if isinstance(value, Verdict):
         return value.label
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            f.name: to_jsonable(getattr(value, f.name), deeper) for f in dataclasses.fields(value)
-        }
+    names = _FIELD_NAMES.get(kind, _UNSEEN)
+    if names is _UNSEEN:
+        is_instance = dataclasses.is_dataclass(value) and not isinstance(value, type)
+        names = tuple(f.name for f in dataclasses.fields(value)) if is_instance else None
+        _FIELD_NAMES[kind] = names
+    if names is not None:
+        return {name: to_jsonable(getattr(value, name), deeper) for name in names}
     if isinstance(value, dt.datetime):
         return value.isoformat()
     if isinstance(value, dt.date):
