@@ -13,7 +13,7 @@ import dataclasses
 import datetime as dt
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -417,18 +417,39 @@ class Backend:
 
     def status(self) -> StatusReport:
         """Everything at once: docker, the API and Redis in parallel with the database
-        work (Redis after docker when its URL comes from the worker's environment)."""
+        work (Redis after docker when its URL comes from the worker's environment).
+
+        A one-shot command (a process with no other thread, and neither source created
+        yet) reads Docker and Redis in a forked child on the machine's other core
+        (``forked_reads``), while this process reads the database and the API: importing
+        the docker SDK and redis-py and parsing what they read is most of the CPU a cold
+        ``status`` spends beyond its own start-up. What the child does not send back is
+        read here."""
+        forked = None
+        if self._docker is None and self._broker is None:
+            from magflow_console import forked_reads
+
+            forked = forked_reads.start(
+                {"containers": self.containers, "broker": self.broker},
+                then=self._close_new_sources(),
+            )
         with ThreadPoolExecutor(max_workers=3, thread_name_prefix="status") as pool:
-            f_containers = pool.submit(self.containers)
+            if forked is None:
+                f_containers = pool.submit(self.containers)
+                f_broker = pool.submit(self.broker)
+            else:
+                f_containers, f_broker = forked.futures["containers"], forked.futures["broker"]
             f_api = pool.submit(self.api)
-            f_broker = pool.submit(self.broker)
             database = self.database()
             sync = self.sync()
             orders = self.orders()
             migrations = self.migrations(database)
-            containers = f_containers.result()
             api = f_api.result()
-            redis, celery = f_broker.result()
+            containers = f_containers.result() or self.containers()
+            redis, celery = f_broker.result() or self.broker()
+        if forked is not None:  # its results are in: let it end, or end it
+            forked.join(timeout=2.0)
+            forked.close()
         return report.build_report(
             self.profile_name,
             containers,
@@ -460,7 +481,7 @@ class Backend:
         if fork:
             from magflow_console import forked_reads
 
-            self._forked = forked_reads.start(jobs, then=self.close)
+            self._forked = forked_reads.start(jobs, then=self._close_new_sources())
             if self._forked is not None:
                 self._prefetched = dict(self._forked.futures)
                 return
@@ -478,6 +499,23 @@ class Backend:
             return future.result()
         except Exception:  # the loop reads again and reports it
             return None
+
+    def _sources(self) -> dict[str, Any]:
+        return {"docker": self._docker, "db": self._db, "api": self._api, "broker": self._broker}
+
+    def _close_new_sources(self) -> Callable[[], None]:
+        """A forked child's clean-up: closing only the sources it opened. A connection it
+        inherited is this process's to close (closing a database connection sends its
+        server a goodbye on the shared socket)."""
+        before = {name for name, src in self._sources().items() if src is not None}
+
+        def close() -> None:
+            for name, src in self._sources().items():
+                if src is not None and name not in before:
+                    with contextlib.suppress(Exception):
+                        src.close()
+
+        return close
 
     def close(self) -> None:
         if self._forked is not None:

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy.engine import make_url
 
 from magflow_console.reference import DEMO_TARGET, HEAD
@@ -271,3 +272,73 @@ def test_sync_logs_id_shows_one_run_in_full(
     )
     assert "outcome      partial" in proc.stdout, proc.stderr
     assert "TEXTUAL: []" in proc.stderr, proc.stderr
+
+
+def test_status_reads_docker_and_redis_in_a_forked_child_with_the_same_result(
+    demo_db_url: str,
+    docker_engine: Any,
+    stack_env: dict[str, str],
+    fake_api: Any,
+    redis_server: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A cold ``status --json`` (a process with one thread) reads Docker and Redis in a
+    forked child (``forked_reads``): the fork happens, the child is gone afterwards, and
+    the report is the one a single process reads (here, in pytest's process, with other
+    threads running, ``Backend.status`` reads in threads)."""
+    from magflow_console.backend import Backend
+    from magflow_console.cli import build_parser
+    from magflow_console.cli.common import load
+
+    fake_api.set_mode("healthy")
+    args = [
+        "status", "--json", "--redis-url", redis_server.url,
+        *stack_args(demo_db_url, docker_engine, fake_api.base_url),
+    ]  # fmt: skip
+    record = tmp_path / "forks"
+    probe = (
+        "import os, sys, runpy\n"
+        "from magflow_console import forked_reads\n"
+        "real = forked_reads.start\n"
+        "def start(jobs, **kw):\n"
+        "    reads = real(jobs, **kw)\n"
+        f"    with open({str(record)!r}, 'a') as f:\n"
+        '        f.write(f"{sorted(jobs)} {reads.pid if reads else None}\\n")\n'
+        "    return reads\n"
+        "forked_reads.start = start\n"
+        f"sys.argv = ['magflow-console', *{args!r}]\n"
+        "try:\n    runpy.run_module('magflow_console', run_name='__main__')\n"
+        "except SystemExit as exc:\n    code = exc.code\n"
+        "try:\n    os.waitpid(-1, os.WNOHANG)\n    print('UNREAPED', file=sys.stderr)\n"
+        "except ChildProcessError:\n    print('NO CHILD LEFT', file=sys.stderr)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAGFLOW_CONSOLE_")}
+    env |= stack_env | {"XDG_CONFIG_HOME": str(tmp_path / "cfg")}
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=ROOT
+    )
+    assert "Traceback" not in proc.stderr, proc.stderr
+    forks = record.read_text().split("\n")[0].split(" ", 2)
+    assert forks[0] + " " + forks[1] == "['broker', 'containers']" and forks[2] != "None", forks
+    assert "NO CHILD LEFT" in proc.stderr, proc.stderr
+    forked = json.loads(proc.stdout)
+
+    for key, value in stack_env.items():  # the stack's container names, as the child has
+        monkeypatch.setenv(key, value)
+    backend = Backend(load(build_parser().parse_args(args)))
+    try:
+        report = backend.status()
+    finally:
+        backend.close()
+    assert report.containers.state == forked["containers"]["state"] == "ok"
+    assert report.redis.state == forked["redis"]["state"] == "ok"
+    assert report.celery.state == forked["celery"]["state"]
+    assert [c.name for c in report.containers.items] == [
+        c["name"] for c in forked["containers"]["items"]
+    ]
+    assert [(c.service, c.state, c.health) for c in report.containers.items] == [
+        (c["service"], c["state"], c["health"]) for c in forked["containers"]["items"]
+    ]
+    assert forked["verdict"] == report.verdict.label
+    assert sorted(f["code"] for f in forked["findings"]) == sorted(f.code for f in report.findings)
