@@ -1108,11 +1108,15 @@ def build(run: dict[str, Any], record: bool) -> str:
     lines += ["", "## Runs", ""]
     bench_rows = []
     for b in run.get("benches", []):
+        status = b["status"] + (f" ({b['reason']})" if b.get("reason") else "")
+        earlier = load(b["name"]) if b["status"] == "not run" else None
+        if earlier is not None:  # its figures above are an earlier run's
+            status = f"not re-run: results of {(earlier.get('machine') or {}).get('date_utc', '?')}"
         bench_rows.append(
             [
                 b["name"],
                 b.get("what", ""),
-                b["status"] + (f" ({b['reason']})" if b.get("reason") else ""),
+                status,
                 f"{b['seconds']:.0f} s" if "seconds" in b else "-",
                 f"`{b['command']}`" if b.get("command") else "-",
             ]
