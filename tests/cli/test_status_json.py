@@ -19,6 +19,31 @@ from tests.support.pg_password import password_url
 from tests.support.postgres import PgServer
 
 
+def run_probe(
+    args: list[str],
+    stack_env: dict[str, str],
+    tmp_path: Path,
+    *,
+    before: str = "",
+    after: str = "",
+) -> subprocess.CompletedProcess[str]:
+    """The real program in a fresh interpreter, through runpy: ``before`` runs first and
+    ``after`` once the program has returned (to look inside its process)."""
+    probe = (
+        "import os, sys, runpy\n"
+        + before
+        + f"sys.argv = ['magflow-console', *{args!r}]\n"
+        + "try:\n    runpy.run_module('magflow_console', run_name='__main__')\n"
+        + "except SystemExit:\n    pass\n"
+        + after
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAGFLOW_CONSOLE_")}
+    env |= stack_env | {"XDG_CONFIG_HOME": str(tmp_path / "cfg")}
+    return subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=ROOT
+    )
+
+
 def test_status_json_contract_against_the_demo_stack(
     demo_db_url: str, docker_engine: Any, stack_env: dict[str, str], fake_api: Any, tmp_path: Path
 ) -> None:
@@ -257,18 +282,12 @@ def test_sync_logs_id_shows_one_run_in_full(
     assert missing.returncode == 3 and missing.stdout == ""
     assert "no sync run with id 'ffffffff'" in missing.stderr
     # the headless twin of the sync detail screen renders without importing Textual
-    probe = (
-        "import sys, runpy\n"
-        f"sys.argv = ['magflow-console', 'sync-logs', '--id', {listed['id'][:8]!r}, *{args!r}]\n"
-        "try:\n    runpy.run_module('magflow_console', run_name='__main__')\n"
-        "except SystemExit:\n    pass\n"
-        "print('TEXTUAL:', sorted(m for m in sys.modules if m.split('.')[0] == 'textual'),"
-        " file=sys.stderr)\n"
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MAGFLOW_CONSOLE_")}
-    env |= stack_env | {"XDG_CONFIG_HOME": str(tmp_path / "cfg")}
-    proc = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=ROOT
+    proc = run_probe(
+        ["sync-logs", "--id", listed["id"][:8], *args],
+        stack_env,
+        tmp_path,
+        after="print('TEXTUAL:', sorted(m for m in sys.modules if m.split('.')[0] == 'textual'),"
+        " file=sys.stderr)\n",
     )
     assert "outcome      partial" in proc.stdout, proc.stderr
     assert "TEXTUAL: []" in proc.stderr, proc.stderr
@@ -297,26 +316,24 @@ def test_status_reads_docker_and_redis_in_a_forked_child_with_the_same_result(
         *stack_args(demo_db_url, docker_engine, fake_api.base_url),
     ]  # fmt: skip
     record = tmp_path / "forks"
-    probe = (
-        "import os, sys, runpy\n"
-        "from magflow_console import forked_reads\n"
-        "real = forked_reads.start\n"
-        "def start(jobs, **kw):\n"
-        "    reads = real(jobs, **kw)\n"
-        f"    with open({str(record)!r}, 'a') as f:\n"
-        '        f.write(f"{sorted(jobs)} {reads.pid if reads else None}\\n")\n'
-        "    return reads\n"
-        "forked_reads.start = start\n"
-        f"sys.argv = ['magflow-console', *{args!r}]\n"
-        "try:\n    runpy.run_module('magflow_console', run_name='__main__')\n"
-        "except SystemExit as exc:\n    code = exc.code\n"
-        "try:\n    os.waitpid(-1, os.WNOHANG)\n    print('UNREAPED', file=sys.stderr)\n"
-        "except ChildProcessError:\n    print('NO CHILD LEFT', file=sys.stderr)\n"
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MAGFLOW_CONSOLE_")}
-    env |= stack_env | {"XDG_CONFIG_HOME": str(tmp_path / "cfg")}
-    proc = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=ROOT
+    proc = run_probe(
+        args,
+        stack_env,
+        tmp_path,
+        before=(
+            "from magflow_console import forked_reads\n"
+            "real = forked_reads.start\n"
+            "def start(jobs, **kw):\n"
+            "    reads = real(jobs, **kw)\n"
+            f"    with open({str(record)!r}, 'a') as f:\n"
+            '        f.write(f"{sorted(jobs)} {reads.pid if reads else None}\\n")\n'
+            "    return reads\n"
+            "forked_reads.start = start\n"
+        ),
+        after=(
+            "try:\n    os.waitpid(-1, os.WNOHANG)\n    print('UNREAPED', file=sys.stderr)\n"
+            "except ChildProcessError:\n    print('NO CHILD LEFT', file=sys.stderr)\n"
+        ),
     )
     assert "Traceback" not in proc.stderr, proc.stderr
     forks = record.read_text().split("\n")[0].split(" ", 2)
