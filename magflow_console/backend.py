@@ -489,6 +489,11 @@ class Backend:
         self._prefetched = {name: pool.submit(job) for name, job in jobs.items()}
         pool.shutdown(wait=False)
 
+    @property
+    def first_reads_forked(self) -> bool:
+        """Whether ``prefetch`` read in a forked child (this process's sources are cold)."""
+        return self._forked is not None
+
     def take_prefetched(self, loop: str) -> Any:
         """The prefetched result of ``loop`` (waiting for it), once; None when there is
         none (then the loop reads as usual)."""

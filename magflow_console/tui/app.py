@@ -191,6 +191,8 @@ class MagflowApp(App[int]):
             return  # read for a profile switched away from
         self.store.update(message.source, message.snapshot, self.clock())
         self.store_changed.publish(message.source)
+        if self.loops.events_deferred and self.store.all_read():
+            self.loops.first_reads_done()
 
     def on_stack_event_received(self, _message: StackEventReceived) -> None:
         self.loops.event_received()

@@ -79,6 +79,8 @@ class RefreshLoops:
         self.events_error: str | None = None
         self._events_open: bool | None = None
         self._stops: set[threading.Event] = {self._events_stop, self._events_wake}
+        #: the event stream waits for ``first_reads_done`` (see ``start``)
+        self.events_deferred = False
         self._fetchers: dict[str, Callable[[], None]] = {
             "containers": self._fetch_containers,
             "database": self._fetch_database,
@@ -95,19 +97,35 @@ class RefreshLoops:
     # ------------------------------------------------------------------ scheduling
 
     def start(self, *, watch_events: bool) -> None:
+        """Every loop's first read, and the Docker event stream. When the first reads come
+        from a forked child (``Backend.prefetch``), this process has not imported the
+        docker SDK yet: opening the stream would import it now, beside the first frames
+        on the same core, so it opens once every source has been read once
+        (``first_reads_done``); the containers loop's next read catches what changed."""
         for loop in LOOPS:
             self.run(loop)
-        if watch_events:
-            self._workers.add(
-                self.app.run_worker(
-                    self._watch_events,
-                    name="docker events",
-                    group=f"events:{self.generation}",
-                    thread=True,
-                    exclusive=True,
-                    exit_on_error=False,
-                )
+        if watch_events and self.backend.first_reads_forked:
+            self.events_deferred = True
+        elif watch_events:
+            self._start_events()
+
+    def first_reads_done(self) -> None:
+        """Every source has been read once: open a deferred event stream."""
+        if self.events_deferred and not self.retired:
+            self.events_deferred = False
+            self._start_events()
+
+    def _start_events(self) -> None:
+        self._workers.add(
+            self.app.run_worker(
+                self._watch_events,
+                name="docker events",
+                group=f"events:{self.generation}",
+                thread=True,
+                exclusive=True,
+                exit_on_error=False,
             )
+        )
 
     def stop(self) -> None:
         for stop in self._stops:

@@ -107,6 +107,10 @@ class Store:
         """Every finding worst first with its steps, as ``doctor`` lists them."""
         return advise(self.report, self.extra()) if self.report is not None else []
 
+    def all_read(self) -> bool:
+        """Every source has a snapshot, good or not."""
+        return all(name in self.snapshots for name in SOURCES)
+
     def all_ok(self) -> bool:
         """Every source read (a part the demo does not have, ``absent``, counts as read:
         there is nothing more to read of it)."""

@@ -3,6 +3,8 @@ pause, and the confirmation modal (rendering input from ``FakeBackend``)."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -226,3 +228,45 @@ async def test_the_full_api_check_runs_only_when_asked() -> None:
         assert Counting.asked == 0
         await pilot.press("F")
         await wait_for(pilot, lambda: Counting.asked == 1, "the full check, once")
+
+
+class GatedBackend(FakeBackend):
+    """Redis answers only once ``gate`` is set; ``opened`` is set when the Docker event
+    stream is opened; ``forked`` says whether the first reads came from a forked child."""
+
+    def __init__(self, *, forked: bool) -> None:
+        super().__init__()
+        self.forked = forked
+        self.gate = threading.Event()
+        self.opened = threading.Event()
+
+    @property
+    def first_reads_forked(self) -> bool:
+        return self.forked
+
+    def broker(self) -> Any:
+        self.gate.wait(30)
+        return super().broker()
+
+    def events(self, stop: threading.Event, **kw: Any) -> Iterator[Any]:
+        self.opened.set()
+        return super().events(stop, **kw)
+
+
+@pytest.mark.parametrize("forked", [True, False])
+async def test_after_forked_first_reads_the_event_stream_waits_for_every_source(
+    forked: bool,
+) -> None:
+    """With the first reads from a forked child, the event stream (which imports the
+    docker SDK in this process) opens only once every source has been read once; without,
+    at once."""
+    backend = GatedBackend(forked=forked)
+    app = MagflowApp(backend, clock=frozen_clock, watch_events=True, refresh_interval=3600)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.store.containers is not None, "the containers read")
+        await pilot.pause(0.5)
+        assert backend.opened.is_set() is not forked
+        assert app.loops.events_deferred is forked
+        backend.gate.set()
+        await wait_for(pilot, backend.opened.is_set, "the event stream opened")
+        assert not app.loops.events_deferred
