@@ -465,12 +465,12 @@ class Backend:
 
     # ------------------------------------------------------------------ prefetch
 
-    def prefetch(self, *, fork: bool = True) -> None:
+    def prefetch(self) -> None:
         """Start the first read of every refresh loop now, so that it overlaps the TUI's
         own start-up (importing Textual, composing the screen); the loops take the results
-        with ``take_prefetched``. With ``fork``, in a forked child on another core when
-        that is safe (``forked_reads``: the sources of this process then start cold at
-        the second refresh), else in background threads."""
+        with ``take_prefetched``. In a forked child on another core when that is safe
+        (``forked_reads``: the sources of this process then start cold at the second
+        refresh), else in background threads."""
         jobs: dict[str, Any] = {
             "containers": self.containers,
             "database": lambda: _database_and_migrations(self),
@@ -478,13 +478,12 @@ class Backend:
             "api": self.api,
             "broker": self.broker,
         }
-        if fork:
-            from magflow_console import forked_reads
+        from magflow_console import forked_reads
 
-            self._forked = forked_reads.start(jobs, then=self._close_new_sources())
-            if self._forked is not None:
-                self._prefetched = dict(self._forked.futures)
-                return
+        self._forked = forked_reads.start(jobs, then=self._close_new_sources())
+        if self._forked is not None:
+            self._prefetched = dict(self._forked.futures)
+            return
         pool = ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="prefetch")
         self._prefetched = {name: pool.submit(job) for name, job in jobs.items()}
         pool.shutdown(wait=False)

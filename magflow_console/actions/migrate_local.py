@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from magflow_console.models import LockHolder
+from magflow_console.render.fmt import session
 from magflow_console.render.text import scrub
 
 MIGRATION_LOCK_ID = 123456789
@@ -65,14 +66,7 @@ def describe_holders(holders: Sequence[LockHolder]) -> str:
     granted = [h for h in holders if h.granted] or list(holders)
     if not granted:
         return "the migration lock (advisory lock 123456789) is held by another session"
-    parts = []
-    for h in granted:
-        who = h.application_name or "unnamed client"
-        where = h.client_addr or "local socket"
-        # max: a session that began this instant can read as -0.1 s against now()
-        waited = h.waiting_seconds
-        since = f", for {max(waited, 0.0):.0f} s" if waited is not None else ""
-        parts.append(f"pid {h.pid} ({who}, from {where}{since})")
+    parts = [session(h.pid, h.application_name, h.client_addr, h.waiting_seconds) for h in granted]
     return "the migration lock (advisory lock 123456789) is held by " + "; ".join(parts)
 
 

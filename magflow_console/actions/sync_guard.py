@@ -34,6 +34,7 @@ import psycopg
 from psycopg.conninfo import make_conninfo
 
 from magflow_console.actions.guard import ActionContext, ActionRefused
+from magflow_console.render.fmt import session
 from magflow_console.sources.pg_conn import Conn, SourceError, friendly_error, parse_url, rows
 
 APPLICATION_NAME = "magflow-console-sync"
@@ -82,11 +83,7 @@ def _keys(accounts: Sequence[str]) -> list[int]:
 
 
 def _who(r: dict[str, Any]) -> str:
-    name = r["application_name"] or "unnamed client"
-    where = r["client_addr"] or "local socket"
-    secs = r["seconds"]
-    since = f", for {max(float(secs), 0.0):.0f} s" if secs is not None else ""
-    return f"pid {r['pid']} ({name}, from {where}{since})"
+    return session(r["pid"], r["application_name"], r["client_addr"], r["seconds"])
 
 
 def guard_holders(conn: Conn, accounts: Sequence[str], own_pid: int | None = None) -> list[str]:

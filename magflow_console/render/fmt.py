@@ -79,6 +79,16 @@ def far_ahead(value: dt.datetime | None, now: dt.datetime) -> bool:
     return value is not None and as_utc(value) - as_utc(now) > dt.timedelta(days=1)
 
 
+def session(
+    pid: object, application_name: str | None, client_addr: str | None, seconds: float | None
+) -> str:
+    """``pid 4242 (alembic, from 10.0.0.5, for 12 s)``: a database session holding a lock.
+    A session that began this instant can read as -0.1 s against ``now()``: 0 s."""
+    since = f", for {max(float(seconds), 0.0):.0f} s" if seconds is not None else ""
+    who = application_name or "unnamed client"
+    return f"pid {pid} ({who}, from {client_addr or 'local socket'}{since})"
+
+
 def full_stamp(value: dt.datetime | None) -> str:
     return as_utc(value).strftime("%Y-%m-%d %H:%M:%S UTC") if value else "—"
 

@@ -148,6 +148,11 @@ class DockerSource:
     # ------------------------------------------------------------------ connection
 
     @property
+    def _over_ssh(self) -> bool:
+        """An ``ssh://`` engine: each concurrent call would be another SSH session."""
+        return (self.base_url or "").startswith("ssh://")
+
+    @property
     def client(self) -> docker.DockerClient | None:
         """The connected SDK client (None before the first successful call)."""
         return self._client
@@ -270,7 +275,7 @@ class DockerSource:
         entries = [entry for entry, _ in chosen]
         with self._lock:
             uncached = sum(1 for e in entries if e["Id"] not in self._cache)
-        if uncached < 2 or (self.base_url or "").startswith("ssh://"):
+        if uncached < 2 or self._over_ssh:
             return [inspect(e) for e in entries]
         from concurrent.futures import ThreadPoolExecutor
 
@@ -367,7 +372,7 @@ class DockerSource:
             and cached.key[0] == app_id
             and time.monotonic() - cached.read_at < self.DOTENV_MAX_AGE
         )
-        if not app_id or fresh or (self.base_url or "").startswith("ssh://"):
+        if not app_id or fresh or self._over_ssh:
             yield None
             return
         ahead = _DotenvAhead(app_id, time.monotonic())
