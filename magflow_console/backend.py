@@ -468,7 +468,7 @@ class Backend:
     def prefetch(self) -> None:
         """Start the first read of every refresh loop now, so that it overlaps the TUI's
         own start-up (importing Textual, composing the screen); the loops take the results
-        with ``take_prefetched``. In a forked child on another core when that is safe
+        with ``take_first_reads``. In a forked child on another core when that is safe
         (``forked_reads``: the sources of this process then start cold at the second
         refresh), else in background threads."""
         jobs: dict[str, Any] = {
@@ -493,16 +493,11 @@ class Backend:
         """Whether ``prefetch`` read in a forked child (this process's sources are cold)."""
         return self._forked is not None
 
-    def take_prefetched(self, loop: str) -> Any:
-        """The prefetched result of ``loop`` (waiting for it), once; None when there is
-        none (then the loop reads as usual)."""
-        future = self._prefetched.pop(loop, None)
-        if future is None:
-            return None
-        try:
-            return future.result()
-        except Exception:  # the loop reads again and reports it
-            return None
+    def take_first_reads(self) -> dict[str, Future[Any]]:
+        """The first reads ``prefetch`` started, by loop, handed over once (empty when
+        there are none). A result of None means the read failed: the loop reads again."""
+        taken, self._prefetched = self._prefetched, {}
+        return taken
 
     def _sources(self) -> dict[str, Any]:
         return {"docker": self._docker, "db": self._db, "api": self._api, "broker": self._broker}

@@ -34,7 +34,10 @@ from magflow_console.tui.loops import RefreshLoops
 from magflow_console.tui.messages import (
     EventStreamLost,
     EventStreamOpened,
+    FirstReadArrived,
+    Snapshot,
     SnapshotReady,
+    Source,
     StackEventReceived,
 )
 from magflow_console.tui.store import Store
@@ -187,10 +190,17 @@ class MagflowApp(App[int]):
     # ------------------------------------------------------------------ data
 
     def on_snapshot_ready(self, message: SnapshotReady) -> None:
-        if message.generation != self.loops.generation:
-            return  # read for a profile switched away from
-        self.store.update(message.source, message.snapshot, self.clock())
-        self.store_changed.publish(message.source)
+        if message.generation == self.loops.generation:  # else read for a profile left
+            self.apply_snapshot(message.source, message.snapshot)
+
+    def on_first_read_arrived(self, message: FirstReadArrived) -> None:
+        if message.generation == self.loops.generation:
+            self.loops.first_read_arrived(message.loop)
+
+    def apply_snapshot(self, source: Source, snapshot: Snapshot) -> None:
+        """File what a loop read of the shown profile, and tell the screens."""
+        self.store.update(source, snapshot, self.clock())
+        self.store_changed.publish(source)
         if self.loops.events_deferred and self.store.all_read():
             self.loops.first_reads_done()
 

@@ -9,6 +9,10 @@ trigger a throttled container refresh. The event stream's own state is posted as
 changes (``EventStreamOpened`` / ``EventStreamLost``): a broken stream is re-opened every
 ``EVENT_RETRY`` seconds, and at once when the containers loop reads the engine again.
 
+A loop's first read may have started before the app (``Backend.prefetch``): it is
+applied on the app's thread as soon as it is in, at the latest when the dashboard mounts,
+so the first frame shows what has arrived by then (``start``).
+
 The database loop also analyses the migrations (``backend.migrations(db)`` needs the
 database snapshot it just read), the sync loop also reads the orders, and the broker loop
 reads Redis and the Celery state in it: each of those posts two snapshots.
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
 from textual.timer import Timer
@@ -34,6 +39,7 @@ from textual.worker import Worker, WorkerState
 from magflow_console.tui.messages import (
     EventStreamLost,
     EventStreamOpened,
+    FirstReadArrived,
     SnapshotReady,
     Source,
     StackEventReceived,
@@ -81,6 +87,8 @@ class RefreshLoops:
         self._stops: set[threading.Event] = {self._events_stop, self._events_wake}
         #: the event stream waits for ``first_reads_done`` (see ``start``)
         self.events_deferred = False
+        #: first reads started before the app (``Backend.prefetch``), not applied yet
+        self._first: dict[str, Future[Any]] = {}
         self._fetchers: dict[str, Callable[[], None]] = {
             "containers": self._fetch_containers,
             "database": self._fetch_database,
@@ -97,17 +105,60 @@ class RefreshLoops:
     # ------------------------------------------------------------------ scheduling
 
     def start(self, *, watch_events: bool) -> None:
-        """Every loop's first read, and the Docker event stream. When the first reads come
-        from a forked child (``Backend.prefetch``), this process has not imported the
-        docker SDK yet: opening the stream would import it now, beside the first frames
-        on the same core, so it opens once every source has been read once
+        """Every loop's first read, and the Docker event stream.
+
+        A first read that ``Backend.prefetch`` started before the app is applied on the
+        app's thread as soon as it has arrived: here if it is in, else when the dashboard
+        mounts (``apply_arrived``: the first frame shows it) or when it lands
+        (``FirstReadArrived``), whichever comes first; the loop's own reads start after.
+        When the first reads come from a forked child, this process has not imported the
+        docker SDK yet: opening the event stream would import it now, beside the first
+        frames on the same core, so it opens once every source has been read once
         (``first_reads_done``); the containers loop's next read catches what changed."""
+        self._first = self.backend.take_first_reads()
         for loop in LOOPS:
-            self.run(loop)
+            future = self._first.get(loop)
+            if future is None:
+                self.run(loop)
+                continue
+            self._busy.add(loop)  # a refresh asked for meanwhile runs after it
+            future.add_done_callback(self._arrived_callback(loop))
+        self.apply_arrived()
         if watch_events and self.backend.first_reads_forked:
             self.events_deferred = True
         elif watch_events:
             self._start_events()
+
+    def _arrived_callback(self, loop: str) -> Callable[[Future[Any]], None]:
+        def arrived(_future: Future[Any]) -> None:  # the reader's thread
+            self._post(FirstReadArrived(loop, self.generation))
+
+        return arrived
+
+    def apply_arrived(self) -> None:
+        """Apply every first read that has arrived (the app's thread)."""
+        for loop in [name for name, future in self._first.items() if future.done()]:
+            self.first_read_arrived(loop)
+
+    def first_read_arrived(self, loop: str) -> None:
+        """Apply ``loop``'s first read, once (the app's thread); one that failed is read
+        again here."""
+        future = self._first.pop(loop, None)
+        if future is None or self.retired:
+            return
+        try:
+            result = future.result(timeout=0)
+        except Exception:
+            result = None
+        if result is None:
+            self._busy.discard(loop)
+            self.run(loop)
+            return
+        sources = LOOPS[loop]
+        snapshots = result if len(sources) > 1 else (result,)
+        for source, snapshot in zip(sources, snapshots, strict=True):
+            self.app.apply_snapshot(source, snapshot)
+        self._finished(loop)
 
     def first_reads_done(self) -> None:
         """Every source has been read once: open a deferred event stream."""
@@ -221,7 +272,11 @@ class RefreshLoops:
 
     def _post(
         self,
-        message: SnapshotReady | StackEventReceived | EventStreamOpened | EventStreamLost,
+        message: SnapshotReady
+        | FirstReadArrived
+        | StackEventReceived
+        | EventStreamOpened
+        | EventStreamLost,
     ) -> None:
         if not self.retired:
             self.app.post_message(message)
@@ -229,37 +284,28 @@ class RefreshLoops:
     def _snapshot(self, source: Source, snapshot: Any) -> None:
         self._post(SnapshotReady(source, snapshot, generation=self.generation))
 
-    # each loop's first read may have started before the app did (Backend.prefetch)
-
     def _fetch_containers(self) -> None:
-        backend = self.backend
-        snap = backend.take_prefetched("containers") or backend.containers()
+        snap = self.backend.containers()
         self._snapshot("containers", snap)
         if snap.state == "ok" and self.events_error is not None:
             self._events_wake.set()  # the engine answers again: re-open the stream now
 
     def _fetch_database(self) -> None:
-        backend = self.backend
-        first = backend.take_prefetched("database")
-        db = first[0] if first else backend.database()
+        db = self.backend.database()
         self._snapshot("database", db)
-        self._snapshot("migrations", first[1] if first else backend.migrations(db))
+        self._snapshot("migrations", self.backend.migrations(db))
 
     def _fetch_sync(self) -> None:
-        backend = self.backend
-        sync, orders = backend.take_prefetched("sync") or (backend.sync(), backend.orders())
-        self._snapshot("sync", sync)
-        self._snapshot("orders", orders)
+        self._snapshot("sync", self.backend.sync())
+        self._snapshot("orders", self.backend.orders())
 
     def _fetch_broker(self) -> None:
-        backend = self.backend
-        redis, celery = backend.take_prefetched("broker") or backend.broker()
+        redis, celery = self.backend.broker()
         self._snapshot("redis", redis)
         self._snapshot("celery", celery)
 
     def _fetch_api(self) -> None:
-        backend = self.backend
-        self._snapshot("api", backend.take_prefetched("api") or backend.api())
+        self._snapshot("api", self.backend.api())
 
     def _watch_events(self) -> None:
         """Docker events for the stack; a broken stream is re-opened after a pause (cut

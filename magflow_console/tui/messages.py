@@ -57,6 +57,15 @@ class SnapshotReady(Message):
 
 
 @dataclass
+class FirstReadArrived(Message):
+    """A loop's first read, started before the app (``Backend.prefetch``), has arrived:
+    the app applies it (``RefreshLoops.first_read_arrived``)."""
+
+    loop: str
+    generation: int = 0
+
+
+@dataclass
 class StackEventReceived(Message):
     """A Docker event for one of the stack's containers (coalesced: only the last counts)."""
 

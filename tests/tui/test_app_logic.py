@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from concurrent.futures import Future
 from typing import Any
 
 import pytest
@@ -270,3 +271,110 @@ async def test_after_forked_first_reads_the_event_stream_waits_for_every_source(
         backend.gate.set()
         await wait_for(pilot, backend.opened.is_set, "the event stream opened")
         assert not app.loops.events_deferred
+
+
+class PrefetchedBackend(FakeBackend):
+    """First reads handed to the app as futures (as ``Backend.prefetch`` does), each read
+    of its own counted. ``results``: what each first read gives (None: it failed)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads: dict[str, int] = {"containers": 0, "database": 0, "sync": 0}
+        self.futures: dict[str, Future[Any]] = {}
+        self.results: dict[str, Any] = {
+            "containers": FakeBackend.containers(self),
+            "database": (FakeBackend.database(self), FakeBackend.migrations(self)),
+            "sync": (FakeBackend.sync(self), FakeBackend.orders(self)),
+            "api": FakeBackend.api(self),
+            "broker": FakeBackend.broker(self),
+        }
+        self.futures = {loop: Future() for loop in self.results}
+
+    def arrive(self, *loops: str) -> None:
+        for loop in loops or tuple(self.results):
+            self.futures[loop].set_result(self.results[loop])
+
+    def take_first_reads(self) -> dict[str, Future[Any]]:
+        return dict(self.futures)
+
+    def containers(self) -> ContainersSnapshot:
+        self.reads["containers"] += 1
+        return super().containers()
+
+    def database(self) -> Any:
+        self.reads["database"] += 1
+        return super().database()
+
+    def sync(self, *a: Any, **kw: Any) -> Any:
+        self.reads["sync"] += 1
+        return super().sync(*a, **kw)
+
+
+def record_pane_shows(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bool]]:
+    """Every ``Pane.show``: the pane's class and whether it had a snapshot to show."""
+    from magflow_console.tui.widgets.pane import Pane
+
+    shows: list[tuple[str, bool]] = []
+    show = Pane.show
+
+    def recorded(self: Pane, snapshot: Any, *a: Any, **kw: Any) -> Any:
+        shows.append((type(self).__name__, snapshot is not None))
+        return show(self, snapshot, *a, **kw)
+
+    monkeypatch.setattr(Pane, "show", recorded)
+    return shows
+
+
+async def test_first_reads_that_arrived_before_the_dashboard_are_in_its_first_frame(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """First reads that land after the app started but before the dashboard mounted are
+    drawn by the dashboard's first paint: no pane is ever shown loading, and no loop reads
+    what the first reads brought."""
+    shows = record_pane_shows(monkeypatch)
+    backend = PrefetchedBackend()
+
+    started = MagflowApp._started_profile
+
+    def started_then_arrived(self: MagflowApp) -> None:
+        started(self)
+        backend.arrive()  # after the loops started, before the dashboard mounts
+
+    monkeypatch.setattr(MagflowApp, "_started_profile", started_then_arrived)
+    messages: list[Message] = []
+    app = MagflowApp(backend, clock=frozen_clock, watch_events=False, refresh_interval=3600)
+    async with app.run_test(size=(80, 24), message_hook=messages.append) as pilot:
+        assert all(app.store.snapshots.get(s) is not None for s in ("containers", "sync", "api"))
+        await pilot.pause(0.3)
+        assert {name for name, _ in shows} == {
+            "ContainersPane", "MigrationsPane", "SyncPane", "ApiPane", "CeleryPane",
+        }  # fmt: skip
+        assert [s for s in shows if not s[1]] == []  # never "loading…"
+        assert "restarting" in screen_text(app)  # the containers pane's rows
+        assert backend.reads == {"containers": 0, "database": 0, "sync": 0}
+        assert not any(isinstance(m, SnapshotReady) for m in messages)
+
+
+async def test_a_first_read_that_lands_later_is_applied_once_and_a_failed_one_is_read_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A first read still on its way is applied when it lands, once; a refresh asked for
+    meanwhile runs after it, not beside it; one that failed (None) is read by its loop."""
+    shows = record_pane_shows(monkeypatch)
+    backend = PrefetchedBackend()
+    backend.results["database"] = None  # failed in the child
+    backend.arrive("database", "sync", "api", "broker")
+    app = MagflowApp(backend, clock=frozen_clock, watch_events=False, refresh_interval=3600)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.store.database is not None, "the database, read again")
+        assert backend.reads["database"] == 1
+        assert app.store.containers is None
+        assert ("ContainersPane", False) in shows  # loading: its read is on its way
+        await pilot.press("r")  # a refresh while the containers' first read is on its way
+        await pilot.pause(0.3)
+        assert backend.reads["containers"] == 0
+        backend.arrive("containers")
+        await wait_for(pilot, lambda: backend.reads["containers"] == 1, "the refresh after it")
+        await pilot.pause(0.3)
+        assert backend.reads == {"containers": 1, "database": 2, "sync": 1}
+        assert app.store.containers is not None

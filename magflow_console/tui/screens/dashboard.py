@@ -90,6 +90,7 @@ class DashboardScreen(AppScreen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
+        self.mf.loops.apply_arrived()  # the first frame shows what the first reads brought
         self.mf.store_changed.subscribe(self, self._store_changed)
         self._store_changed(None)
         self.pane("containers").focus_target.focus()
