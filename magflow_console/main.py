@@ -15,9 +15,15 @@ if TYPE_CHECKING:
 
 
 def open_tui(loaded: LoadedConfig, profiles: Profiles) -> int:
-    """The first reads start before Textual is imported: they overlap its start-up."""
+    """The first reads start before Textual is imported: they overlap its start-up. The
+    cyclic garbage collector is paused until the first frame (``MagflowApp``): what
+    start-up builds lives as long as the app, and the collector's passes over it while
+    Textual is imported and the screen composed are wasted work (bench/tried.toml)."""
+    import gc
+
     from magflow_console.backend import Backend
 
+    gc.disable()
     backend = Backend(loaded)
     try:
         backend.prefetch()
@@ -25,6 +31,7 @@ def open_tui(loaded: LoadedConfig, profiles: Profiles) -> int:
 
         return run_tui(loaded, backend=backend, profiles=profiles)
     finally:
+        gc.enable()  # the app did at its first frame, unless it ended before
         backend.close()
 
 

@@ -104,10 +104,16 @@ class MagflowApp(App[int]):
         self._exit_on_hangup()
         self.push_screen(DashboardScreen())
         self._started_profile()
-        # what start-up built (modules, CSS, widgets) lives as long as the app: keep it
-        # out of the collector's full passes, which cost 60-200 ms every few seconds
-        # while a log is followed at 5,000 lines/s (bench/bench_logs.py)
-        self.call_after_refresh(gc.freeze)
+        self.call_after_refresh(self._started_up)
+
+    @staticmethod
+    def _started_up() -> None:
+        """After the first frame: what start-up built (modules, CSS, widgets) lives as
+        long as the app; keep it out of the collector's full passes, which cost 60-200 ms
+        every few seconds while a log is followed at 5,000 lines/s (bench/bench_logs.py),
+        and resume the collector if start-up paused it (``magflow_console.main``)."""
+        gc.freeze()
+        gc.enable()
 
     def _started_profile(self) -> None:
         if self._unknown_keys:

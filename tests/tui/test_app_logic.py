@@ -378,3 +378,45 @@ async def test_a_first_read_that_lands_later_is_applied_once_and_a_failed_one_is
         await pilot.pause(0.3)
         assert backend.reads == {"containers": 1, "database": 2, "sync": 1}
         assert app.store.containers is not None
+
+
+async def test_the_collector_paused_for_start_up_resumes_at_the_first_frame() -> None:
+    """``open_tui`` pauses the cyclic collector for start-up; the app's first frame
+    resumes it, with what start-up built frozen out of its passes."""
+    import gc
+
+    gc.disable()
+    try:
+        app = MagflowApp(FakeBackend(), clock=frozen_clock, watch_events=False)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, gc.isenabled, "the collector resumed")
+            assert gc.get_freeze_count() > 0
+    finally:
+        gc.enable()
+        gc.unfreeze()
+
+
+def test_open_tui_pauses_the_collector_until_the_app_runs_and_always_resumes_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import gc
+
+    import magflow_console.tui.app as tui_app
+    from magflow_console.backend import Backend
+    from magflow_console.environments import Profiles
+    from magflow_console.main import open_tui
+
+    seen: list[bool] = []
+
+    def run_tui(loaded: Any, **kw: Any) -> int:
+        seen.append(gc.isenabled())
+        raise RuntimeError("the terminal went away")
+
+    monkeypatch.setattr(tui_app, "run_tui", run_tui)
+    monkeypatch.setattr(Backend, "prefetch", lambda self: None)  # no reads here
+    loaded = fake_config()
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError):
+        open_tui(loaded, Profiles.only(loaded))
+    assert seen == [False]
+    assert gc.isenabled()
