@@ -104,7 +104,9 @@ class StatusHeader(Static):
             self.tooltip = "\n".join(e.warning() for e in exposed)
 
     def set_text(self, text: Text) -> None:
+        """A change repaints the line without a layout: its size is fixed (app.tcss)."""
         if self._last is not None and text == self._last:
             return
+        first = self._last is None
         self._last = text
-        self.update(with_marker(text, self._marker))
+        self.update(with_marker(text, self._marker), layout=first)

@@ -20,6 +20,7 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.geometry import Region
 from textual.widget import Widget
 from textual.widgets import Static
 
@@ -105,17 +106,47 @@ class Pane(Vertical):
 
 
 class Summary(Static, can_focus=True):
-    """A focusable block of text (for panes without a table); redraws only on change."""
+    """A focusable block of text (for panes without a table). The same text is not
+    repainted; a text with as many lines repaints only the lines that changed, without a
+    layout (it does not wrap, app.tcss: its height is its line count). A whole repaint
+    rewrote all four lines of the Celery pane when Redis's memory changed, and a layout
+    repainted the runs table's scrollbar beside it (bench_tui, item 4)."""
+
+    #: while the text is replaced in place: the changed lines are repainted, not the whole
+    _lines_only = False
 
     def __init__(self, **kw: Any) -> None:
         super().__init__(**kw)
         self._last: Text | None = None
 
     def set_text(self, text: Text) -> None:
-        if self._last is not None and text == self._last:
+        last = self._last
+        if last is not None and text == last:
             return
         self._last = text
-        self.update(text)
+        new_lines = list(text.split("\n", allow_blank=True))
+        old_lines: list[Text] = [] if last is None else list(last.split("\n", allow_blank=True))
+        if not self.is_mounted or len(new_lines) != len(old_lines) or not text.plain:
+            self.update(text)
+            return
+        self._lines_only = True
+        try:
+            self.update(text, layout=False)
+        finally:
+            self._lines_only = False
+        width = self.size.width
+        self.refresh(
+            *(
+                Region(0, y, width, 1)
+                for y, (new, old) in enumerate(zip(new_lines, old_lines, strict=True))
+                if new != old
+            )
+        )
+
+    def refresh(self, *regions: Region, **kw: Any) -> Any:
+        if self._lines_only and not regions and not kw.get("layout"):
+            return self  # update()'s whole repaint: the changed lines follow
+        return super().refresh(*regions, **kw)
 
     @property
     def plain(self) -> str:
