@@ -28,6 +28,10 @@ def open_client(base_url: str | None, timeout: float) -> tuple[docker.DockerClie
         client = docker.DockerClient.from_env(timeout=seconds, use_ssh_client=False)
     else:
         client = docker.DockerClient(base_url=base_url, timeout=seconds, use_ssh_client=False)
+    if client.api.base_url.startswith("http+docker://"):
+        # a local socket: no proxy applies, and requests would scan the environment for
+        # one (and for a .netrc) before each call, 0.3-0.4 ms a call (bench/tried.toml)
+        client.api.trust_env = False
     try:
         engine = str(client.api.version().get("Version") or "") or None
     except BaseException:

@@ -28,6 +28,7 @@ that was half-way through cannot open a connection again on a closed backend.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -89,6 +90,9 @@ class RefreshLoops:
         self.events_deferred = False
         #: first reads started before the app (``Backend.prefetch``), not applied yet
         self._first: dict[str, Future[Any]] = {}
+        #: each loop's timer callback, made once: Textual reads the signature of every new
+        #: callable it calls (a lambda a refresh was 60 ``inspect.signature`` a minute)
+        self._runners = {loop: functools.partial(self.run, loop) for loop in LOOPS}
         self._fetchers: dict[str, Callable[[], None]] = {
             "containers": self._fetch_containers,
             "database": self._fetch_database,
@@ -245,7 +249,7 @@ class RefreshLoops:
         interval = self.interval(loop)
         for source in LOOPS[loop]:
             self.app.store.retry_every[source] = interval
-        self._timers[loop] = self.app.set_timer(interval, lambda: self.run(loop))
+        self._timers[loop] = self.app.set_timer(interval, self._runners[loop])
 
     def interval(self, loop: str) -> float:
         """The refresh interval; the API's is never under ``api.min_interval`` (MagFlow

@@ -230,6 +230,31 @@ def test_second_fetch_lists_once_and_does_not_reinspect(
 
 
 @docker_mark
+def test_calls_on_a_local_socket_do_not_scan_the_environment_for_a_proxy(
+    source: DockerSource, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """requests looks for proxies (and a .netrc) in the environment before each call; no
+    proxy applies to a local socket, so a refresh does not look."""
+    import urllib.request
+
+    assert source.fetch().state == "ok"
+    scans: list[int] = []
+    scan = urllib.request.getproxies_environment
+
+    def counted() -> dict[str, str]:
+        scans.append(1)
+        return scan()
+
+    monkeypatch.setattr(urllib.request, "getproxies_environment", counted)
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # unreachable: must not be used
+    snap = source.fetch()
+    assert snap.state == "ok" and snap.items
+    source.invalidate(snap.items[0].id)
+    assert source.fetch().state == "ok"
+    assert scans == []
+
+
+@docker_mark
 def test_a_first_fetch_inspects_several_containers_at_once(
     docker_engine: DockerEngine, stack_containers: StackContainers
 ) -> None:
