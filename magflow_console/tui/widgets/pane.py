@@ -26,6 +26,7 @@ from textual.widgets import Static
 
 from magflow_console.render import fmt
 from magflow_console.render.text import one_line
+from magflow_console.tui.widgets.partial import PartialRepaint
 from magflow_console.tui.widgets.table import LiveTable
 
 
@@ -105,15 +106,12 @@ class Pane(Vertical):
         return ""
 
 
-class Summary(Static, can_focus=True):
+class Summary(PartialRepaint, Static, can_focus=True):
     """A focusable block of text (for panes without a table). The same text is not
     repainted; a text with as many lines repaints only the lines that changed, without a
     layout (it does not wrap, app.tcss: its height is its line count). A whole repaint
     rewrote all four lines of the Celery pane when Redis's memory changed, and a layout
     repainted the runs table's scrollbar beside it (bench_tui, item 4)."""
-
-    #: while the text is replaced in place: the changed lines are repainted, not the whole
-    _lines_only = False
 
     def __init__(self, **kw: Any) -> None:
         super().__init__(**kw)
@@ -129,11 +127,8 @@ class Summary(Static, can_focus=True):
         if not self.is_mounted or len(new_lines) != len(old_lines) or not text.plain:
             self.update(text)
             return
-        self._lines_only = True
-        try:
+        with self.named_repaints():
             self.update(text, layout=False)
-        finally:
-            self._lines_only = False
         width = self.size.width
         self.refresh(
             *(
@@ -142,11 +137,6 @@ class Summary(Static, can_focus=True):
                 if new != old
             )
         )
-
-    def refresh(self, *regions: Region, **kw: Any) -> Any:
-        if self._lines_only and not regions and not kw.get("layout"):
-            return self  # update()'s whole repaint: the changed lines follow
-        return super().refresh(*regions, **kw)
 
     @property
     def plain(self) -> str:

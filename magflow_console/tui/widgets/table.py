@@ -11,25 +11,22 @@ A text filter hides rows whose plain text does not contain it (case-insensitive)
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from rich.text import Text
-from textual.geometry import Region
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
+
+from magflow_console.tui.widgets.partial import PartialRepaint
 
 Row = tuple[str, Sequence[Text]]
 
 
-class LiveTable(DataTable[Text]):
+class LiveTable(PartialRepaint, DataTable[Text]):
     """DataTable with keyed, diffed updates and an optional filter."""
 
     DEFAULT_CSS = """
     LiveTable { height: auto; max-height: 100%; }
     """
-    #: while cells are updated in place: their rows are repainted, not the table (a class
-    #: default: DataTable refreshes before ``__init__`` returns)
-    _rows_only = False
 
     def __init__(
         self,
@@ -56,11 +53,6 @@ class LiveTable(DataTable[Text]):
     def on_mount(self) -> None:
         for label, width in self._column_specs:
             self.add_column(Text(label, style="bold"), width=width, key=label)
-
-    def refresh(self, *regions: Region, **kw: Any) -> Any:
-        if self._rows_only and not regions and not kw.get("layout"):
-            return self  # update_cell's whole-table repaint; the changed rows follow
-        return super().refresh(*regions, **kw)
 
     @property
     def selected_key(self) -> str | None:
@@ -93,15 +85,12 @@ class LiveTable(DataTable[Text]):
         old = self._shown
         if [k for k, _ in new] == [k for k, _ in old]:
             changed: list[int] = []
-            self._rows_only = True
-            try:
+            with self.named_repaints():  # update_cell repaints the whole table
                 for index, ((key, cells), (_, old_cells)) in enumerate(zip(new, old, strict=True)):
                     for col, (cell, old_cell) in enumerate(zip(cells, old_cells, strict=False)):
                         if cell != old_cell:
                             self.update_cell(RowKey(key), self._column_specs[col][0], cell)
                             changed.append(index)
-            finally:
-                self._rows_only = False
             self._shown = new
             for index in dict.fromkeys(changed):
                 self.refresh_row(index)
