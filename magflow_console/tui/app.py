@@ -79,6 +79,8 @@ class MagflowApp(App[int]):
         self.flows = ActionFlows(self)
         #: loops of profiles switched away from, until their last read has ended
         self._retired: list[RefreshLoops] = []
+        #: set after the first frame (``_started_up``)
+        self.first_frame_shown = False
         self._use(backend, generation=0)
 
     def _use(self, backend: Backend, generation: int) -> None:
@@ -106,14 +108,24 @@ class MagflowApp(App[int]):
         self._started_profile()
         self.call_after_refresh(self._started_up)
 
-    @staticmethod
-    def _started_up() -> None:
+    def _started_up(self) -> None:
         """After the first frame: what start-up built (modules, CSS, widgets) lives as
         long as the app; keep it out of the collector's full passes, which cost 60-200 ms
         every few seconds while a log is followed at 5,000 lines/s (bench/bench_logs.py),
-        and resume the collector if start-up paused it (``magflow_console.main``)."""
+        and resume the collector if start-up paused it (``magflow_console.main``). A
+        deferred event stream may open now."""
         gc.freeze()
         gc.enable()
+        self.first_frame_shown = True
+        self._open_deferred_events()
+
+    def _open_deferred_events(self) -> None:
+        """Open the Docker event stream that waited for the first reads (``RefreshLoops
+        .start``), once every source has been read and the first frame is out: opening it
+        imports the docker SDK on this process's core, which beside the first frame made
+        it ~0.1 s later (bench/tried.toml)."""
+        if self.loops.events_deferred and self.first_frame_shown and self.store.all_read():
+            self.loops.first_reads_done()
 
     def _started_profile(self) -> None:
         if self._unknown_keys:
@@ -207,8 +219,7 @@ class MagflowApp(App[int]):
         """File what a loop read of the shown profile, and tell the screens."""
         self.store.update(source, snapshot, self.clock())
         self.store_changed.publish(source)
-        if self.loops.events_deferred and self.store.all_read():
-            self.loops.first_reads_done()
+        self._open_deferred_events()
 
     def on_stack_event_received(self, _message: StackEventReceived) -> None:
         self.loops.event_received()

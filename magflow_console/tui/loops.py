@@ -117,8 +117,10 @@ class RefreshLoops:
         (``FirstReadArrived``), whichever comes first; the loop's own reads start after.
         When the first reads come from a forked child, this process has not imported the
         docker SDK yet: opening the event stream would import it now, beside the first
-        frames on the same core, so it opens once every source has been read once
-        (``first_reads_done``); the containers loop's next read catches what changed."""
+        frames on the same core, so it opens once every source has been read once and the
+        first frame is out (``first_reads_done``, called by the app); the containers
+        loop's next read catches what changed."""
+        self.events_deferred = watch_events and self.backend.first_reads_forked
         self._first = self.backend.take_first_reads()
         for loop in LOOPS:
             future = self._first.get(loop)
@@ -128,9 +130,7 @@ class RefreshLoops:
             self._busy.add(loop)  # a refresh asked for meanwhile runs after it
             future.add_done_callback(self._arrived_callback(loop))
         self.apply_arrived()
-        if watch_events and self.backend.first_reads_forked:
-            self.events_deferred = True
-        elif watch_events:
+        if watch_events and not self.events_deferred:
             self._start_events()
 
     def _arrived_callback(self, loop: str) -> Callable[[Future[Any]], None]:

@@ -273,12 +273,36 @@ async def test_after_forked_first_reads_the_event_stream_waits_for_every_source(
         assert not app.loops.events_deferred
 
 
+async def test_forked_first_reads_all_in_before_the_first_frame_open_events_after_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every forked first read in before the dashboard mounts: the event stream (which
+    imports the docker SDK beside the first frame on the same core) still waits for the
+    first frame."""
+    backend = PrefetchedBackend(forked=True)
+    backend.arrive()
+    app = MagflowApp(backend, clock=frozen_clock, watch_events=True, refresh_interval=3600)
+    frame_out_at_open: list[bool] = []
+
+    def events(stop: threading.Event, **kw: Any) -> Iterator[Any]:
+        frame_out_at_open.append(getattr(app, "first_frame_shown", False))
+        return FakeBackend.events(backend, stop, **kw)
+
+    monkeypatch.setattr(backend, "events", events)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: bool(frame_out_at_open), "the event stream opened")
+        assert frame_out_at_open == [True]
+        assert not app.loops.events_deferred
+
+
 class PrefetchedBackend(FakeBackend):
     """First reads handed to the app as futures (as ``Backend.prefetch`` does), each read
-    of its own counted. ``results``: what each first read gives (None: it failed)."""
+    of its own counted. ``results``: what each first read gives (None: it failed);
+    ``forked``: whether they came from a forked child."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, forked: bool = False) -> None:
         super().__init__()
+        self.forked = forked
         self.reads: dict[str, int] = {"containers": 0, "database": 0, "sync": 0}
         self.futures: dict[str, Future[Any]] = {}
         self.results: dict[str, Any] = {
@@ -296,6 +320,10 @@ class PrefetchedBackend(FakeBackend):
 
     def take_first_reads(self) -> dict[str, Future[Any]]:
         return dict(self.futures)
+
+    @property
+    def first_reads_forked(self) -> bool:
+        return self.forked
 
     def containers(self) -> ContainersSnapshot:
         self.reads["containers"] += 1
