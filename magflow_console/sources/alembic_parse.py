@@ -23,7 +23,6 @@ import ast
 import io
 import posixpath
 import re
-import tarfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -303,8 +302,12 @@ def parse_tar(chunks: Iterable[bytes] | IO[bytes], *, location: str) -> ScriptGr
     """Parse the scripts inside a tar stream (an iterable of byte chunks or a file-like).
 
     Nothing is extracted to disk; symlinks and other non-regular members are ignored.
-    Never raises: a broken archive gives a graph with ``error`` set.
+    Never raises: a broken archive gives a graph with ``error`` set. ``tarfile`` is
+    imported here: reading a local scripts folder (``status``, each refresh) never needs
+    it, and its import is ~10 ms of a cold ``status``'s CPU (bench/tried.toml).
     """
+    import tarfile
+
     try:
         data = _read_stream(chunks)
         with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as archive:

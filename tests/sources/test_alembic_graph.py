@@ -102,6 +102,25 @@ def test_files_are_read_without_importing_them(tmp_path: Path) -> None:
     assert graph.parse_problems == ()
 
 
+def test_a_local_scripts_folder_is_read_without_importing_tarfile() -> None:
+    """tarfile is for archives from a container only: a local folder (``status``, every
+    refresh) does not import it (a fresh interpreter; pytest has it loaded already)."""
+    import subprocess
+
+    probe = (
+        "import sys\n"
+        "from magflow_console.sources.alembic_parse import parse_scripts\n"
+        "from magflow_console.reference import SCRIPTS_DIR\n"
+        "graph = parse_scripts(SCRIPTS_DIR)\n"
+        "print(graph.error, len(graph.revisions), 'tarfile' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    ).stdout.split()
+    assert out[0] == "None" and int(out[1]) > 0
+    assert out[2] == "False"
+
+
 def test_current_chain_fields(tmp_path: Path) -> None:
     graph = graph_of(tmp_path, "current")
     rev = graph.by_id["20251013_fix_account_type"]
