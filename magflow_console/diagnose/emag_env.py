@@ -21,11 +21,11 @@ from magflow_console.diagnose.emag_paths import (
 )
 from magflow_console.models import ContainersSnapshot, Finding
 
-#: the last snapshot judged and its findings. The TUI rebuilds its report whenever any
-#: source is read (eight times a refresh), with the same containers snapshot until the
-#: containers are read again; judging it anew was the most of an idle refresh's report
-#: work on the UI thread (bench/). Snapshots are frozen, so the same object gives the
-#: same findings.
+#: the last snapshot judged and its findings. The TUI rebuilds its report whenever a
+#: refresh loop has read (five times a refresh), with the same containers snapshot until
+#: the containers are read again; judging it anew was the most of an idle refresh's
+#: report work on the UI thread (bench/). Snapshots are frozen, so the same object gives
+#: the same findings.
 _last: tuple[ContainersSnapshot | None, tuple[Finding, ...]] = (None, ())
 
 

@@ -13,6 +13,7 @@ import gc
 import signal
 import threading
 import traceback
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from textual.app import App
@@ -32,11 +33,12 @@ from magflow_console.tui.commands import MagflowCommands
 from magflow_console.tui.keymap import build_keymap
 from magflow_console.tui.loops import RefreshLoops
 from magflow_console.tui.messages import (
+    Changed,
     EventStreamLost,
     EventStreamOpened,
     FirstReadArrived,
     Snapshot,
-    SnapshotReady,
+    SnapshotsReady,
     Source,
     StackEventReceived,
 )
@@ -75,7 +77,7 @@ class MagflowApp(App[int]):
         self.paused = False
         #: the profiles the environments screen lists and ``switch_profile`` can open
         self.profiles = profiles or Profiles.only(backend.loaded)
-        self.store_changed: Signal[str | None] = Signal(self, "store-changed")
+        self.store_changed: Signal[Changed] = Signal(self, "store-changed")
         self.flows = ActionFlows(self)
         #: loops of profiles switched away from, until their last read has ended
         self._retired: list[RefreshLoops] = []
@@ -207,18 +209,18 @@ class MagflowApp(App[int]):
 
     # ------------------------------------------------------------------ data
 
-    def on_snapshot_ready(self, message: SnapshotReady) -> None:
+    def on_snapshots_ready(self, message: SnapshotsReady) -> None:
         if message.generation == self.loops.generation:  # else read for a profile left
-            self.apply_snapshot(message.source, message.snapshot)
+            self.apply_snapshots(message.snapshots)
 
     def on_first_read_arrived(self, message: FirstReadArrived) -> None:
         if message.generation == self.loops.generation:
             self.loops.first_read_arrived(message.loop)
 
-    def apply_snapshot(self, source: Source, snapshot: Snapshot) -> None:
-        """File what a loop read of the shown profile, and tell the screens."""
-        self.store.update(source, snapshot, self.clock())
-        self.store_changed.publish(source)
+    def apply_snapshots(self, snapshots: Sequence[tuple[Source, Snapshot]]) -> None:
+        """File what a loop read of the shown profile, and tell the screens once."""
+        self.store.update_many(snapshots, self.clock())
+        self.store_changed.publish(frozenset(source for source, _ in snapshots))
         self._open_deferred_events()
 
     def on_stack_event_received(self, _message: StackEventReceived) -> None:
@@ -227,12 +229,12 @@ class MagflowApp(App[int]):
     def on_event_stream_opened(self, message: EventStreamOpened) -> None:
         if message.generation == self.loops.generation:
             self.store.event_stream(None, self.clock())
-            self.store_changed.publish("containers")
+            self.store_changed.publish(frozenset({"containers"}))
 
     def on_event_stream_lost(self, message: EventStreamLost) -> None:
         if message.generation == self.loops.generation:
             self.store.event_stream(message.error, self.clock())
-            self.store_changed.publish("containers")
+            self.store_changed.publish(frozenset({"containers"}))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         for loops in (self.loops, *self._retired):

@@ -1,7 +1,7 @@
 """The refresh loops: one thread worker per source, never overlapping.
 
 A loop fetches in a thread worker (group ``src:<name>``), the worker posts
-``SnapshotReady`` to the app and ends; when the worker has finished (success, error or
+``SnapshotsReady`` to the app and ends; when the worker has finished (success, error or
 cancel) the next run is scheduled with ``set_timer``, so a slow backend never piles up
 requests. ``refresh_now`` starts every idle loop at once; a loop already fetching is
 flagged to run again as soon as it ends. Docker events arrive as coalescing messages and
@@ -41,7 +41,7 @@ from magflow_console.tui.messages import (
     EventStreamLost,
     EventStreamOpened,
     FirstReadArrived,
-    SnapshotReady,
+    SnapshotsReady,
     Source,
     StackEventReceived,
 )
@@ -160,8 +160,7 @@ class RefreshLoops:
             return
         sources = LOOPS[loop]
         snapshots = result if len(sources) > 1 else (result,)
-        for source, snapshot in zip(sources, snapshots, strict=True):
-            self.app.apply_snapshot(source, snapshot)
+        self.app.apply_snapshots(tuple(zip(sources, snapshots, strict=True)))
         self._finished(loop)
 
     def first_reads_done(self) -> None:
@@ -276,7 +275,7 @@ class RefreshLoops:
 
     def _post(
         self,
-        message: SnapshotReady
+        message: SnapshotsReady
         | FirstReadArrived
         | StackEventReceived
         | EventStreamOpened
@@ -285,31 +284,28 @@ class RefreshLoops:
         if not self.retired:
             self.app.post_message(message)
 
-    def _snapshot(self, source: Source, snapshot: Any) -> None:
-        self._post(SnapshotReady(source, snapshot, generation=self.generation))
+    def _snapshots(self, *snapshots: tuple[Source, Any]) -> None:
+        self._post(SnapshotsReady(snapshots, generation=self.generation))
 
     def _fetch_containers(self) -> None:
         snap = self.backend.containers()
-        self._snapshot("containers", snap)
+        self._snapshots(("containers", snap))
         if snap.state == "ok" and self.events_error is not None:
             self._events_wake.set()  # the engine answers again: re-open the stream now
 
     def _fetch_database(self) -> None:
         db = self.backend.database()
-        self._snapshot("database", db)
-        self._snapshot("migrations", self.backend.migrations(db))
+        self._snapshots(("database", db), ("migrations", self.backend.migrations(db)))
 
     def _fetch_sync(self) -> None:
-        self._snapshot("sync", self.backend.sync())
-        self._snapshot("orders", self.backend.orders())
+        self._snapshots(("sync", self.backend.sync()), ("orders", self.backend.orders()))
 
     def _fetch_broker(self) -> None:
         redis, celery = self.backend.broker()
-        self._snapshot("redis", redis)
-        self._snapshot("celery", celery)
+        self._snapshots(("redis", redis), ("celery", celery))
 
     def _fetch_api(self) -> None:
-        self._snapshot("api", self.backend.api())
+        self._snapshots(("api", self.backend.api()))
 
     def _watch_events(self) -> None:
         """Docker events for the stack; a broken stream is re-opened after a pause (cut

@@ -45,15 +45,24 @@ Snapshot = (
 )
 
 
-@dataclass
-class SnapshotReady(Message):
-    """A refresh loop read a source (the snapshot may be in the error state);
-    ``generation``: the loops that read it (the app ignores a profile it switched away
-    from)."""
+#: what changed in the store (``MagflowApp.store_changed``): the sources just read, or
+#: None for everything (a profile switch, a pause, the findings screen's own reads)
+Changed = frozenset[str] | None
 
-    source: Source
-    snapshot: Snapshot
+
+@dataclass
+class SnapshotsReady(Message):
+    """A refresh loop read its sources (each snapshot may be in the error state), in
+    order: the app files them together, so a refresh of a loop that reads two sources
+    builds one report and redraws once. ``generation``: the loops that read them (the
+    app ignores a profile it switched away from)."""
+
+    snapshots: tuple[tuple[Source, Snapshot], ...]
     generation: int = 0
+
+    @property
+    def sources(self) -> tuple[Source, ...]:
+        return tuple(source for source, _ in self.snapshots)
 
 
 @dataclass

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,8 +68,20 @@ class Store:
             self.events_lost_at = now
         self.events_error = error
 
-    def update(self, source: str, snapshot: Any, now: dt.datetime) -> bool:
-        """Record a fetch; returns True when what is shown changed."""
+    def update(self, source: str, snapshot: Any, now: dt.datetime) -> None:
+        """Record one read."""
+        self.update_many(((source, snapshot),), now)
+
+    def update_many(self, snapshots: Iterable[tuple[str, Any]], now: dt.datetime) -> None:
+        """Record a loop's reads, in order (the database before its migrations), and build
+        the report once."""
+        for source, snapshot in snapshots:
+            self._file(source, snapshot)
+        self._rebuild_report(now)
+        if self.all_ok():
+            self.last_good = now
+
+    def _file(self, source: str, snapshot: Any) -> None:
         previous = self.snapshots.get(source)
         database = self.snapshots.get("database")
         if (
@@ -89,10 +102,6 @@ class Store:
         self.versions[source] = self.versions.get(source, 0) + 1
         if source == "celery":
             self.backlog = observe_backlog(self.backlog, snapshot)
-        self._rebuild_report(now)
-        if self.all_ok():
-            self.last_good = now
-        return True
 
     def extra(self) -> list[Finding]:
         """What ``doctor`` adds to the status findings, as read so far."""

@@ -22,6 +22,7 @@ from magflow_console.tui.store import Store
 from magflow_console.tui.widgets.api_pane import check_row
 from magflow_console.tui.widgets.containers_pane import container_row
 from magflow_console.tui.widgets.sync_pane import anomalies_text
+from tests.support.fake_backend import FakeBackend
 
 NOW = dt.datetime(2025, 10, 22, 12, tzinfo=dt.UTC)
 HOSTILE = "\x1b[2J\x1b[H\x1b[31m[bold red]x[/bold red]\x1b]52;c;ZXZpbA==\x07\x9b1;31m\x1bPq#0\x1b\\ end\r\x08"
@@ -102,6 +103,38 @@ def test_store_keeps_the_last_good_value_as_stale() -> None:
     assert store.containers.error == "Docker engine is not reachable."
     store.update("containers", good, NOW)
     assert store.containers.state == "ok"
+
+
+def test_store_files_a_loops_reads_in_order_with_one_report() -> None:
+    """``update_many``: a loop's reads in order (the database before its migrations: a
+    graph read while the database is down is not "ok"), then the report, once."""
+    backend, down = FakeBackend(), FakeBackend(db_down=True)
+    redis, celery = backend.broker()
+    store = Store(profile="local")
+    store.update_many(
+        [
+            ("containers", backend.containers()),
+            ("database", backend.database()),
+            ("migrations", backend.migrations()),
+            ("sync", backend.sync()),
+            ("orders", backend.orders()),
+            ("api", backend.api()),
+            ("redis", redis),
+            ("celery", celery),
+        ],
+        NOW,
+    )
+    first = store.report
+    assert first is not None and store.migrations is not None
+    assert store.migrations.state == "ok"
+    database = down.database()
+    assert database.state == "error"
+    store.update_many([("database", database), ("migrations", backend.migrations())], NOW)
+    assert store.database is not None and store.database.state == "stale"
+    assert store.migrations.state == "stale"
+    assert store.migrations.error == database.error
+    assert store.report is not first and store.report is not None
+    assert store.report.database.state == "stale"
 
 
 # --------------------------------------------------------------------------- the masker

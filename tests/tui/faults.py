@@ -1,6 +1,6 @@
 """Helpers of the fault tests: what the running console read, and when.
 
-``SourceLog.hook`` is a ``run_test(message_hook=...)``: it notes every ``SnapshotReady``
+``SourceLog.hook`` is a ``run_test(message_hook=...)``: it notes every ``SnapshotsReady``
 the app dispatches with the monotonic time (and the console's other messages: stack
 events, stream states), so a test can say, without asserting any duration, how the console's reads went around a fault (the first read after it, the
 other sources still read meanwhile) and *measure* how long the console took to show a
@@ -18,7 +18,7 @@ from typing import Any
 from textual.message import Message
 from textual.pilot import Pilot
 
-from magflow_console.tui.messages import SnapshotReady
+from magflow_console.tui.messages import SnapshotsReady
 from magflow_console.tui.screens.error import ErrorScreen
 from magflow_console.tui.screens.help import HelpScreen
 from tests.tui.helpers import wait_for
@@ -41,11 +41,11 @@ class SourceLog:
     messages: list[tuple[float, Message]] = field(default_factory=list)
 
     def hook(self, message: Message) -> None:
-        if isinstance(message, SnapshotReady):
-            snap = message.snapshot
-            read = Read(time.monotonic(), message.source, snap.state, snap.error, snap)
-            self.reads.append(read)
-        elif type(message).__module__ == SnapshotReady.__module__:
+        if isinstance(message, SnapshotsReady):
+            at = time.monotonic()
+            for source, snap in message.snapshots:
+                self.reads.append(Read(at, source, snap.state, snap.error, snap))
+        elif type(message).__module__ == SnapshotsReady.__module__:
             self.messages.append((time.monotonic(), message))
 
     def between(self, source: str, start: float, end: float | None = None) -> list[Read]:

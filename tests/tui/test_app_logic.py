@@ -14,7 +14,7 @@ from textual.widgets import Button, Input
 
 from magflow_console.models import ContainersSnapshot
 from magflow_console.tui.app import MagflowApp
-from magflow_console.tui.messages import SnapshotReady, StackEventReceived
+from magflow_console.tui.messages import Changed, SnapshotsReady, StackEventReceived
 from magflow_console.tui.screens.confirm import ConfirmScreen
 from magflow_console.tui.screens.error import ErrorScreen
 from tests.support.fake_backend import FakeBackend, fake_config, frozen_clock
@@ -48,20 +48,45 @@ async def test_docker_events_are_throttled_into_one_refresh() -> None:
     app = MagflowApp(FakeBackend(), clock=frozen_clock, watch_events=False, refresh_interval=3600)
     async with app.run_test(size=(80, 24), message_hook=messages.append) as pilot:
         await wait_for(pilot, lambda: app.store.containers is not None, "first fetch")
-        before = sum(isinstance(m, SnapshotReady) and m.source == "containers" for m in messages)
+        before = sum(isinstance(m, SnapshotsReady) and "containers" in m.sources for m in messages)
         for _ in range(20):
             app.post_message(StackEventReceived("health_status", "magflow_worker"))
         await wait_for(
             pilot,
             lambda: (
-                sum(isinstance(m, SnapshotReady) and m.source == "containers" for m in messages)
+                sum(isinstance(m, SnapshotsReady) and "containers" in m.sources for m in messages)
                 > before
             ),
             "a container refresh after the events",
         )
         await pilot.pause(1.0)
-        after = sum(isinstance(m, SnapshotReady) and m.source == "containers" for m in messages)
+        after = sum(isinstance(m, SnapshotsReady) and "containers" in m.sources for m in messages)
         assert after - before == 1
+
+
+async def test_a_loops_reads_are_filed_together_with_one_signal() -> None:
+    """A loop that reads two sources (the database and its migrations, the runs and the
+    orders, Redis and Celery) has them filed together: one ``store_changed`` per loop,
+    naming both, not one per source."""
+    app = MagflowApp(FakeBackend(), clock=frozen_clock, watch_events=False, refresh_interval=3600)
+    published: list[Changed] = []
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.store.report is not None, "first fetch")
+        await pilot.pause(0.3)
+        app.store_changed.subscribe(app.screen, published.append)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: len(published) >= 5, "every loop read again")
+        await pilot.pause(0.3)
+    assert sorted(published, key=sorted) == sorted(
+        [
+            frozenset({"containers"}),
+            frozenset({"database", "migrations"}),
+            frozenset({"sync", "orders"}),
+            frozenset({"api"}),
+            frozenset({"redis", "celery"}),
+        ],
+        key=sorted,
+    )
 
 
 async def test_pause_stops_refresh_and_shows_it() -> None:
@@ -380,7 +405,7 @@ async def test_first_reads_that_arrived_before_the_dashboard_are_in_its_first_fr
         assert [s for s in shows if not s[1]] == []  # never "loading…"
         assert "restarting" in screen_text(app)  # the containers pane's rows
         assert backend.reads == {"containers": 0, "database": 0, "sync": 0}
-        assert not any(isinstance(m, SnapshotReady) for m in messages)
+        assert not any(isinstance(m, SnapshotsReady) for m in messages)
 
 
 async def test_a_first_read_that_lands_later_is_applied_once_and_a_failed_one_is_read_again(

@@ -17,7 +17,7 @@ from textual.message import Message
 
 from magflow_console.reference import DEMO_TARGET, HEAD
 from magflow_console.reference.urls import to_libpq
-from magflow_console.tui.messages import SnapshotReady
+from magflow_console.tui.messages import SnapshotsReady
 from magflow_console.tui.screens.admins import AdminsScreen
 from magflow_console.tui.screens.container_detail import ContainerDetailScreen
 from magflow_console.tui.screens.dashboard import DashboardScreen
@@ -66,7 +66,7 @@ async def test_dashboard_shows_the_stack(stack_config: Any, stack_containers: An
         assert "CRITICAL" in shown  # worker unhealthy, redis crash-looping, fbe without success
         assert "unhealthy" in shown
         assert "/health/database" in shown and "/health/full" not in shown  # not polled
-        sources = {m.source for m in messages if isinstance(m, SnapshotReady)}
+        sources = {s for m in messages if isinstance(m, SnapshotsReady) for s in m.sources}
         assert sources == {
             "containers", "database", "migrations", "sync", "orders", "api", "redis", "celery"
         }  # fmt: skip

@@ -18,7 +18,7 @@ from textual.widgets import Footer, Static
 from magflow_console.models import AdminUser
 from magflow_console.render import fmt
 from magflow_console.render.text import one_line
-from magflow_console.tui.messages import AdminsRead
+from magflow_console.tui.messages import AdminsRead, Changed
 from magflow_console.tui.screens.base import AppScreen
 from magflow_console.tui.widgets.table import LiveTable, Row
 
@@ -89,8 +89,8 @@ class AdminsScreen(AppScreen[None]):
         self._load()
         self.mf.store_changed.subscribe(self, self._store_changed)
 
-    def _store_changed(self, source: str | None) -> None:
-        if self._failed and source == "database":
+    def _store_changed(self, changed: Changed) -> None:
+        if self._failed and changed is not None and "database" in changed:
             self._load()
 
     def reload(self) -> None:

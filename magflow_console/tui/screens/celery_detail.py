@@ -16,6 +16,7 @@ from textual.widgets import Footer, Static
 from magflow_console.render import fmt
 from magflow_console.render.celery import celery_detail
 from magflow_console.render.text import one_line
+from magflow_console.tui.messages import Changed
 from magflow_console.tui.screens.base import AppScreen
 
 #: the sources this screen shows
@@ -46,8 +47,8 @@ class CeleryDetailScreen(AppScreen[None]):
         self.mf.store_changed.subscribe(self, self._store_changed)
         self._store_changed(None)
 
-    def _store_changed(self, source: str | None) -> None:
-        if source is not None and source not in SHOWN:
+    def _store_changed(self, changed: Changed) -> None:
+        if changed is not None and changed.isdisjoint(SHOWN):
             return
         store = self.mf.store
         celery, redis, orders = store.celery, store.redis, store.orders

@@ -17,6 +17,7 @@ from textual.widgets import DataTable, Footer, Input
 
 from magflow_console.diagnose.doctor import to_act_on
 from magflow_console.render.text import one_line
+from magflow_console.tui.messages import Changed
 from magflow_console.tui.screens.base import AppScreen
 from magflow_console.tui.widgets.api_pane import ApiPane
 from magflow_console.tui.widgets.celery_pane import CeleryPane
@@ -98,7 +99,7 @@ class DashboardScreen(AppScreen[None]):
     def pane(self, name: str) -> Pane:
         return self.query_one(PANES[name])
 
-    def _store_changed(self, source: str | None) -> None:
+    def _store_changed(self, changed: Changed) -> None:
         app, store = self.mf, self.mf.store
         now = app.clock()
         profile = app.backend.profile
@@ -119,7 +120,11 @@ class DashboardScreen(AppScreen[None]):
         account_findings = tuple(
             f for f in (report.findings if report else ()) if f.code in ACCOUNT_FINDINGS
         )
-        names = set(PANES) if source is None else set(SOURCE_PANES.get(source, ()))
+        names = (
+            set(PANES)
+            if changed is None
+            else {name for source in changed for name in SOURCE_PANES.get(source, ())}
+        )
         if account_findings != sync.account_findings:
             sync.account_findings = account_findings
             names.add("sync")

@@ -28,7 +28,7 @@ from magflow_console.environments import (
 from magflow_console.render import fmt
 from magflow_console.render.styles import verdict_style
 from magflow_console.render.text import one_line
-from magflow_console.tui.messages import ProfileRead
+from magflow_console.tui.messages import Changed, ProfileRead
 from magflow_console.tui.screens.base import AppScreen
 from magflow_console.tui.widgets.table import LiveTable, Row
 
@@ -97,7 +97,7 @@ class EnvironmentsScreen(AppScreen[None]):
         self.mf.store_changed.subscribe(self, self._store_changed)
         self.action_reread()
 
-    def _store_changed(self, _source: str | None) -> None:
+    def _store_changed(self, _changed: Changed) -> None:
         """The profile on screen is read by the refresh loops: its line follows them (a
         source going stale shows at once, not at the next age tick)."""
         self._redraw()

@@ -30,7 +30,7 @@ from magflow_console.diagnose.doctor import (
 from magflow_console.models import Finding, StatusReport
 from magflow_console.render import styles
 from magflow_console.render.text import clean, one_line
-from magflow_console.tui.messages import AdminsRead, LogFindingsRead
+from magflow_console.tui.messages import AdminsRead, Changed, LogFindingsRead
 from magflow_console.tui.screens.base import AppScreen
 from magflow_console.tui.widgets.table import LiveTable, Row
 
@@ -215,7 +215,7 @@ class FindingsScreen(AppScreen[None]):
             self.logs_state = "reading"
             self._load_logs()
 
-    def _store_changed(self, _source: str | None) -> None:
+    def _store_changed(self, _changed: Changed) -> None:
         self._read_logs_when_possible()
         report = self.mf.store.report
         extra = self.mf.store.extra()

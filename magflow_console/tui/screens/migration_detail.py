@@ -15,6 +15,7 @@ from textual.widgets import Footer, Static
 from magflow_console.models import MigrationsSnapshot, Revision
 from magflow_console.render import fmt, styles
 from magflow_console.render.text import one_line
+from magflow_console.tui.messages import Changed
 from magflow_console.tui.screens.base import AppScreen
 from magflow_console.tui.widgets.migrations_pane import lock_text, migrations_text
 
@@ -174,8 +175,8 @@ class MigrationDetailScreen(AppScreen[None]):
         self._store_changed(None)
         self.query_one("#migration-scroll").focus()
 
-    def _store_changed(self, source: str | None) -> None:
-        if source not in (None, "migrations"):
+    def _store_changed(self, changed: Changed) -> None:
+        if changed is not None and "migrations" not in changed:
             return
         self._text = detail_text(self.mf.store.migrations)
         self.query_one("#migration-detail", Static).update(self._text)

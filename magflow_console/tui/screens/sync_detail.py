@@ -22,7 +22,7 @@ from magflow_console.models import SyncRun, SyncSnapshot
 from magflow_console.render import fmt
 from magflow_console.render.sync_run import run_text
 from magflow_console.render.text import one_line
-from magflow_console.tui.messages import SyncRunRead, SyncRunsRead
+from magflow_console.tui.messages import Changed, SyncRunRead, SyncRunsRead
 from magflow_console.tui.screens.base import AppScreen
 from magflow_console.tui.widgets.sync_pane import RUN_COLUMNS, run_row
 from magflow_console.tui.widgets.table import LiveTable
@@ -78,10 +78,10 @@ class SyncDetailScreen(AppScreen[None]):
             self._load_run(self.initial_run)
         self.mf.store_changed.subscribe(self, self._store_changed)
 
-    def _store_changed(self, source: str | None) -> None:
+    def _store_changed(self, changed: Changed) -> None:
         """The app's sync loop read the database again: so does this screen (its filters
         and limit differ from the dashboard's)."""
-        if source == "sync":
+        if changed is not None and "sync" in changed:
             self.reload()
 
     def reload(self) -> None:
