@@ -15,8 +15,9 @@ the same clock in every process, so they line up with ``pty_screen`` reads):
   flags a busy loop to run again, or is paused);
 - ``events_flush``: a burst of Docker events starting a containers refresh;
 - ``fetch``: ``Backend.<source>()`` in its worker thread (start, end, thread);
-- ``applied``: ``MagflowApp.on_snapshot_ready`` for a source: the store update, the
-  report and the dashboard's widgets updated (start, end), on the app's thread.
+- ``applied``: ``MagflowApp.on_snapshots_ready`` for a loop's sources (one event per
+  source, the same times): the store update, the report and the dashboard's widgets
+  updated (start, end), on the app's thread.
 """
 
 from __future__ import annotations
@@ -119,16 +120,18 @@ def install(record: Record) -> None:
 
         setattr(Backend, source, probed_fetch)
 
-    applied = MagflowApp.on_snapshot_ready
+    applied = MagflowApp.on_snapshots_ready
 
     def probed_applied(self: Any, message: Any) -> None:
         t0 = time.monotonic()
         try:
             applied(self, message)
         finally:
-            record({"ev": "applied", "source": message.source, "t0": t0, "t1": time.monotonic()})
+            t1 = time.monotonic()
+            for source in message.sources:
+                record({"ev": "applied", "source": source, "t0": t0, "t1": t1})
 
-    MagflowApp.on_snapshot_ready = probed_applied  # type: ignore[method-assign]
+    MagflowApp.on_snapshots_ready = probed_applied  # type: ignore[method-assign]
 
 
 def file_recorder(path: str) -> Record:
