@@ -415,9 +415,12 @@ class Backend:
 
     # ------------------------------------------------------------------ whole status
 
-    def status(self) -> StatusReport:
+    def status(self, *, checks: Callable[[], None] | None = None) -> StatusReport:
         """Everything at once: docker, the API and Redis in parallel with the database
         work (Redis after docker when its URL comes from the worker's environment).
+        ``checks``: what start-up left to check (``config.check_database_url``), run once
+        the forked child (below) is reading and before any read here; if it raises, the
+        child is ended and the error goes on.
 
         A one-shot command (a process with no other thread, and neither source created
         yet) reads Docker and Redis in a forked child on the machine's other core
@@ -433,6 +436,13 @@ class Backend:
                 {"containers": self.containers, "broker": self.broker},
                 then=self._close_new_sources(),
             )
+        if checks is not None:
+            try:
+                checks()
+            except BaseException:
+                if forked is not None:
+                    forked.close()
+                raise
         with ThreadPoolExecutor(max_workers=3, thread_name_prefix="status") as pool:
             if forked is None:
                 f_containers = pool.submit(self.containers)

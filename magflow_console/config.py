@@ -237,8 +237,12 @@ def load_config(
     profile: str | None = None,
     overrides: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
+    check_url: bool = True,
 ) -> LoadedConfig:
-    """Load, merge and validate. Raises ConfigError with a one-line message."""
+    """Load, merge and validate. Raises ConfigError with a one-line message.
+    ``check_url=False`` leaves the database URL's query to ``check_database_url``, which
+    the caller runs before it reads the database (a cold ``status`` runs it once its
+    forked child is reading: the check imports psycopg, which the child never needs)."""
     environ = os.environ if environ is None else environ
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
 
@@ -260,7 +264,8 @@ def load_config(
         active = Profile.model_validate(profile_data)
     except ValidationError as exc:
         raise validation_error(exc, profile_origins, prefix=f"profiles.{name}.") from None
-    _check_database_url(active, profile_origins, f"profiles.{name}.", environ)
+    if check_url:
+        _check_database_url(active, profile_origins, f"profiles.{name}.", environ)
 
     return LoadedConfig(
         profile_name=name,
@@ -269,6 +274,17 @@ def load_config(
         config_file=config_file,
         searched=tuple(searched),
         origins=profile_origins,
+    )
+
+
+def check_database_url(loaded: LoadedConfig, environ: Mapping[str, str] | None = None) -> None:
+    """``load_config``'s check of the database URL's query, when it was left out
+    (``check_url=False``); raises ConfigError as ``load_config`` would."""
+    _check_database_url(
+        loaded.profile,
+        loaded.origins,
+        f"profiles.{loaded.profile_name}.",
+        os.environ if environ is None else environ,
     )
 
 

@@ -72,8 +72,11 @@ def common_options() -> ArgParser:
     return p
 
 
-def load(args: argparse.Namespace, extra: dict[str, Any] | None = None) -> LoadedConfig:
-    """The active profile: config file < environment < these flags < ``extra``."""
+def load(
+    args: argparse.Namespace, extra: dict[str, Any] | None = None, *, check_url: bool = True
+) -> LoadedConfig:
+    """The active profile: config file < environment < these flags < ``extra``
+    (``check_url``: ``config.load_config``'s)."""
     from magflow_console import config as cfg
 
     overrides: dict[str, Any] = {
@@ -96,6 +99,7 @@ def load(args: argparse.Namespace, extra: dict[str, Any] | None = None) -> Loade
         config_path=getattr(args, "config", None),
         profile=getattr(args, "profile", None),
         overrides=overrides,
+        check_url=check_url,
     )
     check_profile_urls(loaded)
     check_secret_files(loaded)

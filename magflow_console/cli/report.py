@@ -53,7 +53,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         from magflow_console.cli.environments import cmd_status_all
 
         return cmd_status_all(args)
-    report = read(args, lambda b: b.status())
+    from magflow_console.config import check_database_url
+
+    loaded = load(args, check_url=False)
+    report = read(args, lambda b: b.status(checks=lambda: check_database_url(loaded)), loaded)
     if args.json:
         from magflow_console.cli import jsonout
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from magflow_console.config import check_database_url, load_config
 from magflow_console.config_sources import ConfigError
 from magflow_console.sources.database import DatabaseSource
 from magflow_console.sources.pg_conn import parse_url
@@ -131,6 +132,7 @@ def test_an_unknown_url_parameter_is_a_config_error(tmp_path: Path) -> None:
     )
     for args, env in (
         (["status", "--db-url", url], {}),
+        (["status", "--json", "--db-url", url], {}),  # checked once its child is reading
         (["sync-logs"], {"MAGFLOW_CONSOLE_DATABASE__URL": url}),
         (["migrations"], {"MAGFLOW_CONSOLE_DATABASE__URL_ENV": "PROD_DB", "PROD_DB": url}),
     ):
@@ -140,3 +142,20 @@ def test_an_unknown_url_parameter_is_a_config_error(tmp_path: Path) -> None:
         assert "'sslmod'" in proc.stderr and "Secret-pw" not in proc.stderr
         assert "unreachable" not in proc.stderr and "db container" not in proc.stderr
     assert "env PROD_DB: profiles.local.database.url_env:" in proc.stderr
+
+
+def test_a_url_check_left_out_of_the_load_gives_the_same_error_later() -> None:
+    """``load_config(check_url=False)`` (a cold ``status`` forks first) loads a URL libpq
+    cannot take; ``check_database_url`` then says what ``load_config`` would have."""
+    url = "postgresql://app:Secret-pw-4d2a@127.0.0.1:1/magflow?sslmod=require"
+    environ = {"XDG_CONFIG_HOME": "/nonexistent", "PROD_DB": url}
+    for overrides in ({"database.url": url}, {"database.url_env": "PROD_DB"}):
+        with pytest.raises(ConfigError) as eager:
+            load_config(environ=environ, overrides=overrides)
+        loaded = load_config(environ=environ, overrides=overrides, check_url=False)
+        with pytest.raises(ConfigError) as later:
+            check_database_url(loaded, environ)
+        assert str(later.value) == str(eager.value)
+        assert "'sslmod'" in str(later.value) and "Secret-pw" not in str(later.value)
+    good = load_config(environ=environ, overrides={"database.url": url.split("?")[0]})
+    check_database_url(good, environ)  # nothing to say
