@@ -135,8 +135,8 @@ def _child(write_fd: int, jobs: Mapping[str, Callable[[], Any]]) -> None:
         for future in as_completed(futures):
             try:
                 blob = pickle.dumps((futures[future], future.result()))
-            except Exception:  # the parent reads this one itself
-                continue
+            except BaseException:  # even SystemExit, from a job or a __reduce__: the
+                continue  # parent reads this one itself, and the others are still sent
             pipe.write(_LENGTH.pack(len(blob)) + blob)
             pipe.flush()
         pool.shutdown(wait=True)

@@ -121,6 +121,7 @@ def test_the_child_never_runs_the_callers_code_nor_writes_to_the_terminal(
             def __reduce__(self):
                 raise SystemExit("not even this unwinds the child")
         def noisy():
+            time.sleep(0.3)  # sent after "exits" has failed to pickle
             print("CHILD-STDOUT"); print("CHILD-STDERR", file=sys.stderr)
             return 1
         reads = forked_reads.start({"noisy": noisy, "exits": Refuses})
