@@ -24,11 +24,12 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Log, Static
+from textual.widgets import Log, Static
 
 from magflow_console.actions.guard import ActionContext, ActionPlan, ActionRefused, ActionResult
 from magflow_console.render.text import clean, one_line, scrub
 from magflow_console.tui.screens.base import AppScreen
+from magflow_console.tui.widgets.key_bar import KeyBar
 
 FLUSH_SECONDS = 0.08
 MAX_LINES = 5000
@@ -84,7 +85,7 @@ class ActionRunScreen(AppScreen[ActionResult | None]):
         yield Static(Text("● running…", style="bold yellow"), id="run-status")
         yield Log(max_lines=MAX_LINES, id="run-log")
         yield Static(id="run-details")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.ctx.emit = self._emit

@@ -13,13 +13,14 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from magflow_console.models import AdminUser
 from magflow_console.render import fmt
 from magflow_console.render.text import one_line
 from magflow_console.tui.messages import AdminsRead, Changed
 from magflow_console.tui.screens.base import AppScreen
+from magflow_console.tui.widgets.key_bar import KeyBar
 from magflow_console.tui.widgets.table import LiveTable, Row
 
 if TYPE_CHECKING:
@@ -82,7 +83,7 @@ class AdminsScreen(AppScreen[None]):
         yield Static(Text(" Admin users", style="bold"), classes="detail-title")
         yield Static(Text(" loading…", style="dim"), id="admins-status")
         yield LiveTable(COLUMNS, id="admins")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one(LiveTable).focus()

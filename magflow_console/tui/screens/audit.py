@@ -14,12 +14,13 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from magflow_console.actions.audit_view import AuditRow, AuditRows, audit_rows
 from magflow_console.render.text import one_line
 from magflow_console.tui.messages import AuditRead
 from magflow_console.tui.screens.base import AppScreen
+from magflow_console.tui.widgets.key_bar import KeyBar
 from magflow_console.tui.widgets.table import LiveTable, Row
 
 if TYPE_CHECKING:
@@ -85,7 +86,7 @@ class AuditScreen(AppScreen[None]):
         yield Static(Text(" loading…", style="dim"), id="audit-status")
         yield LiveTable(COLUMNS, id="audit")
         yield Static(id="audit-entry")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one(LiveTable).focus()

@@ -11,13 +11,14 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from magflow_console.render import fmt
 from magflow_console.render.celery import celery_detail
 from magflow_console.render.text import one_line
 from magflow_console.tui.messages import Changed
 from magflow_console.tui.screens.base import AppScreen
+from magflow_console.tui.widgets.key_bar import KeyBar
 
 #: the sources this screen shows
 SHOWN = frozenset({"celery", "redis", "orders"})
@@ -40,7 +41,7 @@ class CeleryDetailScreen(AppScreen[None]):
         yield Static(id="celery-status")
         with VerticalScroll(id="celery-scroll"):
             yield Static(Text("loading…", style="dim"), id="celery-detail")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#celery-scroll").focus()

@@ -39,7 +39,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from magflow_console.backend import LOG_TAIL, LOG_WINDOW
 from magflow_console.diagnose import rules
@@ -63,6 +63,7 @@ from magflow_console.tui.messages import (
     LogStreamOpened,
 )
 from magflow_console.tui.screens.base import AppScreen
+from magflow_console.tui.widgets.key_bar import KeyBar
 from magflow_console.tui.widgets.log_view import MAX_LINES, LogEntry, LogView, log_entry
 
 if TYPE_CHECKING:
@@ -238,7 +239,7 @@ class ContainerDetailScreen(AppScreen[None]):
         yield Static(id="log-status")
         yield LogView(id="log")
         yield Input(id="log-input")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.mf.register_stop(self._stop)

@@ -13,7 +13,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Footer, Input
+from textual.widgets import DataTable, Input
 
 from magflow_console.diagnose.doctor import to_act_on
 from magflow_console.render.text import one_line
@@ -23,6 +23,7 @@ from magflow_console.tui.widgets.api_pane import ApiPane
 from magflow_console.tui.widgets.celery_pane import CeleryPane
 from magflow_console.tui.widgets.containers_pane import ContainersPane
 from magflow_console.tui.widgets.header import StatusHeader, header_text
+from magflow_console.tui.widgets.key_bar import KeyBar
 from magflow_console.tui.widgets.migrations_pane import MigrationsPane
 from magflow_console.tui.widgets.pane import Pane
 from magflow_console.tui.widgets.sync_pane import SyncPane
@@ -87,7 +88,7 @@ class DashboardScreen(AppScreen[None]):
                 yield ApiPane(id="pane-api")
                 yield SyncPane(id="pane-sync")
         yield Input(placeholder="filter containers and runs (esc clears)", id="filter")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False

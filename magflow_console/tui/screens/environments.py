@@ -18,7 +18,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from magflow_console.environments import (
     AllProfiles,
@@ -30,6 +30,7 @@ from magflow_console.render.styles import verdict_style
 from magflow_console.render.text import one_line
 from magflow_console.tui.messages import Changed, ProfileRead
 from magflow_console.tui.screens.base import AppScreen
+from magflow_console.tui.widgets.key_bar import KeyBar
 from magflow_console.tui.widgets.table import LiveTable, Row
 
 COLUMNS: list[tuple[str, int | None]] = [
@@ -89,7 +90,7 @@ class EnvironmentsScreen(AppScreen[None]):
         )
         yield Static(Text(" reading…", style="dim"), id="env-status")
         yield LiveTable(COLUMNS, id="environments")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one(LiveTable).focus()

@@ -19,7 +19,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from magflow_console.diagnose import rules
 from magflow_console.diagnose.doctor import (
@@ -32,6 +32,7 @@ from magflow_console.render import styles
 from magflow_console.render.text import clean, one_line
 from magflow_console.tui.messages import AdminsRead, Changed, LogFindingsRead
 from magflow_console.tui.screens.base import AppScreen
+from magflow_console.tui.widgets.key_bar import KeyBar
 from magflow_console.tui.widgets.table import LiveTable, Row
 
 if TYPE_CHECKING:
@@ -169,7 +170,7 @@ class FindingsScreen(AppScreen[None]):
         yield LiveTable(COLUMNS, id="findings")
         with VerticalScroll(id="finding-detail-box"):
             yield Static(id="finding-detail")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one(LiveTable).focus()

@@ -10,13 +10,14 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from magflow_console.models import MigrationsSnapshot, Revision
 from magflow_console.render import fmt, styles
 from magflow_console.render.text import one_line
 from magflow_console.tui.messages import Changed
 from magflow_console.tui.screens.base import AppScreen
+from magflow_console.tui.widgets.key_bar import KeyBar
 from magflow_console.tui.widgets.migrations_pane import lock_text, migrations_text
 
 if TYPE_CHECKING:
@@ -168,7 +169,7 @@ class MigrationDetailScreen(AppScreen[None]):
         yield Static(Text(" Migrations", style="bold"), classes="detail-title")
         with VerticalScroll(id="migration-scroll"):
             yield Static(id="migration-detail")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.mf.store_changed.subscribe(self, self._store_changed)

@@ -16,7 +16,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from magflow_console.models import SyncRun, SyncSnapshot
 from magflow_console.render import fmt
@@ -24,6 +24,7 @@ from magflow_console.render.sync_run import run_text
 from magflow_console.render.text import one_line
 from magflow_console.tui.messages import Changed, SyncRunRead, SyncRunsRead
 from magflow_console.tui.screens.base import AppScreen
+from magflow_console.tui.widgets.key_bar import KeyBar
 from magflow_console.tui.widgets.sync_pane import RUN_COLUMNS, run_row
 from magflow_console.tui.widgets.table import LiveTable
 
@@ -64,7 +65,7 @@ class SyncDetailScreen(AppScreen[None]):
         yield Input(placeholder="filter rows (esc closes)", id="runs-filter")
         with VerticalScroll(id="run-scroll"):
             yield Static(Text("select a run", style="dim"), id="run-detail")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#runs-filter", Input).display = False
