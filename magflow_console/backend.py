@@ -65,6 +65,8 @@ LOG_WINDOW = dt.timedelta(hours=24)
 DEMO_NO_DOCKER = "no Docker engine (demo)"
 DEMO_NO_STACK = "no MagFlow containers (demo)"
 DEMO_NO_REDIS = "no Redis (demo)"
+#: the refresh loops' first reads (``Backend.first_read_jobs``), by loop
+FIRST_READS = ("containers", "database", "sync", "api", "broker")
 
 
 class Backend:
@@ -434,7 +436,7 @@ class Backend:
 
             forked = forked_reads.start(
                 {"containers": self.containers, "broker": self.broker},
-                then=self._close_new_sources(),
+                then=self.closer_of_new_sources(),
             )
         if checks is not None:
             try:
@@ -475,28 +477,39 @@ class Backend:
 
     # ------------------------------------------------------------------ prefetch
 
-    def prefetch(self) -> None:
-        """Start the first read of every refresh loop now, so that it overlaps the TUI's
-        own start-up (importing Textual, composing the screen); the loops take the results
-        with ``take_first_reads``. In a forked child on another core when that is safe
-        (``forked_reads``: the sources of this process then start cold at the second
-        refresh), else in background threads."""
-        jobs: dict[str, Any] = {
+    def first_read_jobs(self) -> dict[str, Callable[[], Any]]:
+        """The first read of every refresh loop, by loop (``FIRST_READS``)."""
+        return {
             "containers": self.containers,
             "database": lambda: _database_and_migrations(self),
             "sync": lambda: (self.sync(), self.orders()),
             "api": self.api,
             "broker": self.broker,
         }
+
+    def prefetch(self) -> None:
+        """Start the first read of every refresh loop now, so that it overlaps the TUI's
+        own start-up (importing Textual, composing the screen); the loops take the results
+        with ``take_first_reads``. In a forked child on another core when that is safe
+        (``forked_reads``: the sources of this process then start cold at the second
+        refresh), else in background threads."""
         from magflow_console import forked_reads
 
-        self._forked = forked_reads.start(jobs, then=self._close_new_sources())
-        if self._forked is not None:
-            self._prefetched = dict(self._forked.futures)
+        jobs = self.first_read_jobs()
+        forked = forked_reads.start(jobs, then=self.closer_of_new_sources())
+        if forked is not None:
+            self.adopt_first_reads(forked)
             return
         pool = ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="prefetch")
         self._prefetched = {name: pool.submit(job) for name, job in jobs.items()}
         pool.shutdown(wait=False)
+
+    def adopt_first_reads(self, forked: ForkedReads) -> None:
+        """Take the first reads a forked child is making for this profile (``prefetch``'s,
+        or ``magflow_console.main``'s, whose child loaded the profile too); closing this
+        backend kills the child if it is still reading."""
+        self._forked = forked
+        self._prefetched = dict(forked.futures)
 
     @property
     def first_reads_forked(self) -> bool:
@@ -512,7 +525,7 @@ class Backend:
     def _sources(self) -> dict[str, Any]:
         return {"docker": self._docker, "db": self._db, "api": self._api, "broker": self._broker}
 
-    def _close_new_sources(self) -> Callable[[], None]:
+    def closer_of_new_sources(self) -> Callable[[], None]:
         """A forked child's clean-up: closing only the sources it opened. A connection it
         inherited is this process's to close (closing a database connection sends its
         server a goodbye on the shared socket)."""

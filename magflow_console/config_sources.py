@@ -2,9 +2,9 @@
 
 The reading side of ``magflow_console.config.load_config``: which file is read
 (``candidate_files``), reading it and the ``MAGFLOW_CONSOLE_*`` environment through
-pydantic-settings' TOML and env sources, merging layers as plain dicts while keeping
-the dotted keys each layer set (so that every effective value has an origin), and
-turning a validation error into the one-line ``ConfigError`` that names the file (or
+pydantic-settings' TOML and env sources (``config_env``, imported only to read them),
+merging layers as plain dicts while keeping the dotted keys each layer set (so that
+every effective value has an origin), and turning a validation error into the one-line ``ConfigError`` that names the file (or
 variable) and the key.
 
 ``ConfigError`` (the one-line error naming the file or variable and the key) and
@@ -20,16 +20,10 @@ import tomllib
 from collections.abc import Iterator, Mapping, Set
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import ValidationError
-from pydantic_settings import (
-    BaseSettings,
-    EnvSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
-)
 
 from magflow_console import paths
 
@@ -38,39 +32,6 @@ ENV_PREFIX = "MAGFLOW_CONSOLE_"
 
 class ConfigError(Exception):
     """A configuration problem; ``str()`` is the one line shown to the user (exit 3)."""
-
-
-class _SettingsEnv(BaseSettings):
-    """Shape used by pydantic-settings' env source for the top level."""
-
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="ignore"
-    )
-    default_profile: str | None = None
-    audit_log: str | None = None
-    profiles: dict[str, dict[str, Any]] | None = None
-
-
-class _ProfileEnv(BaseSettings):
-    """Shape used by the env source for the active-profile shortcuts."""
-
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="ignore"
-    )
-    database: dict[str, Any] | None = None
-    docker: dict[str, Any] | None = None
-    alembic: dict[str, Any] | None = None
-    api: dict[str, Any] | None = None
-    redis: dict[str, Any] | None = None
-    sync: dict[str, Any] | None = None
-    read_only: Any = None
-    protected: Any = None
-    refresh_interval: Any = None
-    keys: dict[str, Any] | None = None
-
-
-class _TomlShape(BaseSettings):
-    model_config = SettingsConfigDict(extra="allow")
 
 
 def candidate_files(cli_path: str | None, environ: Mapping[str, str]) -> list[tuple[str, Path]]:
@@ -118,7 +79,9 @@ def _env_var_for(dotted: str, profile: str | None) -> str:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        return dict(TomlConfigSettingsSource(_TomlShape, toml_file=path)())
+        from magflow_console import config_env
+
+        return config_env.read_toml(path)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: malformed TOML: {exc}") from None
     except UnicodeDecodeError as exc:
@@ -130,11 +93,11 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot be read: {exc.strerror or exc}") from None
 
 
-def _read_env(model: type[BaseSettings], environ: Mapping[str, str]) -> dict[str, Any]:
-    source = EnvSettingsSource(model, env_prefix=ENV_PREFIX, env_nested_delimiter="__")
-    source.env_vars = {k.lower(): v for k, v in environ.items() if k.startswith(ENV_PREFIX)}
+def _read_env(shape: Literal["top", "profile"], environ: Mapping[str, str]) -> dict[str, Any]:
+    from magflow_console import config_env
+
     try:
-        data = source()
+        data = config_env.read_env(shape, environ)
     except Exception as exc:  # pydantic-settings raises SettingsError on bad JSON values
         raise ConfigError(f"environment: {exc}") from None
     return _decode_json_leaves({k: v for k, v in data.items() if v is not None})
@@ -183,7 +146,7 @@ def merge_top_level(
     file_data: Mapping[str, Any], config_file: Path | None, environ: Mapping[str, str]
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """The file, then the top-level env, merged; plus dotted key -> origin."""
-    top_env = _read_env(_SettingsEnv, environ)
+    top_env = _read_env("top", environ)
     origins: dict[str, str] = {}
     file_label = str(config_file) if config_file else "file"
 
@@ -214,7 +177,7 @@ def merge_profile(
         src = origins.get(f"profiles.{name}.{dotted}", "file")
         profile_origins[dotted] = src
 
-    shortcut_env = _read_env(_ProfileEnv, environ)
+    shortcut_env = _read_env("profile", environ)
     _merge(profile_data, shortcut_env)
     for dotted, _ in flatten(shortcut_env):
         profile_origins[dotted] = f"env {_env_var_for(dotted, None)}"

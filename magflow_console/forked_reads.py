@@ -20,6 +20,11 @@ Safe by construction, or not at all:
   pickle or unpickle, or a child that dies gives None for that job: the caller then
   reads it itself, as a refresh would;
 - ``ForkedReads.close`` kills a child that is still reading (the console is closing).
+
+``start_planned`` forks before the jobs are known: the child runs a plan first (the TUI's
+loads its profile, so that the UI process imports Textual meanwhile instead of
+pydantic-settings) and sends what the plan prepared (``ForkedReads.prepared``) before
+the results; a plan that raises sends its exception, and the child ends.
 """
 
 from __future__ import annotations
@@ -31,18 +36,38 @@ import signal
 import struct
 import sys
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from typing import Any
+from typing import Any, NamedTuple
 
 _LENGTH = struct.Struct(">I")
+#: the name of the frame that carries what the plan prepared
+_PREPARED = None
+
+
+class Plan(NamedTuple):
+    """What a forked child does: send ``prepared`` first, then run ``jobs``, then
+    ``then`` (its clean-up: closing its connections) once every result is sent."""
+
+    prepared: Any
+    jobs: Mapping[str, Callable[[], Any]]
+    then: Callable[[], None] | None = None
+
+
+class _Failed(NamedTuple):
+    """The plan raised ``error`` (None: an exception that does not pickle)."""
+
+    error: BaseException | None
 
 
 class ForkedReads:
-    """The child's results (``futures``: each set once, to the job's result or None)."""
+    """The child's results (``futures``: each set once, to the job's result or None) and
+    what its plan prepared (``prepared``: its value, the plan's exception, or None if the
+    child ended without sending it)."""
 
-    def __init__(self, pid: int, read_fd: int, names: list[str]) -> None:
+    def __init__(self, pid: int, read_fd: int, names: Sequence[str]) -> None:
         self.pid = pid
+        self.prepared: Future[Any] = Future()
         self.futures: dict[str, Future[Any]] = {name: Future() for name in names}
         self._reaped = False
         self._reader = threading.Thread(
@@ -61,11 +86,15 @@ class ForkedReads:
                         name, value = pickle.loads(blob)
                     except Exception:  # a truncated frame (the child died) or a bad one
                         break
-                    future = self.futures.get(name)
+                    if name is _PREPARED and isinstance(value, _Failed):
+                        if value.error is not None:
+                            self.prepared.set_exception(value.error)
+                        continue  # an error that did not pickle: as if nothing came
+                    future = self.prepared if name is _PREPARED else self.futures.get(name)
                     if future is not None and not future.done():
                         future.set_result(value)
         finally:
-            for future in self.futures.values():  # whatever did not come: read it again
+            for future in (self.prepared, *self.futures.values()):  # what did not come: None
                 if not future.done():
                     future.set_result(None)
             self._reap()
@@ -101,6 +130,13 @@ def start(
     """Run ``jobs`` in a forked child, each in its own thread, then ``then`` (the child's
     clean-up: closing its connections) once every result is sent; None when a fork is not
     safe here or fails (then nothing was started)."""
+    return start_planned(lambda: Plan(None, jobs, then), list(jobs))
+
+
+def start_planned(plan: Callable[[], Plan], names: Sequence[str]) -> ForkedReads | None:
+    """Fork a child that runs ``plan()``, sends what it prepared, then runs its jobs as
+    ``start`` does; ``names`` are the jobs the plan will have (a result for another name
+    is dropped). None when a fork is not safe here or fails."""
     if not can_fork():
         return None
     read_fd, write_fd = os.pipe()
@@ -114,29 +150,49 @@ def start(
         code = 1
         try:
             os.close(read_fd)
-            _child(write_fd, jobs)
+            then = _child(write_fd, plan)
             code = 0
             if then is not None:
                 then()
         finally:
             os._exit(code)
     os.close(write_fd)
-    return ForkedReads(pid, read_fd, list(jobs))
+    return ForkedReads(pid, read_fd, names)
 
 
-def _child(write_fd: int, jobs: Mapping[str, Callable[[], Any]]) -> None:
+def _child(write_fd: int, plan: Callable[[], Plan]) -> Callable[[], None] | None:
+    """The child's work; returns its clean-up."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
     with os.fdopen(write_fd, "wb") as pipe:
-        pool = ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="forked")
+
+        def send(name: str | None, value: Any) -> bool:
+            try:
+                blob = pickle.dumps((name, value))
+            except BaseException:  # even SystemExit, from a job or a __reduce__: the
+                return False  # parent reads this one itself, and the others are still sent
+            pipe.write(_LENGTH.pack(len(blob)) + blob)
+            pipe.flush()
+            return True
+
+        try:
+            planned = plan()
+        except BaseException as exc:  # the parent raises it (or, unsent, does the work)
+            if not send(_PREPARED, _Failed(exc)):
+                send(_PREPARED, _Failed(None))
+            raise
+        if not send(_PREPARED, planned.prepared):
+            raise RuntimeError("what the plan prepared does not pickle")
+        jobs = planned.jobs
+        pool = ThreadPoolExecutor(max_workers=len(jobs) or 1, thread_name_prefix="forked")
         futures = {pool.submit(job): name for name, job in jobs.items()}
         for future in as_completed(futures):
             try:
-                blob = pickle.dumps((futures[future], future.result()))
-            except BaseException:  # even SystemExit, from a job or a __reduce__: the
-                continue  # parent reads this one itself, and the others are still sent
-            pipe.write(_LENGTH.pack(len(blob)) + blob)
-            pipe.flush()
+                result = future.result()
+            except BaseException:  # the parent reads this one itself
+                continue
+            send(futures[future], result)
         pool.shutdown(wait=True)
+    return planned.then

@@ -204,3 +204,72 @@ def test_libraries_are_imported_one_at_a_time(tmp_path: Path) -> None:
     )
     assert result["count"] > 30, result  # the libraries really were imported here
     assert sorted(result["blocks"]) == ["docker", "httpx", "redis"], result["blocks"]
+
+
+def test_a_planned_child_sends_what_it_prepared_then_the_results(tmp_path: Path) -> None:
+    result, _ = run(
+        """
+        def plan():
+            # decided in the child: the parent learns the value and the jobs' results
+            return forked_reads.Plan({"profile": "prod", "pid": os.getpid()},
+                                     {"one": lambda: 1, "two": lambda: 2})
+        reads = forked_reads.start_planned(plan, ["one", "two"])
+        prepared = reads.prepared.result(timeout=30)
+        values, reaped = outcome(reads)
+        print(json.dumps({"prepared": prepared["profile"],
+                          "in_child": prepared["pid"] == reads.pid, **values, "reaped": reaped}))
+        """,
+        tmp_path,
+    )
+    assert result == {"prepared": "prod", "in_child": True, "one": 1, "two": 2, "reaped": True}
+
+
+def test_a_plan_that_raises_gives_its_exception_and_no_results(tmp_path: Path) -> None:
+    result, _ = run(
+        """
+        class Unsendable(Exception):
+            def __reduce__(self):
+                raise TypeError("no")
+        def plan(exc):
+            def raises():
+                raise exc
+            return raises
+        out = {}
+        for label, exc in (("error", ValueError("config.toml: profiles.x.database.url: bad")),
+                           ("unsendable", Unsendable("x")),
+                           ("exits", SystemExit("not even this unwinds the child"))):
+            reads = forked_reads.start_planned(plan(exc), ["one"])
+            try:
+                out[label] = ["value", reads.prepared.result(timeout=30)]
+            except BaseException as got:
+                out[label] = [type(got).__name__, str(got)]
+            values, reaped = outcome(reads)
+            out[label] += [values["one"], reaped]
+        open("after-plans", "a").write("x")
+        print(json.dumps(out))
+        """,
+        tmp_path,
+    )
+    assert result["error"] == [
+        "ValueError",
+        "config.toml: profiles.x.database.url: bad",
+        None,
+        True,
+    ]
+    assert result["unsendable"] == ["value", None, None, True]  # as if nothing came
+    assert result["exits"] == ["SystemExit", "not even this unwinds the child", None, True]
+    assert (tmp_path / "after-plans").read_text() == "x"  # written once: by the parent only
+
+
+def test_a_prepared_value_that_does_not_pickle_ends_the_child(tmp_path: Path) -> None:
+    result, _ = run(
+        """
+        reads = forked_reads.start_planned(
+            lambda: forked_reads.Plan(threading.Lock(), {"one": lambda: 1}), ["one"])
+        prepared = reads.prepared.result(timeout=30)
+        values, reaped = outcome(reads)
+        print(json.dumps({"prepared": prepared, **values, "reaped": reaped}))
+        """,
+        tmp_path,
+    )
+    assert result == {"prepared": None, "one": None, "reaped": True}

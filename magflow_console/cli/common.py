@@ -27,9 +27,10 @@ EXIT_FAILED = EXIT_CRITICAL
 EXIT_REFUSED = EXIT_UNKNOWN
 
 Handler = Callable[[argparse.Namespace], int]
-#: opens the TUI for a loaded profile (plugged in by ``magflow_console.main``: the
-#: headless CLI never imports the TUI)
-TuiLauncher = Callable[["LoadedConfig", "Profiles"], int]
+#: opens the TUI on the profile its first argument loads, with the profiles the second
+#: gives for it (plugged in by ``magflow_console.main``: the headless CLI never imports
+#: the TUI; it may load the profile in a forked child)
+TuiLauncher = Callable[[Callable[[], "LoadedConfig"], Callable[["LoadedConfig"], "Profiles"]], int]
 T = TypeVar("T")
 
 
@@ -171,10 +172,13 @@ def check_secret_files(loaded: LoadedConfig) -> None:
 
 
 def cmd_tui_with(
-    args: argparse.Namespace, loaded: LoadedConfig, profiles: Profiles | None = None
+    args: argparse.Namespace,
+    load_profile: Callable[[], LoadedConfig],
+    profiles: Profiles | None = None,
 ) -> int:
-    """Open the TUI for ``loaded`` through the launcher ``main`` put in ``args``; it can
-    switch to ``profiles`` (default: every profile of the config file)."""
+    """Open the TUI on the profile ``load_profile`` loads, through the launcher ``main``
+    put in ``args``; it can switch to ``profiles`` (default: every profile of the config
+    file)."""
     launcher: TuiLauncher | None = getattr(args, "open_tui", None)
     if launcher is None:
         print("magflow-console: this build has no TUI; use a command (--help)", file=sys.stderr)
@@ -187,7 +191,11 @@ def cmd_tui_with(
             file=sys.stderr,
         )
         return EXIT_UNKNOWN
-    return launcher(loaded, profiles or config_profiles(args, loaded))
+
+    def profiles_of(loaded: LoadedConfig) -> Profiles:
+        return profiles or config_profiles(args, loaded)
+
+    return launcher(load_profile, profiles_of)
 
 
 #: characters the TUI draws (borders, the state dot, the footer's keys)

@@ -82,7 +82,7 @@ def _run_demo(args: argparse.Namespace, loaded: LoadedConfig) -> int:
         return EXIT_OK
     from magflow_console.environments import Profiles
 
-    return cmd_tui_with(args, loaded, Profiles.only(loaded))
+    return cmd_tui_with(args, lambda: loaded, Profiles.only(loaded))
 
 
 def cmd_seed(args: argparse.Namespace) -> int:

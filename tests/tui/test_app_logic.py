@@ -470,6 +470,6 @@ def test_open_tui_pauses_the_collector_until_the_app_runs_and_always_resumes_it(
     loaded = fake_config()
     assert gc.isenabled()
     with pytest.raises(RuntimeError):
-        open_tui(loaded, Profiles.only(loaded))
+        open_tui(lambda: loaded, lambda loaded: Profiles.only(loaded))
     assert seen == [False]
     assert gc.isenabled()
