@@ -25,9 +25,9 @@ def open_tui(
     models, pydantic) is imported once, before the fork. Then a forked child loads the
     profile (importing pydantic-settings) and makes the first reads, while this process
     imports Textual; it then receives the loaded profile, and the reads overlap the
-    screen's composition (bench/tried.toml). A config error the child met is raised here as if loading had
-    failed here; where a fork is not safe, or the child sent nothing, this process loads
-    the profile itself and reads in threads.
+    screen's composition (bench/tried.toml). A config error the child met is raised here,
+    before the terminal is taken, as if loading had failed here. Where a fork is not safe,
+    or the child sent nothing, this process loads the profile itself.
 
     The cyclic garbage collector is paused until the first frame (``MagflowApp``): what
     start-up builds lives as long as the app, and the collector's passes over it while
@@ -65,7 +65,7 @@ def _load_and_read(load: Callable[[], LoadedConfig]) -> Plan:
 
 def _backend(load: Callable[[], LoadedConfig], early: ForkedReads | None) -> Backend:
     """The backend of the profile the early child loaded (raising its config error),
-    with its first reads; else of the profile loaded here, reading in threads."""
+    with its first reads; else of the profile loaded here, with ``prefetch``'s."""
     from magflow_console.backend import Backend
 
     if early is not None:

@@ -198,7 +198,7 @@ def cmd_tui_with(
     return launcher(load_profile, profiles_of)
 
 
-#: characters the TUI draws (borders, the state dot, the footer's keys)
+#: characters the TUI draws (borders, the state dot, the key bar's keys and its edge)
 TUI_CHARACTERS = "│─●…⏎▏"
 
 

@@ -10,7 +10,9 @@ import os
 import sys
 from pathlib import Path
 
+from magflow_console.backend import FIRST_READS, Backend
 from tests.support.cli import ROOT
+from tests.support.fake_backend import fake_config
 from tests.support.pty_run import run_in_pty
 
 #: the program, with a record of what the UI process held when it took the child's reads
@@ -59,3 +61,7 @@ def test_the_ui_process_takes_the_profile_the_child_loaded(tmp_path: Path) -> No
     assert seen["forked"] is True
     assert seen["api_url"] == "http://127.0.0.1:9/" and seen["read_only"] is True
     assert seen["settings_imported"] is False  # the UI process loaded no profile itself
+
+
+def test_the_child_makes_every_first_read_the_ui_process_waits_for() -> None:
+    assert tuple(Backend(fake_config()).first_read_jobs()) == FIRST_READS
