@@ -273,3 +273,40 @@ def test_a_prepared_value_that_does_not_pickle_ends_the_child(tmp_path: Path) ->
         tmp_path,
     )
     assert result == {"prepared": None, "one": None, "reaped": True}
+
+
+def test_a_plans_check_runs_beside_its_jobs_and_what_it_raises_is_sent(tmp_path: Path) -> None:
+    result, _ = run(
+        """
+        def job():
+            open("job-started", "w").close()
+            return "read"
+        def check(fails):
+            def wait_for_the_job():
+                for _ in range(1000):  # the job started before the check: it is seen
+                    if os.path.exists("job-started"):
+                        break
+                    time.sleep(0.01)
+                else:
+                    raise RuntimeError("the job never started")
+                if fails:
+                    raise ValueError("profiles.x.database.url: bad query")
+            return wait_for_the_job
+        out = {}
+        for fails in (False, True):
+            if os.path.exists("job-started"):
+                os.remove("job-started")
+            reads = forked_reads.start_planned(
+                lambda: forked_reads.Plan("profile", {"one": job}, check=check(fails)), ["one"])
+            try:
+                prepared = reads.prepared.result(timeout=30)
+            except ValueError as exc:
+                prepared = f"raised {exc}"
+            values, reaped = outcome(reads)
+            out[str(fails)] = [prepared, values["one"], reaped]
+        print(json.dumps(out))
+        """,
+        tmp_path,
+    )
+    assert result["False"] == ["profile", "read", True]
+    assert result["True"] == ["raised profiles.x.database.url: bad query", None, True]
