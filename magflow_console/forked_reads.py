@@ -46,15 +46,12 @@ _PREPARED = None
 
 
 class Plan(NamedTuple):
-    """What a forked child does: start ``jobs``, run ``check``, send ``prepared`` (or
-    what ``check`` raised, and end), then each job's result, then run ``then`` (its
-    clean-up: closing its connections) once every result is sent. The check runs beside
-    the jobs, so their waits on the network overlap its work."""
+    """What a forked child does: send ``prepared`` first, then run ``jobs``, then
+    ``then`` (its clean-up: closing its connections) once every result is sent."""
 
     prepared: Any
     jobs: Mapping[str, Callable[[], Any]]
     then: Callable[[], None] | None = None
-    check: Callable[[], None] | None = None
 
 
 class _Failed(NamedTuple):
@@ -180,27 +177,17 @@ def _child(write_fd: int, plan: Callable[[], Plan]) -> Callable[[], None] | None
             pipe.flush()
             return True
 
-        def failed(exc: BaseException) -> None:
-            """The parent raises ``exc``; or, if it does not pickle, does the work itself."""
-            if not send(_PREPARED, _Failed(exc)):
-                send(_PREPARED, _Failed(None))
-
         try:
             planned = plan()
-        except BaseException as exc:
-            failed(exc)
-            raise
-        jobs = planned.jobs
-        pool = ThreadPoolExecutor(max_workers=len(jobs) or 1, thread_name_prefix="forked")
-        futures = {pool.submit(job): name for name, job in jobs.items()}
-        try:
-            if planned.check is not None:
-                planned.check()
-        except BaseException as exc:  # the jobs end with the process
-            failed(exc)
+        except BaseException as exc:  # the parent raises it (or, unsent, does the work)
+            if not send(_PREPARED, _Failed(exc)):
+                send(_PREPARED, _Failed(None))
             raise
         if not send(_PREPARED, planned.prepared):
             raise RuntimeError("what the plan prepared does not pickle")
+        jobs = planned.jobs
+        pool = ThreadPoolExecutor(max_workers=len(jobs) or 1, thread_name_prefix="forked")
+        futures = {pool.submit(job): name for name, job in jobs.items()}
         for future in as_completed(futures):
             try:
                 result = future.result()

@@ -19,18 +19,15 @@ if TYPE_CHECKING:
 def open_tui(
     load: Callable[[], LoadedConfig], profiles_of: Callable[[LoadedConfig], Profiles]
 ) -> int:
-    """Open the TUI on the profile ``load`` loads (without the database URL's query
-    check, ``config.check_database_url``, which is made here).
+    """Open the TUI on the profile ``load`` loads.
 
     Start-up is CPU work on two cores. What both processes need (the backend, the setting
     models, pydantic) is imported once, before the fork. Then a forked child loads the
     profile (importing pydantic-settings) and makes the first reads, while this process
     imports Textual; it then receives the loaded profile, and the reads overlap the
-    screen's composition (bench/tried.toml). The child checks the URL's query (importing
-    psycopg, which its database read needs) once its reads have started, so that their
-    waits overlap it. A config error the child met is raised here, before the terminal is
-    taken, as if loading had failed here. Where a fork is not safe, or the child sent
-    nothing, this process loads the profile and checks it itself.
+    screen's composition (bench/tried.toml). A config error the child met is raised here,
+    before the terminal is taken, as if loading had failed here. Where a fork is not safe,
+    or the child sent nothing, this process loads the profile itself.
 
     The cyclic garbage collector is paused until the first frame (``MagflowApp``): what
     start-up builds lives as long as the app, and the collector's passes over it while
@@ -60,23 +57,16 @@ def open_tui(
 def _load_and_read(load: Callable[[], LoadedConfig]) -> Plan:
     """The forked child's plan: load the profile, send it, then make the first reads."""
     from magflow_console.backend import Backend
-    from magflow_console.config import check_database_url
     from magflow_console.forked_reads import Plan
 
     backend = Backend(load())
-    return Plan(
-        backend.loaded,
-        backend.first_read_jobs(),
-        backend.closer_of_new_sources(),
-        check=lambda: check_database_url(backend.loaded),
-    )
+    return Plan(backend.loaded, backend.first_read_jobs(), backend.closer_of_new_sources())
 
 
 def _backend(load: Callable[[], LoadedConfig], early: ForkedReads | None) -> Backend:
     """The backend of the profile the early child loaded (raising its config error),
     with its first reads; else of the profile loaded here, with ``prefetch``'s."""
     from magflow_console.backend import Backend
-    from magflow_console.config import check_database_url
 
     if early is not None:
         loaded = _prepared(early)
@@ -86,7 +76,6 @@ def _backend(load: Callable[[], LoadedConfig], early: ForkedReads | None) -> Bac
             return backend
         early.close()
     backend = Backend(load())
-    check_database_url(backend.loaded)
     backend.prefetch()
     return backend
 

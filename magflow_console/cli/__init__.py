@@ -52,7 +52,7 @@ def error_lines_always_print() -> None:
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
-    return cmd_tui_with(args, lambda: load(args, check_url=False))
+    return cmd_tui_with(args, lambda: load(args))
 
 
 def build_parser() -> argparse.ArgumentParser:

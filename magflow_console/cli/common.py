@@ -27,10 +27,9 @@ EXIT_FAILED = EXIT_CRITICAL
 EXIT_REFUSED = EXIT_UNKNOWN
 
 Handler = Callable[[argparse.Namespace], int]
-#: opens the TUI on the profile its first argument loads (the database URL's query left
-#: to check: ``config.check_database_url``), with the profiles the second gives for it
-#: (plugged in by ``magflow_console.main``: the headless CLI never imports the TUI; it
-#: may load the profile in a forked child)
+#: opens the TUI on the profile its first argument loads, with the profiles the second
+#: gives for it (plugged in by ``magflow_console.main``: the headless CLI never imports
+#: the TUI; it may load the profile in a forked child)
 TuiLauncher = Callable[[Callable[[], "LoadedConfig"], Callable[["LoadedConfig"], "Profiles"]], int]
 T = TypeVar("T")
 
@@ -177,9 +176,9 @@ def cmd_tui_with(
     load_profile: Callable[[], LoadedConfig],
     profiles: Profiles | None = None,
 ) -> int:
-    """Open the TUI on the profile ``load_profile`` loads (the launcher checks its
-    database URL's query), through the launcher ``main`` put in ``args``; it can switch
-    to ``profiles`` (default: every profile of the config file)."""
+    """Open the TUI on the profile ``load_profile`` loads, through the launcher ``main``
+    put in ``args``; it can switch to ``profiles`` (default: every profile of the config
+    file)."""
     launcher: TuiLauncher | None = getattr(args, "open_tui", None)
     if launcher is None:
         print("magflow-console: this build has no TUI; use a command (--help)", file=sys.stderr)
