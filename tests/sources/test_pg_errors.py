@@ -134,6 +134,7 @@ def test_an_unknown_url_parameter_is_a_config_error(tmp_path: Path) -> None:
         (["status", "--db-url", url], {}),
         (["status", "--json", "--db-url", url], {}),  # checked once its child is reading
         (["sync-logs"], {"MAGFLOW_CONSOLE_DATABASE__URL": url}),
+        ([], {"MAGFLOW_CONSOLE_DATABASE__URL": url}),  # the TUI: its forked child loads it
         (["migrations"], {"MAGFLOW_CONSOLE_DATABASE__URL_ENV": "PROD_DB", "PROD_DB": url}),
     ):
         proc = run_cli(args, env, tmp_path)
