@@ -4,8 +4,8 @@ The reading side of ``magflow_console.config.load_config``: which file is read
 (``candidate_files``), reading it and the ``MAGFLOW_CONSOLE_*`` environment through
 pydantic-settings' TOML and env sources (``config_env``, imported only to read them),
 merging layers as plain dicts while keeping the dotted keys each layer set (so that
-every effective value has an origin), and turning a validation error into the one-line ``ConfigError`` that names the file (or
-variable) and the key.
+every effective value has an origin), and turning a validation error into the one-line
+``ConfigError`` that names the file (or variable) and the key.
 
 ``ConfigError`` (the one-line error naming the file or variable and the key) and
 ``ENV_PREFIX`` are defined here; both modules use them. This module does not import

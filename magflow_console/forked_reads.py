@@ -171,8 +171,8 @@ def _child(write_fd: int, plan: Callable[[], Plan]) -> Callable[[], None] | None
         def send(name: str | None, value: Any) -> bool:
             try:
                 blob = pickle.dumps((name, value))
-            except BaseException:  # even SystemExit, from a job or a __reduce__: the
-                return False  # parent reads this one itself, and the others are still sent
+            except BaseException:  # even SystemExit from a __reduce__: the parent
+                return False  # reads this one itself, and the others are still sent
             pipe.write(_LENGTH.pack(len(blob)) + blob)
             pipe.flush()
             return True
